@@ -1,0 +1,114 @@
+"""Settings, all from environment variables; every one has an embedded default.
+
+With nothing set, the bot runs in a terminal on a SQLite file under ./data/.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+
+def _int(env: Mapping[str, str], name: str, default: int) -> int:
+    raw = env.get(name, "").strip()
+    return int(raw) if raw else default
+
+
+@dataclass(frozen=True)
+class Settings:
+    data_dir: Path = Path("data")
+    database_url: str = ""  # empty: SQLite file in data_dir
+    secret: str = ""  # signs download links; empty: one is made and kept in data_dir
+    public_url: str = ""  # base URL where `serve` is reachable, for download links
+    link_ttl_seconds: int = 24 * 3600
+    log_level: str = "INFO"
+    timezone: str = "Asia/Shanghai"
+    # Telegram
+    telegram_token: str = ""
+    telegram_api_base_url: str = ""  # another Bot API server (self-hosted or a test fake)
+    telegram_webhook_url: str = ""  # empty: long polling
+    telegram_webhook_secret: str = ""
+    # WeChat Official Account
+    wechat_token: str = ""
+    wechat_app_id: str = ""
+    wechat_app_secret: str = ""
+    wechat_encoding_aes_key: str = ""
+    wechat_path: str = "/wechat"
+    wechat_api_base_url: str = "https://api.weixin.qq.com"
+    wechat_reminder_template_id: str = ""
+    # WeCom (企业微信)
+    wecom_corp_id: str = ""
+    wecom_agent_id: str = ""
+    wecom_secret: str = ""
+    wecom_token: str = ""
+    wecom_encoding_aes_key: str = ""
+    wecom_path: str = "/wecom"
+    wecom_api_base_url: str = "https://qyapi.weixin.qq.com"
+    # server
+    host: str = "127.0.0.1"
+    port: int = 8080
+    extra: Mapping[str, str] = field(default_factory=dict)
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None, **overrides) -> Settings:
+        env = os.environ if env is None else env
+        g = env.get
+        values = dict(
+            data_dir=Path(g("JIEBANG_DATA_DIR", "") or "data"),
+            database_url=g("JIEBANG_DATABASE_URL", ""),
+            secret=g("JIEBANG_SECRET", ""),
+            public_url=g("JIEBANG_PUBLIC_URL", "").rstrip("/"),
+            link_ttl_seconds=_int(env, "JIEBANG_LINK_TTL_SECONDS", 24 * 3600),
+            log_level=g("JIEBANG_LOG_LEVEL", "INFO"),
+            timezone=g("JIEBANG_TIMEZONE", "Asia/Shanghai"),
+            telegram_token=g("TELEGRAM_TOKEN", ""),
+            telegram_api_base_url=g("TELEGRAM_API_BASE_URL", ""),
+            telegram_webhook_url=g("TELEGRAM_WEBHOOK_URL", ""),
+            telegram_webhook_secret=g("TELEGRAM_WEBHOOK_SECRET", ""),
+            wechat_token=g("WECHAT_TOKEN", ""),
+            wechat_app_id=g("WECHAT_APP_ID", ""),
+            wechat_app_secret=g("WECHAT_APP_SECRET", ""),
+            wechat_encoding_aes_key=g("WECHAT_ENCODING_AES_KEY", ""),
+            wechat_path=g("WECHAT_PATH", "") or "/wechat",
+            wechat_api_base_url=(g("WECHAT_API_BASE_URL", "") or "https://api.weixin.qq.com").rstrip("/"),
+            wechat_reminder_template_id=g("WECHAT_REMINDER_TEMPLATE_ID", ""),
+            wecom_corp_id=g("WECOM_CORP_ID", ""),
+            wecom_agent_id=g("WECOM_AGENT_ID", ""),
+            wecom_secret=g("WECOM_SECRET", ""),
+            wecom_token=g("WECOM_TOKEN", ""),
+            wecom_encoding_aes_key=g("WECOM_ENCODING_AES_KEY", ""),
+            wecom_path=g("WECOM_PATH", "") or "/wecom",
+            wecom_api_base_url=(g("WECOM_API_BASE_URL", "") or "https://qyapi.weixin.qq.com").rstrip("/"),
+            host=g("JIEBANG_HOST", "") or "127.0.0.1",
+            port=_int(env, "JIEBANG_PORT", 8080),
+        )
+        values.update(overrides)
+        return cls(**values)
+
+    @property
+    def documents_dir(self) -> Path:
+        return self.data_dir / "documents"
+
+    @property
+    def files_dir(self) -> Path:
+        return self.data_dir / "files"
+
+    @property
+    def effective_database_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite+aiosqlite:///{(self.data_dir / 'jiebang.sqlite3').resolve()}"
+
+    def effective_secret(self) -> str:
+        """The link-signing secret: the setting, else one kept in the data folder (made once)."""
+        if self.secret:
+            return self.secret
+        path = self.data_dir / "secret.key"
+        if not path.exists():
+            self.data_dir.mkdir(parents=True, exist_ok=True)
+            path.write_text(secrets.token_urlsafe(32))
+            path.chmod(0o600)
+        return path.read_text().strip()

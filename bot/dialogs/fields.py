@@ -1,0 +1,103 @@
+"""The building blocks a form is declared with. A form is plain data: see `bot/dialogs/forms/`.
+
+Meaning lives in `bot.domain`, checks in `bot.dialogs.validators`, one user's position in `storage`;
+this module only says what is asked, in which order, and under which condition.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from bot.dialogs.results import Invalid, Ok, Result
+
+Answers = Mapping[str, Any]
+Validator = Callable[[str, Answers], Result]
+
+
+@dataclass(frozen=True, slots=True)
+class Choice:
+    """One option. `value` is stored and printed in the document (the form's own wording)."""
+
+    value: str
+    label: str | None = None  # shown instead of value (marked with N_), when they differ
+
+    @property
+    def text(self) -> str:
+        return self.label or self.value
+
+
+@dataclass(frozen=True, slots=True)
+class When:
+    """Ask a field only when `test(answers)` holds. `fields` names the answers the test reads."""
+
+    fields: tuple[str, ...]
+    test: Callable[[Answers], bool]
+
+    def __call__(self, answers: Answers) -> bool:
+        return bool(self.test(answers))
+
+
+@dataclass(frozen=True, slots=True)
+class Field:
+    key: str
+    label: str  # the official label, verbatim (N_)
+    hint: str = ""  # one short line: format or example (N_)
+    validate: Validator | None = None  # free-text answers
+    choices: tuple[Choice, ...] | Callable[[Answers], tuple[Choice, ...]] = ()
+    multi: bool = False  # several choices may be ticked
+    optional: bool = False  # 跳过/skip allowed
+    when: When | None = None
+    # A computed field proposes a value from other answers and the user confirms it.
+    compute: Callable[[Answers], Ok | Invalid] | None = None
+    depends_on: tuple[str, ...] = ()  # a change to one of these clears this answer
+    example: str = ""  # a worked example, shown after repeated failed tries (N_)
+    section: str = ""  # heading the field belongs to, for summaries (N_)
+    long_text: bool = False  # may arrive in several messages, closed by 完成/done
+    max_chars: int | None = None  # for long text: the guideline, counted as the form counts
+
+    def choices_for(self, answers: Answers) -> tuple[Choice, ...]:
+        c = self.choices
+        return c(answers) if callable(c) else c
+
+    def applies(self, answers: Answers) -> bool:
+        return self.when is None or self.when(answers)
+
+
+@dataclass(frozen=True, slots=True)
+class Group:
+    """A repeatable group of fields (事项 1, 事项 2 …), stored as a list of dicts under `key`."""
+
+    key: str
+    label: str  # e.g. 事项 (N_); items are shown as "事项 1"
+    fields: tuple[Field, ...]
+    more_question: str  # asked after each complete item (N_)
+    min_items: int = 1
+    max_items: int = 20
+    section: str = ""
+    when: When | None = None
+
+    def applies(self, answers: Answers) -> bool:
+        return self.when is None or self.when(answers)
+
+
+@dataclass(frozen=True, slots=True)
+class Form:
+    id: str  # stable id, stored with every submission
+    title: str  # the official title (N_)
+    short_title: str  # for menus and status lines (N_)
+    items: tuple[Field | Group, ...]
+    filename: str  # document file name, formatted with the answers, e.g. "…-{company_name}.docx"
+    render: Callable[[Answers], bytes] | None = None  # answers → .docx bytes
+    audience: str = "sme"  # "sme" (揭榜) or "large" (发榜)
+    notes: tuple[str, ...] = field(default=())  # the form's 注, shown before the summary (N_)
+
+    def field_keys(self) -> list[str]:
+        keys: list[str] = []
+        for item in self.items:
+            if isinstance(item, Group):
+                keys.extend(f"{item.key}.{f.key}" for f in item.fields)
+            else:
+                keys.append(item.key)
+        return keys

@@ -1,0 +1,70 @@
+"""The values that cross the adapter boundary: what a channel hands the engine, what it gets back.
+
+Nothing here knows a platform. An adapter turns its platform's traffic into `Incoming` and renders
+`Reply` values with the controls its platform has (inline keyboards, numbered lines, links).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+
+@dataclass(frozen=True, slots=True)
+class Attachment:
+    """A file the user sent (supporting evidence)."""
+
+    filename: str
+    data: bytes
+    mime: str = "application/octet-stream"
+
+
+@dataclass(frozen=True, slots=True)
+class Incoming:
+    """One message from a user, as any channel delivers it.
+
+    `message_id` is the channel's own id for the delivery: a repeated id has one effect and gets
+    the same replies (channels retry). `payload` is set when the user tapped a button; `text` holds
+    what they typed (or a voice message's recognised text, once confirmed).
+    """
+
+    channel: str
+    user_id: str
+    text: str = ""
+    message_id: str | None = None
+    payload: str | None = None
+    attachment: Attachment | None = None
+    language: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Button:
+    """A choice. `payload` is short and opaque (≤ 64 bytes, Telegram's limit); never a label."""
+
+    label: str
+    payload: str
+    selected: bool | None = None  # multi-select: ticked or not; None for a plain choice
+
+
+@dataclass(frozen=True, slots=True)
+class Document:
+    """A finished form. `path` is where the file lives on disk (for download links)."""
+
+    filename: str
+    data: bytes
+    path: Path | None = None
+    mime: str = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
+
+
+@dataclass(frozen=True, slots=True)
+class Reply:
+    """One message to the user. Buttons are numbered lines where a platform has no keyboard."""
+
+    text: str
+    buttons: tuple[Button, ...] = ()
+    multi: bool = False  # buttons toggle; a `done` button (payload ends with ":done") closes the choice
+    document: Document | None = None
+    documents: tuple[Document, ...] = field(default=())
+
+    def all_documents(self) -> tuple[Document, ...]:
+        return ((self.document,) if self.document else ()) + self.documents
