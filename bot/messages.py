@@ -68,3 +68,32 @@ class Reply:
 
     def all_documents(self) -> tuple[Document, ...]:
         return ((self.document,) if self.document else ()) + self.documents
+
+
+def reply_to_dict(reply: Reply) -> dict:
+    """A reply as JSON, to store with the message it answered (documents by path, not bytes)."""
+    d: dict = {"text": reply.text}
+    if reply.buttons:
+        d["buttons"] = [[b.label, b.payload, b.selected] for b in reply.buttons]
+    if reply.multi:
+        d["multi"] = True
+    docs = [{"filename": x.filename, "path": str(x.path) if x.path else None, "mime": x.mime}
+            for x in reply.all_documents()]
+    if docs:
+        d["documents"] = docs
+    return d
+
+
+def reply_from_dict(d: dict) -> Reply:
+    docs = []
+    for x in d.get("documents", ()):
+        path = Path(x["path"]) if x.get("path") else None
+        if path is not None and path.exists():
+            docs.append(Document(x["filename"], path.read_bytes(), path, x.get("mime") or Document.mime))
+    return Reply(
+        text=d.get("text", ""),
+        buttons=tuple(Button(label, payload, selected) for label, payload, selected in d.get("buttons", ())),
+        multi=bool(d.get("multi")),
+        document=docs[0] if docs else None,
+        documents=tuple(docs[1:]),
+    )

@@ -6,6 +6,7 @@ this module only says what is asked, in which order, and under which condition.
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -89,9 +90,13 @@ class Form:
     short_title: str  # for menus and status lines (N_)
     items: tuple[Field | Group, ...]
     filename: str  # document file name, formatted with the answers, e.g. "…-{company_name}.docx"
-    render: Callable[[Answers], bytes] | None = None  # answers → .docx bytes
+    renderer: str = ""  # "module:function" turning answers into .docx bytes (imported when needed)
     audience: str = "sme"  # "sme" (揭榜) or "large" (发榜)
     notes: tuple[str, ...] = field(default=())  # the form's 注, shown before the summary (N_)
+
+    def render(self, answers: Answers) -> bytes:
+        module, _, name = self.renderer.partition(":")
+        return getattr(importlib.import_module(module), name)(answers)
 
     def field_keys(self) -> list[str]:
         keys: list[str] = []

@@ -21,6 +21,7 @@ FORM = Form(
     short_title=N_("对接表"),
     audience="sme",
     filename="中小企业揭榜对接表-{company_name}.docx",
+    renderer="bot.documents.sme_match:render",
     notes=(N_("注：可揭榜多个事项，每个事项均需附揭榜申请书"),),
     items=(
         Field("company_name", N_("企业名称"), N_("与营业执照一致，例：上海某某科技有限公司"),

@@ -1,0 +1,95 @@
+"""Command line: `python -m bot` (terminal chat), `python -m bot serve …`, `python -m bot admin …`."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import os
+import sys
+from pathlib import Path
+
+from bot.config import Settings
+
+
+def _settings(args: argparse.Namespace) -> Settings:
+    overrides = {}
+    if getattr(args, "data_dir", None):
+        overrides["data_dir"] = Path(args.data_dir)
+    if getattr(args, "database_url", None):
+        overrides["database_url"] = args.database_url
+    return Settings.from_env(**overrides)
+
+
+async def _chat(args: argparse.Namespace) -> int:
+    from bot.adapters.console import ConsoleChannel
+    from bot.app import open_app
+
+    app = await open_app(_settings(args))
+    try:
+        return await ConsoleChannel(app.engine, user_id=args.user, language=args.lang).run()
+    finally:
+        await app.close()
+
+
+async def _serve(args: argparse.Namespace) -> int:
+    from bot.server import serve
+
+    settings = _settings(args)
+    if args.host:
+        settings = Settings.from_env(**{**settings.__dict__, "host": args.host})
+    if args.port:
+        settings = Settings.from_env(**{**settings.__dict__, "port": args.port})
+    return await serve(settings, telegram=args.telegram, wechat=args.wechat, wecom=args.wecom)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="python -m bot",
+        description="揭榜助手 — fills in the 发榜/揭榜 forms by chat. With no subcommand: chat in this terminal.",
+        epilog="Settings come from environment variables (JIEBANG_DATA_DIR, JIEBANG_DATABASE_URL, "
+               "TELEGRAM_TOKEN, WECHAT_TOKEN, …): see README.md.",
+    )
+    p.add_argument("--user", default=os.environ.get("JIEBANG_USER", "local"),
+                   help="who is talking in the terminal (default: local); lets two people share a machine")
+    p.add_argument("--lang", choices=["zh_CN", "en"], default=None, help="language for a new user")
+    p.add_argument("--data-dir", help="data folder (default ./data or JIEBANG_DATA_DIR)")
+    p.add_argument("--database-url", help="SQLAlchemy async URL (default: SQLite file in the data folder)")
+    p.add_argument("-v", "--verbose", action="store_true", help="log to stderr")
+    sub = p.add_subparsers(dest="command", metavar="{serve,admin}")
+    s = sub.add_parser("serve", help="run the Telegram and/or WeChat channels")
+    s.add_argument("--telegram", action="store_true", help="Telegram (TELEGRAM_TOKEN)")
+    s.add_argument("--wechat", action="store_true", help="WeChat Official Account (WECHAT_TOKEN, …)")
+    s.add_argument("--wecom", action="store_true", help="WeCom 企业微信 (WECOM_CORP_ID, …)")
+    s.add_argument("--host", default=None, help="address for the web server (default 127.0.0.1)")
+    s.add_argument("--port", type=int, default=None, help="port for the web server (default 8080)")
+    try:
+        from bot.admin import add_parser as add_admin
+    except ImportError:  # pragma: no cover - admin arrives with campaigns
+        add_admin = None
+    if add_admin:
+        add_admin(sub)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(level=logging.INFO if args.verbose or args.command else logging.WARNING,
+                        stream=sys.stderr, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    for stream in (sys.stdout, sys.stderr):
+        if hasattr(stream, "reconfigure") and (stream.encoding or "").lower() not in ("utf-8", "utf8"):
+            stream.reconfigure(encoding="utf-8")
+    try:
+        if args.command == "serve":
+            return asyncio.run(_serve(args))
+        if args.command == "admin":
+            from bot.admin import run as run_admin
+            return asyncio.run(run_admin(args, _settings(args)))
+        return asyncio.run(_chat(args))
+    except KeyboardInterrupt:
+        print("\n已退出。您的答案都已保存，再次运行 python -m bot 即可继续。", file=sys.stderr)
+        return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

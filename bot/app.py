@@ -1,0 +1,29 @@
+"""Wiring: settings → store → engine. Channels get an `App` and talk to `app.engine`."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+
+from bot.config import Settings
+from bot.engine import Engine
+from storage.store import Store
+
+
+@dataclass
+class App:
+    settings: Settings
+    store: Store
+    engine: Engine
+
+    async def close(self) -> None:
+        await self.store.close()
+
+
+async def open_app(settings: Settings | None = None, now: Callable[[], datetime] | None = None) -> App:
+    settings = settings or Settings.from_env()
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    store = Store(settings.effective_database_url)
+    await store.create_tables()
+    return App(settings=settings, store=store, engine=Engine(store, settings, now=now))

@@ -1,0 +1,326 @@
+"""One user filling in one form: ask, check, store, go back, skip, edit, preview, review, confirm.
+
+State kept in the conversation row (ctx.state):
+  form, sub        which form and submission is open
+  mode             "ask" | "edit" | "review" | "cancel"
+  at               an explicit step path (after 上一步 / 修改), else the first unanswered step
+  tries            failed tries at the current step
+  pending          options offered for an ambiguous answer ([value, label] pairs)
+  toggles          multi-select ticks not yet confirmed
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+from bot.context import Ctx
+from bot.dialogs import walker as w
+from bot.dialogs.fields import Choice, Form
+from bot.dialogs.results import Ambiguous, Invalid, Message, Ok
+from bot.i18n import N_
+from bot.messages import Document, Reply
+from storage.models import Submission
+
+_UNSAFE = re.compile(r'[\\/:*?"<>|\s]+')
+
+
+def _display(value: Any) -> str:
+    if value is None:
+        return "—"
+    if isinstance(value, list):
+        return "、".join(str(v) for v in value) or "—"
+    return str(value)
+
+
+class FormSession:
+    def __init__(self, ctx: Ctx, form: Form, sub: Submission) -> None:
+        self.ctx = ctx
+        self.form = form
+        self.sub = sub
+        self.answers: dict[str, Any] = dict(sub.answers or {})
+
+    @property
+    def state(self) -> dict[str, Any]:
+        return self.ctx.state
+
+    # -- where we are ------------------------------------------------------------------------------
+
+    def step(self) -> w.Step | None:
+        return w.current_step(self.form, self.answers, self.state.get("at"))
+
+    def _reset_step_state(self) -> None:
+        for k in ("tries", "pending", "toggles", "computed"):
+            self.state.pop(k, None)
+
+    def _save(self) -> None:
+        self.ctx.tx.save_answers(self.sub, self.answers)
+
+    # -- asking ----------------------------------------------------------------------------------
+
+    def question(self, prefix: str = "", step: w.Step | None = None) -> Reply:
+        """The current question as one message (with `prefix` lines before it), or the review."""
+        step = step or self.step()
+        if step is None:
+            return self.review(prefix)
+        self.state["mode"] = "ask"
+        self.state["at_path"] = step.path
+        t, f = self.ctx.t, step.field
+        lines = [prefix] if prefix else []
+        if step.is_more:
+            lines.append(t(f.label))
+            return self.ctx.reply("\n".join(lines), [(t(c.text), f"c{i}") for i, c in enumerate(f.choices)])
+        n, total = w.progress(self.form, self.answers, step)
+        title = self.ctx.label(f.label)
+        if step.group is not None:
+            title = f"{t(step.group.label)} {step.index + 1} · {title}"
+        lines.append(f"{title} ({n}/{total})")
+        if f.compute is not None:
+            return self._ask_computed(step, lines)
+        if self.state.get("pending"):
+            lines.append(t(N_("请选择：")))
+            return self.ctx.reply("\n".join(lines), [(label, f"p{i}") for i, (_v, label)
+                                                      in enumerate(self.state["pending"])])
+        if f.hint:
+            lines.append(t(f.hint))
+        current = w.get_value(self.answers, step.path)
+        if current is not w._MISSING and self.state.get("at"):
+            lines.append(t(N_("当前：{value}（发送新答案，或回复“跳过”保留）"), value=_display(current)))
+        choices = f.choices_for(self.answers)
+        if choices:
+            if f.multi:
+                ticks = set(self.state.get("toggles") or [])
+                opts = [(t(c.text), f"t{i}") for i, c in enumerate(choices)] + [(t(N_("完成")), "done")]
+                return self.ctx.reply("\n".join(lines), opts, multi=True,
+                                      selected=[i in ticks for i in range(len(choices))] + [False])
+            return self.ctx.reply("\n".join(lines), [(t(c.text), f"c{i}") for i, c in enumerate(choices)])
+        return self.ctx.reply("\n".join(lines))
+
+    def _ask_computed(self, step: w.Step, lines: list[str]) -> Reply:
+        t, f = self.ctx.t, step.field
+        result = f.compute(self.answers)
+        if isinstance(result, Ok):
+            self.state["computed"] = result.value
+            lines.append(t(N_("计算结果：{value}"), value=t(str(result.value))))
+            if result.note:
+                lines.append(w.render_message(t, result.note))
+            return self.ctx.reply("\n".join(lines), [(t(N_("确认")), "ok"), (t(N_("修改数字")), "edit")])
+        self.state.pop("computed", None)
+        lines.append(w.render_message(t, result))
+        return self.ctx.reply("\n".join(lines), [(t(c.text), f"c{i}") for i, c in enumerate(f.choices_for(self.answers))])
+
+    # -- answering -------------------------------------------------------------------------------
+
+    def answer(self, text: str, action: str | None) -> Reply:
+        step = self.step()
+        if step is None:
+            return self.review()
+        f = step.field
+        t = self.ctx.t
+        if action == "edit":
+            return self.edit_list()
+        if f.compute is not None and action == "ok" and "computed" in self.state:
+            return self._accept(step, self.state["computed"])
+        if self.state.get("pending"):
+            if action and action.startswith("p"):
+                value = self.state["pending"][int(action[1:])][0]
+                return self._accept(step, value)
+            self.state.pop("pending", None)  # they typed something new instead: check that
+        choices = f.choices_for(self.answers)
+        if f.compute is not None and "computed" in self.state and not action:
+            return self._fail(step, Invalid("choose_listed"))
+        if choices and f.multi:
+            return self._answer_multi(step, choices, text, action)
+        if choices:
+            idx = int(action[1:]) if action and action.startswith("c") else w.match_choice(text, choices, t)
+            if idx is None or idx >= len(choices):
+                return self._fail(step, Invalid("choose_listed"))
+            if step.is_more:
+                return self._more(step, choices[idx].value == "yes")
+            return self._accept(step, choices[idx].value)
+        if f.validate is None:
+            return self._accept(step, text)
+        if not text:
+            return self._fail(step, Invalid("empty"))
+        result = f.validate(text, self.answers)
+        if isinstance(result, Ambiguous):
+            self.state["pending"] = [[v, label] for v, label in result.options]
+            return self.question(w.render_message(t, result), step)
+        if isinstance(result, Invalid):
+            return self._fail(step, result)
+        return self._accept(step, result.value, result.note)
+
+    def _answer_multi(self, step: w.Step, choices: tuple[Choice, ...], text: str, action: str | None) -> Reply:
+        ticks: list[int] = list(self.state.get("toggles") or [])
+        if action and action.startswith("t"):
+            i = int(action[1:])
+            ticks = [x for x in ticks if x != i] if i in ticks else sorted([*ticks, i])
+            self.state["toggles"] = ticks
+            return self.question(step=step)
+        if action == "done":
+            if not ticks:
+                return self._fail(step, Invalid("choose_at_least_one"))
+            return self._accept(step, [choices[i].value for i in ticks])
+        picked = w.match_multi(text, choices, self.ctx.t)
+        if not picked:
+            return self._fail(step, Invalid("choose_listed_multi"))
+        return self._accept(step, [choices[i].value for i in picked])
+
+    def _more(self, step: w.Step, yes: bool) -> Reply:
+        group = step.group
+        assert group is not None
+        if yes:
+            rows = list(self.answers.get(group.key) or [])
+            rows.append({})
+            self.answers[group.key] = rows
+        else:
+            self.answers[f"{group.key}{w.MORE}"] = False
+        self._save()
+        self._reset_step_state()
+        self.state.pop("at", None)
+        return self.question()
+
+    def _accept(self, step: w.Step, value: Any, note: Message | None = None) -> Reply:
+        old = w.get_value(self.answers, step.path)
+        w.set_value(self.answers, step.path, value)
+        if old != value:
+            w.clear_dependents(self.form, self.answers, step.path)
+        self._save()
+        self._reset_step_state()
+        self.state.pop("at", None)
+        t = self.ctx.t
+        prefix = t(N_("✓ 已保存：{label} {value}"), label=t(step.field.label), value=_display(value))
+        if note:
+            prefix += "\n" + w.render_message(t, note)
+        return self.question(prefix)
+
+    def _fail(self, step: w.Step, error: Invalid) -> Reply:
+        """One message: what is wrong, then the question again; after 3 tries, an example and ways out."""
+        t = self.ctx.t
+        tries = int(self.state.get("tries", 0)) + 1
+        self.state["tries"] = tries
+        lines = ["✗ " + w.render_message(t, error)]
+        if tries >= w.MAX_TRIES:
+            f = step.field
+            if f.example:
+                lines.append(t(N_("例如：{example}"), example=t(f.example)))
+            ways = [t(N_("“帮助”看说明")), t(N_("“修改”改前面的答案"))]
+            if f.optional:
+                ways.insert(0, t(N_("“跳过”跳过此项")))
+            lines.append(t(N_("也可以回复：{ways}"), ways="；".join(ways)))
+        return self.question("\n".join(lines), step)
+
+    # -- moving around -----------------------------------------------------------------------------
+
+    def back(self) -> Reply:
+        seq = [s for s in w.steps(self.form, self.answers)]
+        step = self.step()
+        idx = len(seq) if step is None else next((i for i, s in enumerate(seq) if s.path == step.path), 0)
+        prev = next((seq[i] for i in range(idx - 1, -1, -1) if not seq[i].is_more), None)
+        self._reset_step_state()
+        if prev is None:
+            return self.question(self.ctx.t(N_("已经是第一题了。")))
+        self.state["at"] = prev.path
+        return self.question()
+
+    def skip(self) -> Reply:
+        step = self.step()
+        t = self.ctx.t
+        if step is None:
+            return self.review()
+        if self.state.get("at") and w.has_value(self.answers, step.path):
+            self._reset_step_state()
+            self.state.pop("at", None)
+            return self.question(t(N_("已保留原答案。")))
+        if not step.field.optional:
+            return self.question("✗ " + t(N_("{label}是必填项，不能跳过。"), label=t(step.field.label)), step)
+        return self._accept(step, None)
+
+    def edit_list(self) -> Reply:
+        t = self.ctx.t
+        self.state["mode"] = "edit"
+        self._reset_step_state()
+        options = []
+        for s in w.steps(self.form, self.answers):
+            if s.is_more or not w.has_value(self.answers, s.path):
+                continue
+            label = t(s.field.label)
+            if s.group is not None:
+                label = f"{t(s.group.label)}{s.index + 1} {label}"
+            options.append((f"{label}：{_display(w.get_value(self.answers, s.path))}"[:60], f"e:{s.path}"))
+        if not options:
+            return self.question(t(N_("还没有可修改的答案。")))
+        return self.ctx.reply(t(N_("要修改哪一项？回复编号：")), options)
+
+    def pick_edit(self, path: str) -> Reply:
+        self.state["at"] = path
+        self._reset_step_state()
+        step = self.step()
+        if step is None or step.path != path:
+            self.state.pop("at", None)
+        return self.question()
+
+    # -- summary, review, document -------------------------------------------------------------------
+
+    def summary_lines(self) -> list[str]:
+        t = self.ctx.t
+        lines: list[str] = []
+        section = None
+        for s in w.steps(self.form, self.answers):
+            if s.is_more:
+                continue
+            sec = (s.group.section if s.group else s.field.section) or ""
+            if sec and sec != section:
+                section = sec
+                lines.append(f"【{t(sec)}】")
+            label = t(s.field.label)
+            if s.group is not None:
+                label = f"{t(s.group.label)}{s.index + 1} {label}"
+            value = w.get_value(self.answers, s.path)
+            lines.append(f"{label}：{'（未填）' if value is w._MISSING else _display(value)}")
+        return lines
+
+    def preview(self) -> Reply:
+        t = self.ctx.t
+        head = t(N_("《{title}》已填内容："), title=t(self.form.title))
+        text = "\n".join([head, *self.summary_lines()])
+        if self.step() is None:
+            return self.review()
+        return self.question(text + "\n—")
+
+    def review(self, prefix: str = "") -> Reply:
+        t = self.ctx.t
+        self.state["mode"] = "review"
+        self.state.pop("at", None)
+        lines = [prefix] if prefix else []
+        lines.append(t(N_("全部填完了。请核对《{title}》："), title=t(self.form.title)))
+        lines.extend(self.summary_lines())
+        lines.extend(t(n) for n in self.form.notes)
+        return self.ctx.reply("\n".join(lines), [(t(N_("确认并生成文件")), "confirm"), (t(N_("修改")), "edit")])
+
+    def filename(self) -> str:
+        try:
+            name = self.form.filename.format(**{k: v for k, v in self.answers.items() if isinstance(v, str)})
+        except (KeyError, IndexError, ValueError):
+            name = f"{self.form.id}.docx"
+        return _UNSAFE.sub("_", name)
+
+    def confirm(self) -> Reply:
+        t = self.ctx.t
+        if self.step() is not None:
+            return self.question(t(N_("还有未填的项目。")))
+        data = self.form.render(self.answers)
+        folder = self.ctx.settings.documents_dir / str(self.ctx.tx.user.id)
+        folder.mkdir(parents=True, exist_ok=True)
+        filename = self.filename()
+        path = folder / f"{self.sub.id}-{filename}"
+        tmp = path.with_suffix(".part")
+        tmp.write_bytes(data)
+        tmp.replace(path)
+        self.ctx.extras["document_path"] = path
+        self.ctx.tx.set_status(self.sub, "complete")
+        self.state["mode"] = "done"
+        doc = Document(filename=filename, data=data, path=Path(path))
+        text = t(N_("已生成《{title}》。请打印、加盖企业公章后报送。"), title=t(self.form.title))
+        return self.ctx.reply(text, document=doc)

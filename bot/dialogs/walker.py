@@ -1,0 +1,182 @@
+"""The form walker: asks a form's questions one at a time, checks each answer, goes back, skips,
+edits, previews, summarises and confirms. It works for any `Form`; nothing here names a field.
+
+Where the user stands is a small dict in the conversation row (`ctx.state`); the answers live in
+the submission row. Both are written in the same transaction as the message that changed them.
+
+A step is addressed by a path: "company_name", "items.0.name" (group item fields), "items.#more"
+(the question "add another?"). The position is "the first unanswered step", unless the user went
+back or picked an answer to edit: then `state["at"]` holds that path until it is answered.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from bot.dialogs.errors import MESSAGES
+from bot.dialogs.fields import Answers, Choice, Field, Form, Group
+from bot.dialogs.results import Ambiguous, Invalid, Message
+from bot.i18n import N_
+
+MAX_TRIES = 3
+MORE = "#more"
+_SPLIT_MULTI = re.compile(r"[\s,，、;；/]+")
+
+YES_NO = (Choice("yes", N_("是")), Choice("no", N_("否")))
+
+
+@dataclass(frozen=True, slots=True)
+class Step:
+    path: str
+    field: Field
+    group: Group | None = None
+    index: int | None = None  # item number within the group, from 0
+
+    @property
+    def is_more(self) -> bool:
+        return self.path.endswith(MORE)
+
+
+def _more_field(group: Group) -> Field:
+    return Field(f"{group.key}{MORE}", group.more_question, choices=YES_NO)
+
+
+def steps(form: Form, answers: Answers) -> list[Step]:
+    """The steps that apply, in order, given the answers so far (conditions are re-read each time)."""
+    out: list[Step] = []
+    for item in form.items:
+        if isinstance(item, Group):
+            if not item.applies(answers):
+                continue
+            rows = answers.get(item.key) or []
+            count = max(len(rows), item.min_items)
+            for i in range(count):
+                row = rows[i] if i < len(rows) else {}
+                ctx = {**answers, **row}
+                out.extend(Step(f"{item.key}.{i}.{f.key}", f, item, i) for f in item.fields if f.applies(ctx))
+            if count < item.max_items and answers.get(f"{item.key}{MORE}") is None:
+                out.append(Step(f"{item.key}.{MORE}", _more_field(item), item))
+        elif item.applies(answers):
+            out.append(Step(item.key, item))
+    return out
+
+
+_MISSING = object()
+
+
+def get_value(answers: Answers, path: str) -> Any:
+    parts = path.split(".")
+    if len(parts) == 1:
+        return answers.get(path, _MISSING)
+    key, idx, sub = parts
+    if sub == MORE:
+        return _MISSING
+    rows = answers.get(key) or []
+    i = int(idx)
+    return rows[i].get(sub, _MISSING) if i < len(rows) else _MISSING
+
+
+def has_value(answers: Answers, path: str) -> bool:
+    return get_value(answers, path) is not _MISSING
+
+
+def set_value(answers: dict[str, Any], path: str, value: Any) -> None:
+    parts = path.split(".")
+    if len(parts) == 1:
+        answers[path] = value
+        return
+    key, idx, sub = parts
+    rows = [dict(r) for r in (answers.get(key) or [])]
+    i = int(idx)
+    while len(rows) <= i:
+        rows.append({})
+    rows[i][sub] = value
+    answers[key] = rows
+
+
+def clear_dependents(form: Form, answers: dict[str, Any], changed: str) -> None:
+    """A changed answer clears the answers derived from it (e.g. 企业规模 from 从业人数)."""
+    pending = [changed]
+    while pending:
+        key = pending.pop()
+        for item in form.items:
+            if isinstance(item, Field) and key in item.depends_on and item.key in answers:
+                del answers[item.key]
+                pending.append(item.key)
+
+
+def current_step(form: Form, answers: Answers, at: str | None) -> Step | None:
+    seq = steps(form, answers)
+    if at:
+        for s in seq:
+            if s.path == at:
+                return s
+    for s in seq:
+        if s.is_more or not has_value(answers, s.path):
+            return s
+    return None
+
+
+def progress(form: Form, answers: Answers, step: Step | None) -> tuple[int, int]:
+    """(number of this question, questions in all) — "add another?" questions are not counted."""
+    seq = [s for s in steps(form, answers) if not s.is_more]
+    total = len(seq)
+    if step is None:
+        return total, total
+    for i, s in enumerate(seq, 1):
+        if s.path == step.path:
+            return i, total
+    return total, total
+
+
+def answered_count(form: Form, answers: Answers) -> tuple[int, int, list[Step]]:
+    seq = [s for s in steps(form, answers) if not s.is_more]
+    missing = [s for s in seq if not has_value(answers, s.path)]
+    return len(seq) - len(missing), len(seq), missing
+
+
+# -- matching an answer to choices -----------------------------------------------------------------
+
+
+def _norm(s: str) -> str:
+    return re.sub(r"\s+", "", s).lower()
+
+
+def match_choice(text: str, choices: tuple[Choice, ...], tr) -> int | None:
+    """Index of the choice the text names: by number, by value, or by (translated) label."""
+    t = text.strip().rstrip(".、")
+    if t.isdigit():
+        n = int(t)
+        return n - 1 if 1 <= n <= len(choices) else None
+    nt = _norm(t)
+    for i, c in enumerate(choices):
+        if nt in (_norm(c.value), _norm(c.text), _norm(tr(c.text))):
+            return i
+    # a unique prefix / containment match ("民营企业" → 民营, "小巨人" → 专精特新“小巨人”企业)
+    hits = [i for i, c in enumerate(choices) if nt and (_norm(c.value) in nt or nt in _norm(c.value))]
+    return hits[0] if len(hits) == 1 else None
+
+
+def match_multi(text: str, choices: tuple[Choice, ...], tr) -> list[int] | None:
+    parts = [p for p in _SPLIT_MULTI.split(text.strip()) if p]
+    if not parts:
+        return None
+    picked: list[int] = []
+    for p in parts:
+        i = match_choice(p, choices, tr)
+        if i is None:
+            return None
+        if i not in picked:
+            picked.append(i)
+    return sorted(picked)
+
+
+def render_message(tr, msg: Message | Invalid | Ambiguous) -> str:
+    template = MESSAGES.get(msg.code, msg.code)
+    params = {k: (tr(v) if isinstance(v, str) else v) for k, v in (msg.params or {}).items()}
+    try:
+        return tr(template).format(**params)
+    except (KeyError, IndexError, ValueError):
+        return tr(template)
