@@ -1,0 +1,232 @@
+"""Whole conversations with the engine, as a channel would have them."""
+
+from __future__ import annotations
+
+import asyncio
+import io
+
+import docx
+import pytest
+from sqlalchemy.exc import OperationalError
+
+from bot.app import open_app
+from bot.testing import ChatClient
+from tests.conftest import SME_ANSWERS
+
+
+async def start_form(client: ChatClient) -> None:
+    await client.send("/start")
+    await client.click("对接表")
+
+
+async def test_first_question_is_the_official_label_with_progress(app):
+    c = ChatClient(app.engine)
+    await c.send("/start")
+    assert "对接表" in c.last.buttons[0].label
+    await c.click("对接表")
+    first = c.text.splitlines()[0]
+    assert first.startswith("企业名称 (1/")
+    assert len(c.replies) == 2  # one message per question
+
+
+async def test_whole_form_gives_a_docx_with_every_answer(app):
+    c = ChatClient(app.engine)
+    await start_form(c)
+    review = await c.fill(SME_ANSWERS)
+    assert "请核对" in review.text and "上海测试科技有限公司" in review.text
+    [reply] = await c.click("确认")
+    doc = reply.document
+    assert doc is not None and doc.filename == "中小企业揭榜对接表-上海测试科技有限公司.docx"
+    assert doc.path is not None and doc.path.read_bytes() == doc.data
+    text = "\n".join(cell.text for t in docx.Document(io.BytesIO(doc.data)).tables
+                     for row in t.rows for cell in row.cells)
+    for value in ("上海测试科技有限公司", "91310000132149237G", "高精度视觉检测算法", "2024-SH-017", "lisi@example.com"):
+        assert value in text
+
+
+async def test_wrong_answer_gets_one_specific_reask_then_an_example_after_three(app):
+    c = ChatClient(app.engine)
+    await start_form(c)
+    await c.send("上海测试科技有限公司")
+    replies = await c.send("91310000132149237A")  # wrong check character
+    assert len(replies) == 1
+    assert replies[0].text.startswith("✗")
+    assert "统一社会信用代码" in replies[0].text  # the question again, in the same message
+    await c.send("913100001321492")
+    await c.send("hello")
+    assert "例如" in c.text and "帮助" in c.text and "修改" in c.text
+    await c.send("91310000132149237G")
+    assert c.text.splitlines()[0].startswith("✓")
+
+
+async def test_back_skip_edit_preview(app):
+    c = ChatClient(app.engine)
+    await start_form(c)
+    await c.fill(SME_ANSWERS, until="注册时间")
+    await c.send("跳过")  # required: refused
+    assert "必填" in c.text and "注册时间" in c.text
+    await c.send("上一步")
+    assert c.text.startswith("企业注册地（县）")
+    await c.send("某某县")
+    assert "注册时间" in c.text  # back where they were
+    await c.send("修改")
+    await c.click("企业名称")
+    assert c.text.startswith("企业名称") and "当前：上海测试科技有限公司" in c.text
+    await c.send("上海新名字有限公司")
+    assert "注册时间" in c.text  # comes back to where they were
+    await c.send("预览")
+    assert "上海新名字有限公司" in c.text and "某某县" in c.text and "注册时间" in c.text
+
+
+async def test_cancel_asks_to_confirm_and_keeps_answers(app):
+    c = ChatClient(app.engine)
+    await start_form(c)
+    await c.send("上海测试科技有限公司")
+    await c.send("取消")
+    assert "确定" in c.text
+    await c.click("是")
+    assert "已保存" in c.text
+    await c.send("开始")
+    await c.click("对接表")
+    assert c.text.startswith("统一社会信用代码")
+
+
+async def test_resume_with_a_new_engine_on_the_same_database(settings):
+    app1 = await open_app(settings)
+    c = ChatClient(app1.engine, user_id="alice")
+    await start_form(c)
+    await c.fill(SME_ANSWERS, until="法人代表")
+    await app1.close()
+
+    app2 = await open_app(settings)
+    try:
+        c2 = ChatClient(app2.engine, user_id="alice")
+        await c2.send("/resume")
+        assert "法人代表 (7/" in c2.text
+        await c2.send("状态")
+        assert "已答 6/" in c2.text and "待填：法人代表" in c2.text
+    finally:
+        await app2.close()
+
+
+async def test_a_repeated_message_id_has_one_effect_and_the_same_reply(app):
+    c = ChatClient(app.engine)
+    await start_form(c)
+    first = await c.send("上海测试科技有限公司", message_id="dup-1")
+    again = await c.send("上海测试科技有限公司", message_id="dup-1")
+    assert [r.text for r in again] == [r.text for r in first]
+    assert c.text.startswith("✓ 已保存：企业名称")  # not re-asked as the next question
+    await c.send("状态")
+    assert "已答 1/" in c.text
+
+
+async def test_stale_button_is_not_taken_as_an_answer(app):
+    c = ChatClient(app.engine)
+    await start_form(c)
+    await c.fill(SME_ANSWERS, until="企业性质")
+    old = c.last
+    await c.click("民营")
+    assert c.text.startswith("✓ 已保存：企业性质 民营")
+    tapped = next(b for b in old.buttons if "国有" in b.label)
+    await c.deliver(c.incoming(tapped.label, payload=tapped.payload))
+    assert "已经过去" in c.text and "企业类型(可多选)" in c.text
+    await c.send("预览")
+    assert "企业性质：民营" in c.text
+
+
+async def test_multi_select_by_numbers_and_by_toggles(app):
+    c = ChatClient(app.engine)
+    await start_form(c)
+    await c.fill(SME_ANSWERS, until="企业类型")
+    await c.click("创新型")
+    assert any(b.selected for b in c.last.buttons if "创新型" in b.label)
+    await c.click("其他")
+    await c.click("完成")
+    assert "创新型中小企业、其他" in c.text
+
+
+async def test_over_long_text_is_refused_with_the_limit(app):
+    c = ChatClient(app.engine)
+    await start_form(c)
+    await c.send("长" * 5000)
+    assert c.text.startswith("✗") and "5000" in c.text and "企业名称" in c.text
+
+
+async def test_a_user_cannot_see_another_users_answers(app):
+    a, b = ChatClient(app.engine, user_id="a"), ChatClient(app.engine, user_id="b")
+    await start_form(a)
+    await a.send("甲公司")
+    await start_form(b)
+    await b.send("预览")
+    assert "甲公司" not in b.text
+
+
+async def test_database_briefly_away_is_retried_and_answers_kept(app, monkeypatch):
+    c = ChatClient(app.engine)
+    await start_form(c)
+    real = app.store.user_tx
+    failures = {"n": 2}
+
+    def flaky(*args, **kwargs):
+        if failures["n"]:
+            failures["n"] -= 1
+            raise OperationalError("SELECT 1", {}, ConnectionRefusedError("database is down"))
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(app.store, "user_tx", flaky)
+    app.engine.retry_delays = (0.01, 0.01, 0.01)
+    await c.send("上海测试科技有限公司")
+    assert c.text.startswith("✓ 已保存：企业名称")
+
+
+async def test_database_away_for_long_says_so_without_a_traceback(app, monkeypatch):
+    c = ChatClient(app.engine)
+    await start_form(c)
+
+    def down(*args, **kwargs):
+        raise OperationalError("SELECT 1", {}, ConnectionRefusedError("database is down"))
+
+    monkeypatch.setattr(app.store, "user_tx", down)
+    app.engine.retry_delays = (0.01,)
+    await c.send("上海测试科技有限公司")
+    assert "稍后再发" in c.text and "Traceback" not in c.text
+    monkeypatch.undo()
+    await c.send("上海测试科技有限公司")
+    assert c.text.startswith("✓ 已保存：企业名称")
+
+
+async def test_two_processes_on_one_database_take_one_users_messages_in_turn(settings):
+    """Two engines (as two bot processes) get two answers of one user at the same moment:
+    the conversation row lock makes them apply one after the other, so neither is lost."""
+    app1, app2 = await open_app(settings), await open_app(settings)
+    try:
+        c1 = ChatClient(app1.engine, user_id="same")
+        await start_form(c1)
+        c2 = ChatClient(app2.engine, user_id="same")
+        for engine in (app1.engine, app2.engine):  # hold each message's transaction open a while
+            engine.route = _slowly(engine.route)
+        await asyncio.gather(c1.send("上海测试科技有限公司"), c2.send("91310000132149237G"))
+        await c1.send("预览")
+        assert "企业名称：上海测试科技有限公司" in c1.text or "企业名称：91310000132149237G" in c1.text
+        assert "统一社会信用代码：" in c1.text
+        assert c1.text.count("（未填）") == c1.text.count("：（未填）")
+        await c1.send("状态")
+        assert "已答 2/" in c1.text
+    finally:
+        await app1.close()
+        await app2.close()
+
+
+def _slowly(route):
+    async def slow(ctx):
+        await asyncio.sleep(0.3)
+        return await route(ctx)
+    return slow
+
+
+@pytest.mark.parametrize("word", ["帮助", "help", "/help"])
+async def test_help_words_work_at_any_question_and_repeat_it(app, word):
+    c = ChatClient(app.engine)
+    await start_form(c)
+    await c.send(word)
+    assert "上一步" in c.text and "企业名称 (1/" in c.text
