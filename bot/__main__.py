@@ -72,10 +72,20 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
+def _logging(args: argparse.Namespace) -> None:
+    """Servers log to stderr. The terminal chat logs to a file, so its user never sees a traceback."""
+    fmt = "%(asctime)s %(levelname)s %(name)s: %(message)s"
+    if args.command or args.verbose:
+        logging.basicConfig(level=logging.INFO, stream=sys.stderr, format=fmt)
+        return
+    data_dir = _settings(args).data_dir
+    data_dir.mkdir(parents=True, exist_ok=True)
+    logging.basicConfig(level=logging.WARNING, filename=data_dir / "bot.log", format=fmt, encoding="utf-8")
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    logging.basicConfig(level=logging.INFO if args.verbose or args.command else logging.WARNING,
-                        stream=sys.stderr, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    _logging(args)
     for stream in (sys.stdout, sys.stderr):
         if hasattr(stream, "reconfigure") and (stream.encoding or "").lower() not in ("utf-8", "utf8"):
             stream.reconfigure(encoding="utf-8")

@@ -1,0 +1,106 @@
+"""The terminal channel as a user meets it: a real `python -m bot` process, piped."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import SME_ANSWERS
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def run_bot(data_dir: Path, lines: list[str], *args: str) -> subprocess.CompletedProcess:
+    env = {**os.environ, "JIEBANG_DATA_DIR": str(data_dir)}
+    env.pop("JIEBANG_DATABASE_URL", None)
+    return subprocess.run([sys.executable, "-m", "bot", *args], input="\n".join(lines) + "\n", text=True,
+                          capture_output=True, env=env, cwd=ROOT, timeout=60)
+
+
+def test_help_lists_subcommands_and_options(tmp_path):
+    out = run_bot(tmp_path, [], "--help")
+    assert out.returncode == 0
+    for word in ("serve", "--user", "JIEBANG_DATA_DIR"):
+        assert word in out.stdout
+
+
+def test_piped_start_shows_the_menu_and_exits_cleanly(tmp_path):
+    out = run_bot(tmp_path / "d", ["/start"])
+    assert out.returncode == 0, out.stderr
+    assert "1. 中小企业“揭榜”对接表" in out.stdout
+    assert "Traceback" not in out.stderr
+    assert (tmp_path / "d" / "jiebang.sqlite3").exists()
+
+
+def test_piped_whole_form_writes_the_docx_and_prints_its_path(tmp_path):
+    lines = ["/start", "1", *_answers_in_order(), "1"]
+    out = run_bot(tmp_path, lines)
+    assert out.returncode == 0, out.stderr
+    assert "已生成《中小企业“揭榜”对接表》" in out.stdout
+    docs = list((tmp_path / "documents").rglob("*.docx"))
+    assert [d.name.split("-", 1)[1] for d in docs] == ["中小企业揭榜对接表-上海测试科技有限公司.docx"]
+    assert str(docs[0].resolve()) in out.stdout
+
+
+def test_two_users_share_a_machine(tmp_path):
+    run_bot(tmp_path, ["/start", "1", "甲公司"], "--user", "alice")
+    out = run_bot(tmp_path, ["预览"], "--user", "bob")
+    assert "甲公司" not in out.stdout
+    out = run_bot(tmp_path, ["预览"], "--user", "alice")
+    assert "甲公司" in out.stdout
+
+
+def _answers_in_order() -> list[str]:
+    order = ["企业名称", "统一社会信用代码", "企业注册地（省）", "企业注册地（市(区)）", "企业注册地（县）", "注册时间",
+             "法人代表", "联系电话（法人代表）", "手机（法人代表）", "联系人及职务", "联系电话（联系人）", "手机（联系人）",
+             "传真", "电子邮箱", "注册资本(万元)", "从业人数(人)", "上年度营业收入(万元)", "所属行业", "企业规模",
+             "企业性质", "企业类型(可多选)", "通讯地址", "邮编", "企业概况", "事项 1 · 事项名称", "事项 1 · 代码", "还要添加"]
+    return [SME_ANSWERS[k] for k in order]
+
+
+async def _read_until(stream: asyncio.StreamReader, marker: str, timeout: float = 20) -> str:
+    seen = ""
+    async with asyncio.timeout(timeout):
+        while marker not in seen:
+            line = await stream.readline()
+            if not line:
+                raise AssertionError(f"bot exited before {marker!r}; output:\n{seen}")
+            seen += line.decode()
+    return seen
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="SIGKILL")
+async def test_killed_mid_form_resumes_at_the_same_question_with_answers_kept(tmp_path):
+    env = {**os.environ, "JIEBANG_DATA_DIR": str(tmp_path)}
+    env.pop("JIEBANG_DATABASE_URL", None)
+
+    async def start():
+        return await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "bot", stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE, env=env, cwd=ROOT)
+
+    proc = await start()
+    await _read_until(proc.stdout, "对接表")
+    for line, expect in (("1", "企业名称 (1/"), ("上海测试科技有限公司", "统一社会信用代码 (2/"),
+                         ("91310000132149237G", "企业注册地（省） (3/"), ("上海", "企业注册地（市(区)） (4/")):
+        proc.stdin.write(line.encode() + b"\n")
+        await proc.stdin.drain()
+        await _read_until(proc.stdout, expect)
+    proc.send_signal(signal.SIGKILL)  # the answer "上海" was shown as saved: it must survive
+    assert await proc.wait() == -signal.SIGKILL
+
+    proc = await start()
+    resumed = await _read_until(proc.stdout, "(4/")
+    assert "企业注册地（市(区)） (4/" in resumed
+    proc.stdin.write("预览\n".encode())
+    await proc.stdin.drain()
+    preview = await _read_until(proc.stdout, "(4/")
+    assert "企业名称：上海测试科技有限公司" in preview and "企业注册地（省）：上海" in preview
+    proc.stdin.close()
+    assert await proc.wait() == 0
