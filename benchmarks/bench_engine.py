@@ -45,6 +45,7 @@ async def one_user(app, n: int, latencies: list[float]) -> None:
 
     client.deliver = timed
     await client.send("/start")
+    await client.click("中小企业")
     await client.click("对接表")
     await client.fill(SME_ANSWERS)
     await client.click("确认")

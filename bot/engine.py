@@ -96,6 +96,10 @@ class Engine:
         command = None if action else cmd.command_of(text)
         mode = ctx.state.get("mode")
 
+        if action and action.startswith("role:"):
+            role = action[5:]
+            ctx.tx.update_prefs(role=None if role == "switch" else role)
+            return [await cmd.menu(ctx)]
         if action and action.startswith("f:"):
             session = await cmd.open_session(ctx, action[2:])
             if session is None:

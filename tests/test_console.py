@@ -33,13 +33,13 @@ def test_help_lists_subcommands_and_options(tmp_path):
 def test_piped_start_shows_the_menu_and_exits_cleanly(tmp_path):
     out = run_bot(tmp_path / "d", ["/start"])
     assert out.returncode == 0, out.stderr
-    assert "1. 中小企业“揭榜”对接表" in out.stdout
+    assert "1. 大企业（发榜）\n2. 中小企业（揭榜）" in out.stdout
     assert "Traceback" not in out.stderr
     assert (tmp_path / "d" / "jiebang.sqlite3").exists()
 
 
 def test_piped_whole_form_writes_the_docx_and_prints_its_path(tmp_path):
-    lines = ["/start", "1", *_answers_in_order(), "1"]
+    lines = ["/start", "2", "1", *_answers_in_order(), "1"]
     out = run_bot(tmp_path, lines)
     assert out.returncode == 0, out.stderr
     assert "已生成《中小企业“揭榜”对接表》" in out.stdout
@@ -49,7 +49,7 @@ def test_piped_whole_form_writes_the_docx_and_prints_its_path(tmp_path):
 
 
 def test_two_users_share_a_machine(tmp_path):
-    run_bot(tmp_path, ["/start", "1", "甲公司"], "--user", "alice")
+    run_bot(tmp_path, ["/start", "2", "1", "甲公司"], "--user", "alice")
     out = run_bot(tmp_path, ["预览"], "--user", "bob")
     assert "甲公司" not in out.stdout
     out = run_bot(tmp_path, ["预览"], "--user", "alice")
@@ -86,8 +86,8 @@ async def test_killed_mid_form_resumes_at_the_same_question_with_answers_kept(tm
             stderr=asyncio.subprocess.PIPE, env=env, cwd=ROOT)
 
     proc = await start()
-    await _read_until(proc.stdout, "对接表")
-    for line, expect in (("1", "企业名称 (1/"), ("上海测试科技有限公司", "统一社会信用代码 (2/"),
+    await _read_until(proc.stdout, "中小企业")
+    for line, expect in (("2", "对接表"), ("1", "企业名称 (1/"), ("上海测试科技有限公司", "统一社会信用代码 (2/"),
                          ("91310000132149237G", "企业注册地（省） (3/"), ("上海", "企业注册地（市(区)） (4/")):
         proc.stdin.write(line.encode() + b"\n")
         await proc.stdin.drain()

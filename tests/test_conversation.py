@@ -14,19 +14,23 @@ from bot.testing import ChatClient
 from tests.conftest import SME_ANSWERS
 
 
-async def start_form(client: ChatClient) -> None:
+async def start_form(client: ChatClient, form: str = "对接表", role: str = "中小企业") -> None:
     await client.send("/start")
-    await client.click("对接表")
+    if any(b.payload.endswith("role:sme") for b in client.last.buttons):
+        await client.click(role)
+    await client.click(form)
 
 
 async def test_first_question_is_the_official_label_with_progress(app):
     c = ChatClient(app.engine)
     await c.send("/start")
+    assert [b.label for b in c.last.buttons] == ["大企业（发榜）", "中小企业（揭榜）"]
+    await c.click("中小企业")
     assert "对接表" in c.last.buttons[0].label
     await c.click("对接表")
     first = c.text.splitlines()[0]
     assert first.startswith("企业名称 (1/")
-    assert len(c.replies) == 2  # one message per question
+    assert len(c.replies) == 3  # one message per step
 
 
 async def test_whole_form_gives_a_docx_with_every_answer(app):

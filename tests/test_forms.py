@@ -52,7 +52,7 @@ def test_conditions_and_dependencies_name_real_fields(form):
             if f.when is not None:
                 assert set(f.when.fields) <= keys, f"{f.key}: condition reads unknown {set(f.when.fields) - keys}"
             assert set(f.depends_on) <= keys, f"{f.key}: depends on unknown {set(f.depends_on) - keys}"
-            assert f.validate or f.choices or f.compute, f"{f.key}: neither checked nor chosen"
+            assert f.validate or f.choices or f.compute or f.long_text, f"{f.key}: neither checked nor chosen"
             assert not (f.multi and not f.choices), f"{f.key}: multi-select without choices"
 
 

@@ -55,8 +55,20 @@ class Field:
     depends_on: tuple[str, ...] = ()  # a change to one of these clears this answer
     example: str = ""  # a worked example, shown after repeated failed tries (N_)
     section: str = ""  # heading the field belongs to, for summaries (N_)
-    long_text: bool = False  # may arrive in several messages, closed by 完成/done
+    # Long text may arrive in several messages, closed by 完成/done. "list": each message is one item
+    # of a list (and files sent here are kept with the submission).
+    long_text: bool | str = False
     max_chars: int | None = None  # for long text: the guideline, counted as the form counts
+    # A firm's fact shared by all of a user's forms (and next year's): offered prefilled when known.
+    # True shares it under `key`; a string shares it under that name.
+    profile: bool | str = False
+    guidance: str = ""  # the form's own guidance line or sample, shown with the question (N_)
+
+    @property
+    def profile_key(self) -> str | None:
+        if self.profile is True:
+            return self.key
+        return self.profile or None
 
     def choices_for(self, answers: Answers) -> tuple[Choice, ...]:
         c = self.choices
@@ -92,6 +104,8 @@ class Form:
     filename: str  # document file name, formatted with the answers, e.g. "…-{company_name}.docx"
     renderer: str = ""  # "module:function" turning answers into .docx bytes (imported when needed)
     audience: str = "sme"  # "sme" (揭榜) or "large" (发榜)
+    per_item: str = ""  # one submission per item of another form's group, e.g. "sme_match.items"
+    text_guideline: int | None = None  # the whole document's 字 guideline (warned, not enforced)
     notes: tuple[str, ...] = field(default=())  # the form's 注, shown before the summary (N_)
 
     def render(self, answers: Answers) -> bytes:

@@ -19,6 +19,7 @@ from bot.context import Ctx
 from bot.dialogs import walker as w
 from bot.dialogs.fields import Choice, Form
 from bot.dialogs.results import Ambiguous, Invalid, Message, Ok
+from bot.domain.charcount import count_chars
 from bot.i18n import N_
 from bot.messages import Document, Reply
 from storage.models import Submission
@@ -51,7 +52,7 @@ class FormSession:
         return w.current_step(self.form, self.answers, self.state.get("at"))
 
     def _reset_step_state(self) -> None:
-        for k in ("tries", "pending", "toggles", "computed"):
+        for k in ("tries", "pending", "toggles", "computed", "parts", "fresh"):
             self.state.pop(k, None)
 
     def _save(self) -> None:
@@ -84,6 +85,14 @@ class FormSession:
                                                       in enumerate(self.state["pending"])])
         if f.hint:
             lines.append(t(f.hint))
+        if f.guidance:
+            lines.append(t(f.guidance))
+        if f.long_text:
+            lines.append(self._text_progress(step))
+        offered = self._profile_offer(step)
+        if offered is not None:
+            lines.append(t(N_("沿用上次：{value}？"), value=_display(offered)))
+            return self.ctx.reply("\n".join(lines), [(t(N_("是")), "pf_yes"), (t(N_("修改")), "pf_no")])
         current = w.get_value(self.answers, step.path)
         if current is not w._MISSING and self.state.get("at"):
             lines.append(t(N_("当前：{value}（发送新答案，或回复“跳过”保留）"), value=_display(current)))
@@ -120,6 +129,13 @@ class FormSession:
         t = self.ctx.t
         if action == "edit":
             return self.edit_list()
+        if action == "pf_yes" and (offered := self._profile_offer(step)) is not None:
+            return self._accept(step, offered)
+        if action == "pf_no":
+            self.state["fresh"] = True
+            return self.question(step=step)
+        if f.long_text:
+            return self._answer_long(step, text)
         if f.compute is not None and action == "ok" and "computed" in self.state:
             return self._accept(step, self.state["computed"])
         if self.state.get("pending"):
@@ -150,6 +166,95 @@ class FormSession:
         if isinstance(result, Invalid):
             return self._fail(step, result)
         return self._accept(step, result.value, result.note)
+
+    # -- long text in several messages, and lists of evidence ------------------------------------------
+
+    DONE_WORDS = ("完成", "done", "/done", "好了", "写完了")
+
+    def _answer_long(self, step: w.Step, text: str) -> Reply:
+        t, f = self.ctx.t, step.field
+        parts: list[str] = list(self.state.get("parts") or [])
+        attachment = self.ctx.incoming.attachment
+        if attachment is not None:
+            saved = self._keep_file(attachment)
+            parts.append(f"📎 {saved}")
+            if text:
+                parts.append(text)
+        elif text.strip().lower() not in self.DONE_WORDS:
+            if not text:
+                return self._fail(step, Invalid("empty"))
+            parts.append(text)
+        else:
+            if not parts:
+                if f.optional:
+                    return self._accept(step, [] if f.long_text == "list" else None)
+                return self._fail(step, Invalid("empty"))
+            value: Any = parts if f.long_text == "list" else "\n".join(parts)
+            if f.validate is not None:
+                result = f.validate(value, self.answers)
+                if isinstance(result, Invalid):
+                    self.state["parts"] = []
+                    return self._fail(step, result)
+                if isinstance(result, Ok):
+                    value = result.value
+            return self._accept(step, value)
+        self.state["parts"] = parts
+        received = t(N_("已收到第 {n} 段。"), n=len(parts))
+        return self.ctx.reply("\n".join([received, self._text_progress(step),
+                                         t(N_("继续发送，或回复“完成”。"))]))
+
+    def _text_progress(self, step: w.Step) -> str:
+        """Running count: this section, and the whole document against its guideline (warned, not enforced)."""
+        t = self.ctx.t
+        parts = self.state.get("parts") or []
+        if step.field.long_text == "list":
+            return t(N_("已列 {n} 项。"), n=len(parts))
+        here = count_chars("\n".join(parts))
+        line = t(N_("本节已写 {n} 字。"), n=here)
+        guideline = self.form.text_guideline
+        if guideline:
+            total = here + sum(count_chars(v) for k, v in self.answers.items()
+                               if isinstance(v, str) and k != step.path and self._is_long(k))
+            line += " " + t(N_("全文约 {total}/{max} 字。"), total=total, max=guideline)
+            if total > guideline:
+                line += " " + t(N_("⚠ 已超过建议篇幅，请精简（仍可提交）。"))
+        return line
+
+    def _is_long(self, key: str) -> bool:
+        return any(isinstance(i, Field) and i.key == key and i.long_text for i in self.form.items)
+
+    def _keep_file(self, attachment) -> str:
+        folder = self.ctx.settings.files_dir / str(self.ctx.tx.user.id) / str(self.sub.id)
+        folder.mkdir(parents=True, exist_ok=True)
+        name = _UNSAFE.sub("_", Path(attachment.filename).name)[-100:] or "file"
+        (folder / name).write_bytes(attachment.data)
+        files = list(self.answers.get("_files") or [])
+        files.append({"filename": name, "path": str(folder / name)})
+        self.answers["_files"] = files
+        self._save()
+        return name
+
+    # -- a firm's facts, asked once ---------------------------------------------------------------------
+
+    def _profile_offer(self, step: w.Step) -> Any:
+        key = step.field.profile_key
+        if not key or self.state.get("fresh") or w.has_value(self.answers, step.path):
+            return None
+        value = (self.ctx.tx.user.prefs or {}).get("profile", {}).get(key)
+        if value in (None, "", []):
+            return None
+        choices = step.field.choices_for(self.answers)
+        if choices and not step.field.multi and value not in {c.value for c in choices}:
+            return None
+        return value
+
+    def _remember_profile(self, step: w.Step, value: Any) -> None:
+        key = step.field.profile_key
+        if key and value not in (None, ""):
+            profile = dict((self.ctx.tx.user.prefs or {}).get("profile", {}))
+            if profile.get(key) != value:
+                profile[key] = value
+                self.ctx.tx.update_prefs(profile=profile)
 
     def _answer_multi(self, step: w.Step, choices: tuple[Choice, ...], text: str, action: str | None) -> Reply:
         ticks: list[int] = list(self.state.get("toggles") or [])
@@ -187,6 +292,7 @@ class FormSession:
         if old != value:
             w.clear_dependents(self.form, self.answers, step.path)
         self._save()
+        self._remember_profile(step, value)
         self._reset_step_state()
         self.state.pop("at", None)
         t = self.ctx.t

@@ -34,37 +34,91 @@ def command_of(text: str) -> str | None:
     return _LOOKUP.get(key)
 
 
-async def open_session(ctx: Ctx, form_id: str | None = None) -> FormSession | None:
-    """The form the user has open (or `form_id`), with its newest submission (made if none)."""
-    form = get_form(form_id or ctx.state.get("form"))
+ROLES = {"sme": N_("中小企业（揭榜）"), "large": N_("大企业（发榜）")}
+
+
+def _split(form_ref: str) -> tuple[str, int | None]:
+    """"application:1" → ("application", 1): a per-item form and the item it is for."""
+    form_id, _, item = form_ref.partition(":")
+    return form_id, int(item) if item.isdigit() else None
+
+
+async def _parent_items(ctx: Ctx, per_item: str) -> tuple[dict, list[dict]]:
+    """The answers of the form a per-item form hangs on, and its items (e.g. the 对接表's 拟揭榜事项)."""
+    parent_id, _, group = per_item.partition(".")
+    subs = await ctx.tx.submissions(parent_id)
+    answers = subs[-1].answers if subs else {}
+    return answers, [row for row in answers.get(group) or [] if row.get("name")]
+
+
+async def open_session(ctx: Ctx, form_ref: str | None = None) -> FormSession | None:
+    """The form the user has open (or `form_ref`), with its newest submission (made if none)."""
+    ref = form_ref or ctx.state.get("form") or ""
+    form_id, item = _split(ref)
+    form = get_form(form_id)
     if form is None:
         return None
     sub = None
-    if form_id is None or form_id == ctx.state.get("form"):
+    if form_ref is None or form_ref == ctx.state.get("form"):
         sub = await ctx.tx.submission(ctx.state.get("sub"))
     if sub is None:
-        subs = await ctx.tx.submissions(form.id)
-        sub = subs[-1] if subs else await ctx.tx.new_submission(form.id)
-    ctx.state["form"], ctx.state["sub"] = form.id, sub.id
+        subs = [s for s in await ctx.tx.submissions(form.id) if (s.answers or {}).get("_item") == item]
+        if subs:
+            sub = subs[-1]
+        else:
+            answers: dict = {}
+            if form.per_item:
+                parent, items = await _parent_items(ctx, form.per_item)
+                if item is None or item >= len(items):
+                    return None
+                answers = {"_item": item, "item_name": items[item]["name"],
+                           "company_name": parent.get("company_name")}
+                answers = {k: v for k, v in answers.items() if v is not None}
+            sub = await ctx.tx.new_submission(form.id, answers)
+    ctx.state["form"], ctx.state["sub"] = ref, sub.id
     return FormSession(ctx, form, sub)
 
 
+async def form_entries(ctx: Ctx) -> list[tuple[str, str, str]]:
+    """(form title, progress mark, form ref) for the user's role, per-item forms one per item."""
+    t = ctx.t
+    role = (ctx.tx.user.prefs or {}).get("role")
+    entries = []
+    for form in FORMS.values():
+        if role and form.audience != role:
+            continue
+        refs: list[tuple[str, int | None, str]] = [(form.id, None, t(form.title))]
+        if form.per_item:
+            _, items = await _parent_items(ctx, form.per_item)
+            refs = [(f"{form.id}:{i}", i, f"{t(form.short_title)} {t(N_('事项'))}{i + 1}《{row['name']}》")
+                    for i, row in enumerate(items)]
+        subs = await ctx.tx.submissions(form.id)
+        for ref, item, title in refs:
+            mine = [s for s in subs if (s.answers or {}).get("_item") == item]
+            if not mine:
+                entries.append((title, "", ref))
+                continue
+            done, total, _ = w.answered_count(form, mine[-1].answers or {})
+            mark = t(N_("已完成")) if mine[-1].status != "draft" else ""
+            entries.append((title, f"{done}/{total} {mark}".strip(), ref))
+    return entries
+
+
 async def menu(ctx: Ctx, prefix: str = "") -> Reply:
-    """Greeting and the forms, each with its progress."""
+    """Who they are (发榜 or 揭榜), then their forms, each with its progress."""
     t = ctx.t
     ctx.state["mode"] = "menu"
     lines = [prefix] if prefix else []
-    lines.append(t(N_("您好，我是揭榜助手。我会一题一题地帮您填写表格，每个回答都会立即保存。")))
+    role = (ctx.tx.user.prefs or {}).get("role")
+    if role not in ROLES:
+        lines.append(t(N_("您好，我是揭榜助手。我会一题一题地帮您填写表格，每个回答都会立即保存。")))
+        lines.append(t(N_("请问贵单位是：")))
+        return ctx.reply("\n".join(lines), [(t(ROLES["large"]), "role:large"), (t(ROLES["sme"]), "role:sme")])
     lines.append(t(N_("请选择要填写的表格：")))
-    options = []
-    for form in FORMS.values():
-        subs = await ctx.tx.submissions(form.id)
-        label = t(form.title)
-        if subs:
-            done, total, _ = w.answered_count(form, subs[-1].answers or {})
-            mark = t(N_("已完成")) if subs[-1].status != "draft" else f"{done}/{total}"
-            label = f"{label}（{mark}）"
-        options.append((label, f"f:{form.id}"))
+    options = [(f"{title}（{mark}）" if mark else title, f"f:{ref}") for title, mark, ref in await form_entries(ctx)]
+    if role == "sme" and not any(ref.startswith("application") for _t, _m, ref in await form_entries(ctx)):
+        lines.append(t(N_("（揭榜申请书：先在对接表中填写拟揭榜事项，每个事项一份。）")))
+    options.append((t(N_("切换身份")), "role:switch"))
     return ctx.reply("\n".join(lines), options)
 
 
@@ -77,22 +131,26 @@ def help_text(ctx: Ctx) -> str:
 
 
 async def status_text(ctx: Ctx) -> str:
+    """Each form: answered/total and what is missing, by label."""
     t = ctx.t
     lines = []
     for form in FORMS.values():
         subs = await ctx.tx.submissions(form.id)
-        if not subs:
-            continue
-        sub = subs[-1]
-        done, total, missing = w.answered_count(form, sub.answers or {})
-        if sub.status != "draft":
-            lines.append(t(N_("《{title}》{done}/{total} 已完成"), title=t(form.short_title), done=done, total=total))
-            continue
-        lines.append(t(N_("《{title}》已答 {done}/{total}"), title=t(form.short_title), done=done, total=total))
-        if missing:
-            names = "、".join(t(s.field.label) for s in missing[:6])
-            more = "…" if len(missing) > 6 else ""
-            lines.append(t(N_("待填：{names}{more}"), names=names, more=more))
+        latest = {(sub.answers or {}).get("_item"): sub for sub in subs}  # newest per item
+        for sub in latest.values():
+            answers = sub.answers or {}
+            done, total, missing = w.answered_count(form, answers)
+            title = t(form.short_title)
+            if form.per_item and answers.get("item_name"):
+                title += f"《{answers['item_name']}》"
+            if sub.status != "draft":
+                lines.append(t(N_("《{title}》{done}/{total} 已完成"), title=title, done=done, total=total))
+                continue
+            lines.append(t(N_("《{title}》已答 {done}/{total}"), title=title, done=done, total=total))
+            if missing:
+                names = "、".join(t(s.field.label) for s in missing[:6])
+                more = "…" if len(missing) > 6 else ""
+                lines.append(t(N_("待填：{names}{more}"), names=names, more=more))
     if not lines:
         lines.append(t(N_("还没有开始填写任何表格。")))
     return "\n".join(lines)
