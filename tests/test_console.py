@@ -64,9 +64,9 @@ def _answers_in_order() -> list[str]:
     return [SME_ANSWERS[k] for k in order]
 
 
-async def _read_until(stream: asyncio.StreamReader, marker: str, timeout: float = 20) -> str:
+async def _read_until(stream: asyncio.StreamReader, marker: str, seconds: float = 20) -> str:
     seen = ""
-    async with asyncio.timeout(timeout):
+    async with asyncio.timeout(seconds):
         while marker not in seen:
             line = await stream.readline()
             if not line:

@@ -17,7 +17,7 @@ from typing import Any
 
 from bot.context import Ctx
 from bot.dialogs import walker as w
-from bot.dialogs.fields import Choice, Form
+from bot.dialogs.fields import Choice, Field, Form
 from bot.dialogs.results import Ambiguous, Invalid, Message, Ok
 from bot.domain.charcount import count_chars
 from bot.i18n import N_
