@@ -1,0 +1,145 @@
+"""需求表 and 申请书 through the engine: roles, shared firm facts, per-item forms, long text in parts."""
+
+from __future__ import annotations
+
+import io
+
+import docx
+
+from bot.messages import Attachment, Incoming
+from bot.testing import ChatClient
+from tests.conftest import SME_ANSWERS
+from tests.test_conversation import start_form
+
+LARGE_ANSWERS = {
+    "企业名称": "上海大集团有限公司",
+    "是否公开企业名称": "公开",
+    "统一社会信用代码": "91310000132149237G",
+    "注册地所在省份": "上海",
+    "法人代表": "王五",
+    "联系人及职务": "赵六 技术中心主任",
+    "联系电话": "021-68811103",
+    "传真": "跳过",
+    "电子邮箱": "zhao@example.com",
+    "手机": "13912345678",
+    "注册资本(万元)": "50000",
+    "从业人数(人)": "3000",
+    "上年度营业收入(万元)": "500000",
+    "企业性质": "国有",
+    "所属行业": "36",
+    "推荐渠道 (": "1",
+    "推荐渠道（具体单位）": "上海市经济和信息化委员会",
+    "通讯地址": "上海市浦东新区世纪大道1号",
+    "邮编": "200120",
+    "需求 1 · 名称": "电池外壳改性材料",
+    "需求 1 · 需求内容": "完成",
+    "需求 2 · 名称": "焊接视觉检测",
+    "需求 2 · 需求内容": "完成",
+    "所有需求均不得涉密": "1",
+}
+
+
+async def test_large_enterprise_fills_the_need_form_with_two_needs(app):
+    c = ChatClient(app.engine)
+    await start_form(c, form="需求表", role="大企业")
+    await c.fill(LARGE_ANSWERS, until="需求 1 · 需求内容")
+    assert "样例" in c.text and "参数要求" in c.text  # the form's own sample guides the long text
+    await c.send("研发一款改性材料。")
+    assert "已收到第 1 段" in c.text
+    await c.send("参数要求：熔指 20g/10min，阻燃要求 HB。")
+    assert "已收到第 2 段" in c.text
+    await c.send("完成")
+    assert c.text.startswith("✓ 已保存：需求内容")
+    await c.fill(LARGE_ANSWERS, until="还要添加")
+    await c.send("是")
+    await c.fill(LARGE_ANSWERS, until="需求 2 · 需求内容")
+    await c.send("视觉检测焊缝缺陷，准确率99%。")
+    await c.send("完成")
+    await c.send("否")
+    review = await c.fill(LARGE_ANSWERS)
+    assert "所有需求均不得涉密" in review.text
+    [reply] = await c.click("确认")
+    assert reply.document is not None
+    body = "\n".join(cell.text for t in docx.Document(io.BytesIO(reply.document.data)).tables
+                     for row in t.rows for cell in row.cells)
+    assert body.index("电池外壳改性材料") < body.index("焊接视觉检测")
+    assert "参数要求：熔指 20g/10min" in body
+
+
+async def test_firm_facts_are_offered_again_in_the_next_form(app):
+    c = ChatClient(app.engine)
+    await start_form(c)
+    await c.fill(SME_ANSWERS, until="注册时间")
+    await c.send("菜单")
+    await c.click("切换身份")
+    await c.click("大企业")
+    await c.click("需求表")
+    assert "沿用上次：上海测试科技有限公司" in c.text
+    await c.click("是")
+    assert c.text.startswith("✓ 已保存：企业名称 上海测试科技有限公司")
+    await c.click("公开")
+    assert "沿用上次：91310000132149237G" in c.text
+    await c.click("修改")
+    assert "沿用上次" not in c.text and c.text.startswith("统一社会信用代码")
+
+
+async def test_one_application_per_item_prefilled_from_the_matchmaking_form(app):
+    c = ChatClient(app.engine)
+    await start_form(c)
+    answers = {**SME_ANSWERS, "还要添加": "是", "事项 2 · 事项名称": "柔性装配机器人", "事项 2 · 代码": "2024-SH-033"}
+    await c.fill(answers, until="还要添加")
+    await c.send("是")
+    await c.fill(answers, until="还要添加")
+    await c.send("否")
+    await c.click("确认")
+    await c.send("菜单")
+    labels = [b.label for b in c.last.buttons]
+    assert any("事项1《高精度视觉检测算法》" in x for x in labels)
+    assert any("事项2《柔性装配机器人》" in x for x in labels)
+    await c.click("事项2")
+    assert c.text.startswith("关联关系声明")  # 企业名称 and 事项名称 came from the 对接表
+    await c.click("确认")
+    assert "一、中小企业基本情况简介" in c.text and "主营业务" in c.text
+    await c.send("我们做机器人。" * 10)
+    await c.send("完成")
+    await c.send("预览")
+    assert "柔性装配机器人" in c.text and "上海测试科技有限公司" in c.text
+
+
+async def test_long_sections_count_against_the_6000_guideline_and_warn_past_it(app):
+    c = ChatClient(app.engine)
+    await start_form(c)
+    await c.fill(SME_ANSWERS)
+    await c.click("确认")
+    await c.send("菜单")
+    await c.click("事项1")
+    await c.click("确认")
+    await c.send("字" * 3500)
+    assert "全文约 3500/6000 字" in c.text and "⚠" not in c.text
+    await c.send("完成")
+    await c.send("字" * 3000)
+    assert "全文约 6500/6000 字" in c.text and "⚠" in c.text
+    await c.send("完成")
+    assert c.text.startswith("✓ 已保存")  # a warning, not a block
+
+
+async def test_evidence_is_listed_by_message_and_files_are_kept(app):
+    c = ChatClient(app.engine)
+    await start_form(c)
+    await c.fill(SME_ANSWERS)
+    await c.click("确认")
+    await c.send("菜单")
+    await c.click("事项1")
+    await c.click("确认")
+    for _ in range(8):  # the eight text sections
+        await c.send("内容")
+        await c.send("完成")
+    assert c.text.startswith("✓ 已保存") and "\n佐证材料" in c.text
+    await c.send("发明专利 ZL2020XXXXXXX.X")
+    await c.deliver(Incoming(channel=c.channel, user_id=c.user_id, message_id="file-1",
+                             attachment=Attachment("软著.pdf", b"%PDF-1.4 test")))
+    assert "已列 2 项" in c.text
+    await c.send("完成")
+    assert "请核对" in c.text and "发明专利" in c.text and "软著.pdf" in c.text
+    kept = list(app.settings.files_dir.rglob("软著.pdf"))
+    assert len(kept) == 1 and kept[0].read_bytes() == b"%PDF-1.4 test"
