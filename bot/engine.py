@@ -147,6 +147,10 @@ class Engine:
             return [session.preview()]
         if action and action.startswith("e:"):
             return [session.pick_edit(action[2:])]
+        if action and action.split(":", 1)[0] in ("g", "gd", "gu", "ga"):
+            return [session.group_action(action)]
+        if action == "edit":
+            return [session.edit_list()]
         if mode == "edit" and not action:
             return [session.edit_list()]
         if action == "confirm":

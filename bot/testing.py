@@ -51,7 +51,7 @@ class ChatClient:
                 return await self.deliver(self.incoming(b.label, payload=b.payload))
         raise AssertionError(f"no button {label!r} in: {self.last.text!r} {[b.label for b in self.last.buttons]}")
 
-    async def fill(self, answers: Mapping[str, str], until: str | None = None, limit: int = 80) -> Reply:
+    async def fill(self, answers: Mapping[str, str | list[str]], until: str | None = None, limit: int = 80) -> Reply:
         """Answer questions by matching the start of the current question to a key of `answers`.
 
         Stops at the review (or when the question starting with `until` comes up).
@@ -66,7 +66,9 @@ class ChatClient:
             key = next((k for k in sorted(answers, key=len, reverse=True) if question.startswith(k)), None)
             if key is None:
                 raise AssertionError(f"no answer for question {question!r}; last reply:\n{text}")
-            await self.send(answers[key])
+            value = answers[key]
+            for message in ([value] if isinstance(value, str) else value):  # long text: several messages
+                await self.send(message)
         raise AssertionError(f"form did not finish; last reply:\n{self.text}")
 
 

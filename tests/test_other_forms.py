@@ -32,9 +32,9 @@ LARGE_ANSWERS = {
     "通讯地址": "上海市浦东新区世纪大道1号",
     "邮编": "200120",
     "需求 1 · 名称": "电池外壳改性材料",
-    "需求 1 · 需求内容": "完成",
+    "需求 1 · 需求内容": ["研发一款改性材料。", "完成"],
     "需求 2 · 名称": "焊接视觉检测",
-    "需求 2 · 需求内容": "完成",
+    "需求 2 · 需求内容": ["视觉检测焊缝缺陷。", "完成"],
     "所有需求均不得涉密": "1",
 }
 
@@ -143,3 +143,30 @@ async def test_evidence_is_listed_by_message_and_files_are_kept(app):
     assert "请核对" in c.text and "发明专利" in c.text and "软著.pdf" in c.text
     kept = list(app.settings.files_dir.rglob("软著.pdf"))
     assert len(kept) == 1 and kept[0].read_bytes() == b"%PDF-1.4 test"
+
+
+async def test_needs_can_be_added_moved_up_and_removed(app):
+    c = ChatClient(app.engine)
+    await start_form(c, form="需求表", role="大企业")
+    await c.fill(LARGE_ANSWERS, until="还要添加")
+    await c.send("否")
+    await c.fill(LARGE_ANSWERS)
+    await c.send("修改")
+    await c.click("添加需求")
+    assert c.text.startswith("需求 2 · 名称")
+    await c.send("焊接视觉检测")
+    await c.send("完成")
+    assert "需求内容" in c.text and "✗" in c.text  # nothing sent yet: re-asked
+    await c.send("视觉检测焊缝。")
+    await c.send("完成")
+    await c.send("否")
+    await c.send("修改")
+    await c.click("需求2")
+    await c.click("上移")
+    assert "已将需求2上移" in c.text
+    assert [b.label for b in c.last.buttons if b.label.startswith("需求")][:2] == [
+        "需求1：焊接视觉检测", "需求2：电池外壳改性材料"]
+    await c.click("需求2")
+    await c.click("删除")
+    await c.send("预览")
+    assert "焊接视觉检测" in c.text and "电池外壳改性材料" not in c.text

@@ -17,7 +17,7 @@ from typing import Any
 
 from bot.context import Ctx
 from bot.dialogs import walker as w
-from bot.dialogs.fields import Choice, Field, Form
+from bot.dialogs.fields import Choice, Field, Form, Group
 from bot.dialogs.results import Ambiguous, Invalid, Message, Ok
 from bot.domain.charcount import count_chars
 from bot.i18n import N_
@@ -343,21 +343,79 @@ class FormSession:
             return self.question("✗ " + t(N_("{label}是必填项，不能跳过。"), label=t(step.field.label)), step)
         return self._accept(step, None)
 
-    def edit_list(self) -> Reply:
+    def edit_list(self, prefix: str = "") -> Reply:
+        """Every answer to pick from; a repeatable group's items one entry each (edit, remove, move)."""
         t = self.ctx.t
         self.state["mode"] = "edit"
         self._reset_step_state()
         options = []
+        listed: set[tuple[str, int]] = set()
         for s in w.steps(self.form, self.answers):
-            if s.is_more or not w.has_value(self.answers, s.path):
+            if s.group is not None:
+                if s.index is None or (s.group.key, s.index) in listed:
+                    continue
+                listed.add((s.group.key, s.index))
+                row = (self.answers.get(s.group.key) or [{}])[s.index] if s.index < len(
+                    self.answers.get(s.group.key) or []) else {}
+                first = _display(row.get(s.group.fields[0].key)) if row else "—"
+                options.append((f"{t(s.group.label)}{s.index + 1}：{first}"[:60], f"g:{s.group.key}.{s.index}"))
+                continue
+            if not w.has_value(self.answers, s.path):
                 continue
             label = t(s.field.label)
-            if s.group is not None:
-                label = f"{t(s.group.label)}{s.index + 1} {label}"
             options.append((f"{label}：{_display(w.get_value(self.answers, s.path))}"[:60], f"e:{s.path}"))
+        for item in self.form.items:
+            if isinstance(item, Group) and item.applies(self.answers) and \
+                    len(self.answers.get(item.key) or []) < item.max_items:
+                options.append((t(N_("添加{label}"), label=t(item.label)), f"ga:{item.key}"))
         if not options:
             return self.question(t(N_("还没有可修改的答案。")))
-        return self.ctx.reply(t(N_("要修改哪一项？回复编号：")), options)
+        lines = [prefix] if prefix else []
+        lines.append(t(N_("要修改哪一项？回复编号：")))
+        return self.ctx.reply("\n".join(lines), options)
+
+    def _group(self, key: str) -> Group | None:
+        return next((i for i in self.form.items if isinstance(i, Group) and i.key == key), None)
+
+    def group_action(self, action: str) -> Reply:
+        """g: an item's menu; gd: remove it; gu: move it up; ga: add one."""
+        t = self.ctx.t
+        kind, _, ref = action.partition(":")
+        key, _, idx = ref.partition(".")
+        group = self._group(key)
+        if group is None:
+            return self.edit_list()
+        rows = [dict(r) for r in self.answers.get(key) or []]
+        if kind == "ga":
+            rows.append({})
+            self.answers[key] = rows
+            self.answers.pop(f"{key}{w.MORE}", None)
+            self._save()
+            self.state.pop("at", None)
+            return self.question()
+        i = int(idx) if idx.isdigit() else -1
+        if not 0 <= i < len(rows):
+            return self.edit_list()
+        name = f"{t(group.label)}{i + 1}"
+        if kind == "gd":
+            if len(rows) <= group.min_items:
+                return self.edit_list("✗ " + t(N_("至少要保留 {n} 项。"), n=group.min_items))
+            rows.pop(i)
+            self.answers[key] = rows
+            self._save()
+            return self.edit_list(t(N_("已删除{name}。"), name=name))
+        if kind == "gu" and i > 0:
+            rows[i - 1], rows[i] = rows[i], rows[i - 1]
+            self.answers[key] = rows
+            self._save()
+            return self.edit_list(t(N_("已将{name}上移。"), name=name))
+        options = [(t(N_("修改{label}"), label=t(f.label)), f"e:{key}.{i}.{f.key}") for f in group.fields]
+        if len(rows) > group.min_items:
+            options.append((t(N_("删除此项")), f"gd:{key}.{i}"))
+        if i > 0:
+            options.append((t(N_("上移")), f"gu:{key}.{i}"))
+        options.append((t(N_("返回")), "edit"))
+        return self.ctx.reply(name, options)
 
     def pick_edit(self, path: str) -> Reply:
         self.state["at"] = path
