@@ -19,6 +19,9 @@ from bot.messages import Button, Incoming, Reply
 from storage.store import UserTx
 
 
+COMMAND_PREFIX = "cmd:"  # payload of a button that works like typing a command: "cmd:resume", "cmd:status"
+
+
 @dataclass
 class Ctx:
     tx: UserTx
@@ -62,6 +65,8 @@ class Ctx:
 
     def action_from(self, incoming: Incoming) -> tuple[str | None, bool]:
         """(action, stale) for this message: a tapped button, or a typed number or label."""
+        if incoming.payload and incoming.payload.startswith(COMMAND_PREFIX):
+            return None, False  # a command button (e.g. in a reminder): no token, never stale
         if incoming.payload:
             token, _, action = incoming.payload.partition(":")
             if token != str(self.state.get("token")) or not self.state.get("buttons"):

@@ -20,7 +20,7 @@ from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 
 from bot.config import Settings
-from bot.context import Ctx
+from bot.context import COMMAND_PREFIX, Ctx
 from bot.handlers import commands as cmd
 from bot.i18n import N_, gettext, normalise_language
 from bot.messages import Incoming, Reply
@@ -94,6 +94,8 @@ class Engine:
         if stale:
             return [await self._resume(ctx, t(N_("这个问题已经过去了。当前是：")))]
         command = None if action else cmd.command_of(text)
+        if inc.payload and inc.payload.startswith(COMMAND_PREFIX):
+            command = cmd.command_of(inc.payload[len(COMMAND_PREFIX):]) or cmd.command_of("/" + inc.payload[4:])
         mode = ctx.state.get("mode")
 
         if action and action.startswith("role:"):

@@ -155,6 +155,8 @@ class FormSession:
             if step.is_more:
                 return self._more(step, choices[idx].value == "yes")
             return self._accept(step, choices[idx].value)
+        if self.ctx.incoming.attachment is not None and not text:
+            return self._fail(step, Invalid("file_not_expected"))
         if f.validate is None:
             return self._accept(step, text)
         if not text:

@@ -26,6 +26,16 @@ _SPLIT_MULTI = re.compile(r"[\s,，、;；/]+")
 
 YES_NO = (Choice("yes", N_("是")), Choice("no", N_("否")))
 
+# The walker's own re-asks; the validators' messages are in bot.dialogs.errors.
+WALKER_MESSAGES = {
+    "empty": N_("请输入内容。"),
+    "choose_listed": N_("请从下面的选项中选择，回复编号即可。"),
+    "choose_listed_multi": N_("请回复选项编号，可多选，例如：1,3"),
+    "choose_at_least_one": N_("请至少选择一项。"),
+    "choose_one": N_("找到多个匹配，请选择："),
+    "file_not_expected": N_("这一题需要文字回答，请直接输入。"),
+}
+
 
 @dataclass(frozen=True, slots=True)
 class Step:
@@ -174,7 +184,7 @@ def match_multi(text: str, choices: tuple[Choice, ...], tr) -> list[int] | None:
 
 
 def render_message(tr, msg: Message | Invalid | Ambiguous) -> str:
-    template = MESSAGES.get(msg.code, msg.code)
+    template = WALKER_MESSAGES.get(msg.code) or MESSAGES.get(msg.code, msg.code)
     params = {k: (tr(v) if isinstance(v, str) else v) for k, v in (msg.params or {}).items()}
     try:
         return tr(template).format(**params)
