@@ -18,7 +18,6 @@ from bot.i18n import gettext
 from bot.messages import Button, Incoming, Reply
 from storage.store import UserTx
 
-
 COMMAND_PREFIX = "cmd:"  # payload of a button that works like typing a command: "cmd:resume", "cmd:status"
 
 
