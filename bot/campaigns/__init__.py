@@ -1,0 +1,13 @@
+"""Campaigns: each year's (and each region's) forms, deadlines, offices; status, contact, reminders.
+
+    from bot.campaigns import status_for, handle_text, ReminderService
+
+Shipped data: `bot/campaigns/data/` (one module a year). Admin edits: `python -m bot admin …`.
+"""
+
+from bot.campaigns.handlers import contact_for, handle_text, mark_submitted, set_reminders, status_for
+from bot.campaigns.model import Campaign
+from bot.campaigns.reminders import RESUME, ReminderService
+
+__all__ = ["Campaign", "RESUME", "ReminderService", "contact_for", "handle_text", "mark_submitted",
+           "set_reminders", "status_for"]

@@ -1,0 +1,231 @@
+"""What a user sees of campaigns: 状态 (status), 联系 (contact), 退订提醒 / 开启提醒, 已报送.
+
+Each handler takes the message's `UserTx` and language and returns one short message (text). The engine
+shows it followed by where the user stands (see the report for the wiring lines).
+"""
+
+from __future__ import annotations
+
+import unicodedata
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from typing import Any
+
+from bot.campaigns.model import Campaign, days_left, pick
+from bot.campaigns.repo import UserForms, load_campaigns, user_forms
+from bot.dialogs import walker as w
+from bot.dialogs.forms import FORMS
+from bot.i18n import N_, gettext
+from storage.models import Submission
+
+MAX_MISSING = 5
+
+STATE_LINES = {
+    "complete": N_("《{title}》{done}/{total} 已填完，待盖章报送（报送后回复“已报送”）"),
+    "submitted": N_("《{title}》已盖章报送"),
+    "approved": N_("《{title}》已盖章报送，初审通过"),
+    "returned": N_("《{title}》被退回：{note}"),
+}
+
+# Words (compared without case, spaces or width); an argument may follow ("联系 浦东", "已报送 2").
+WORDS: dict[str, tuple[str, ...]] = {
+    "contact": ("联系", "/contact", "contact", "联系方式", "报送地址"),
+    "remind_off": ("退订提醒", "/remindoff", "remindoff", "关闭提醒", "取消提醒"),
+    "remind_on": ("开启提醒", "/remindon", "remindon", "订阅提醒", "打开提醒"),
+    "submitted": ("已报送", "已盖章报送", "/submitted", "submitted"),
+}
+_ORDERED = sorted(((w_, name) for name, ws in WORDS.items() for w_ in ws), key=lambda p: -len(p[0]))
+
+
+def _norm(text: str) -> str:
+    return unicodedata.normalize("NFKC", text).strip().lower()
+
+
+def command_of(text: str) -> tuple[str, str] | None:
+    """("contact", "浦东") for "联系 浦东"; None when the text is not one of these words."""
+    squeezed = _norm(text).replace(" ", "")
+    for word, name in _ORDERED:
+        if squeezed == word:
+            return name, ""
+        if not squeezed.startswith(word):
+            continue
+        rest = squeezed[len(word):]
+        if name == "contact" and len(rest) <= 6 and not word.isascii():
+            return name, rest
+        if name == "submitted" and (rest.isdigit() or rest in ("全部", "all")):
+            return name, rest
+    return None
+
+
+async def handle_text(tx, lang: str, text: str, now: datetime | None = None) -> str | None:
+    """The reply to one of the campaign words, or None when `text` is not one (the engine goes on)."""
+    found = command_of(text)
+    if found is None:
+        return None
+    name, arg = found
+    if name == "contact":
+        return await contact_for(tx, lang, arg)
+    if name == "remind_off":
+        return set_reminders(tx, lang, False)
+    if name == "remind_on":
+        return set_reminders(tx, lang, True)
+    return await mark_submitted(tx, lang, arg, now)
+
+
+def _title(lang: str, sub: Submission) -> str:
+    form = FORMS[sub.form_id]
+    title = gettext(lang, form.short_title)
+    item = (sub.answers or {}).get("item_name")
+    return f"{title}《{item}》" if form.per_item and item else title
+
+
+def deadline_line(lang: str, campaign: Campaign | None, form_id: str, now: datetime) -> str:
+    t = lambda s, **k: gettext(lang, s, **k)  # noqa: E731
+    if campaign is None:
+        return ""
+    d = campaign.deadline(form_id)
+    name = campaign.short_name
+    if d is None:
+        return t(N_("截止：{text}（{name}）"), text=t(campaign.deadline_text(form_id) or N_("另行通知")), name=name)
+    left = days_left(d, now, campaign.tz)
+    if left < 0:
+        return t(N_("截止：{date}（{name}，已截止）"), date=d.isoformat(), name=name)
+    if left == 0:
+        return t(N_("截止：今天 {date}（{name}）"), date=d.isoformat(), name=name)
+    return t(N_("截止：{date}，还有 {n} 天（{name}）"), date=d.isoformat(), n=left, name=name)
+
+
+def place_text(lang: str, place: Mapping[str, Any] | None) -> str:
+    """"浦东 中小企业推进服务中心，浦东新区学林路36弄13号2楼，电话 68811103"."""
+    if not place:
+        return ""
+    parts = [" ".join(x for x in (place.get("district"), place.get("office")) if x)]
+    if place.get("address"):
+        addr = place["address"] + (f" {place['postcode']}" if place.get("postcode") else "")
+        parts.append(addr)
+    if place.get("phone"):
+        parts.append(gettext(lang, N_("电话 {phone}"), phone=place["phone"]))
+    if place.get("email"):
+        parts.append(place["email"])
+    return "，".join(p for p in parts if p)
+
+
+def where_line(lang: str, uf: UserForms, campaign: Campaign | None, form_id: str) -> str:
+    if campaign is None:
+        return ""
+    place = campaign.destination(form_id, uf.district(campaign))
+    form = campaign.form(form_id) or {}
+    if place is None and form.get("to") == "district":
+        return gettext(lang, N_("报送：所在区中小企业主管部门（回复“联系 区名”查看地址电话）"))
+    line = gettext(lang, N_("报送：{place}"), place=place_text(lang, place))
+    if place and place.get("note"):
+        line += f"\n（{place['note']}）"
+    return line
+
+
+def form_lines(lang: str, uf: UserForms, form_id: str, now: datetime) -> list[str]:
+    """The status of one form (every item of a per-item form), its deadline and where it goes."""
+    t = lambda s, **k: gettext(lang, s, **k)  # noqa: E731
+    form = FORMS.get(form_id)
+    if form is None:
+        return []
+    lines: list[str] = []
+    needs_paper = False
+    for sub in uf.forms.get(form_id, ()):
+        answers = sub.answers or {}
+        done, total, missing = w.answered_count(form, answers)
+        title = _title(lang, sub)
+        if sub.status == "draft":
+            needs_paper = True
+            lines.append(t(N_("《{title}》已答 {done}/{total}"), title=title, done=done, total=total))
+            if missing:
+                names = "、".join(t(s.field.label) for s in missing[:MAX_MISSING])
+                more = "…" if len(missing) > MAX_MISSING else ""
+                lines.append(t(N_("待填：{names}{more}"), names=names, more=more))
+            continue
+        needs_paper = needs_paper or sub.status in ("complete", "returned")
+        note = sub.status_note or t(N_("请联系报送部门"))
+        lines.append(t(STATE_LINES.get(sub.status, STATE_LINES["complete"]), title=title, done=done,
+                       total=total, note=note))
+    if needs_paper:
+        campaign = uf.campaign(form_id)
+        lines.extend(x for x in (deadline_line(lang, campaign, form_id, now),
+                                 where_line(lang, uf, campaign, form_id)) if x)
+    return lines
+
+
+async def status_for(tx, lang: str, now: datetime | None = None) -> str:
+    """状态: each form, answered/total, what is missing, the deadline and days left, where to hand it in."""
+    now = now or datetime.now(UTC)
+    uf = await user_forms(tx.session, tx.user)
+    lines: list[str] = []
+    for form_id in FORMS:
+        lines.extend(form_lines(lang, uf, form_id, now))
+    if not lines:
+        lines.append(gettext(lang, N_("还没有开始填写任何表格。")))
+    return "\n".join(lines)
+
+
+async def contact_for(tx, lang: str, arg: str = "") -> str:
+    """联系: the user's district office (附件1) and the city-level contacts; "联系 浦东" names a district."""
+    t = lambda s, **k: gettext(lang, s, **k)  # noqa: E731
+    campaigns = await load_campaigns(tx.session)
+    uf = await user_forms(tx.session, tx.user, campaigns)
+    region = dict(uf.region)
+    if arg:
+        region = {**region, "city": arg, "county": None}
+        if region.get("province") is None:  # a district name alone: the campaigns that list districts
+            region["province"] = next((c.region for c in reversed(campaigns) if c.district_for(region)), None)
+    order = [*uf.forms, *FORMS]
+    campaign = next((c for f in order if (c := pick(campaigns, f, region)) is not None), None)
+    if campaign is None:
+        return t(N_("暂无报送部门的联系方式。"))
+    lines = []
+    district = campaign.district_for(region)
+    if district:
+        lines.append(t(N_("区中小企业主管部门：{place}"), place=place_text(lang, district)))
+    elif any(c.get("district") for c in campaign.contacts):
+        names = "、".join(c["district"] for c in campaign.contacts if c.get("district"))
+        lines.append(t(N_("请回复“联系 区名”，例如：联系 浦东。可选：{names}"), names=names))
+    for c in campaign.city_contacts:
+        lines.append(t(N_("市级：{place}"), place=place_text(lang, c)))
+    mail = campaign.data.get("mail_to")
+    if not lines and mail:
+        lines.append(t(N_("报送：所在地省级中小企业主管部门")))
+        lines.append(t(N_("工业和信息化部：{place}"), place=place_text(lang, mail)))
+    lines.append(f"（{campaign.number}）" if campaign.number else "")
+    return "\n".join(x for x in lines if x)
+
+
+def set_reminders(tx, lang: str, on: bool) -> str:
+    tx.update_prefs(reminders=on)
+    if on:
+        return gettext(lang, N_("已开启截止提醒：截止前7天、3天、1天和当天上午提醒您。"))
+    return gettext(lang, N_("已退订截止提醒。回复“开启提醒”可重新开启。"))
+
+
+async def mark_submitted(tx, lang: str, arg: str = "", now: datetime | None = None) -> str:
+    """已报送: mark a finished form 已盖章报送 (reminders for it stop). "已报送 2" picks one of several."""
+    t = lambda s, **k: gettext(lang, s, **k)  # noqa: E731
+    uf = await user_forms(tx.session, tx.user)
+    ready = [s for subs in uf.forms.values() for s in subs if s.status in ("complete", "returned")]
+    drafts = [s for subs in uf.forms.values() for s in subs if s.status == "draft"]
+    if not ready:
+        if drafts:
+            return t(N_("《{title}》还没填完。填完、打印盖章报送后，再回复“已报送”。"), title=_title(lang, drafts[0]))
+        return t(N_("没有待报送的表格。"))
+    chosen = ready
+    if len(ready) > 1 and arg not in ("全部", "all"):
+        if arg.isdigit() and 1 <= int(arg) <= len(ready):
+            chosen = [ready[int(arg) - 1]]
+        else:
+            lines = [t(N_("哪一份已盖章报送？请回复“已报送 编号”，或“已报送 全部”："))]
+            lines += [f"{i}. 《{_title(lang, s)}》" for i, s in enumerate(ready, 1)]
+            return "\n".join(lines)
+    for sub in chosen:
+        campaign = uf.campaign(sub.form_id)
+        if campaign is not None and sub.campaign_id is None:
+            sub.campaign_id = campaign.id
+        tx.set_status(sub, "submitted")
+    names = "、".join(f"《{_title(lang, s)}》" for s in chosen)
+    return t(N_("已记录：{names}已盖章报送，不再提醒。"), names=names)

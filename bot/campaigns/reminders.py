@@ -1,0 +1,357 @@
+"""Reminders: planned as rows, claimed atomically, sent through the user's channel, marked sent.
+
+- `plan()` inserts one row per (user, campaign, form, deadline, kind) — 7, 3, 1 days before and on the
+  day, at the campaign's `remind_time` (09:00 local) — for forms that are unfinished or finished but
+  not marked 已盖章报送. The unique key makes planning idempotent; closed deadlines plan nothing.
+- `run_due(now)` claims due rows (UPDATE … RETURNING; on PostgreSQL the candidates are picked
+  `FOR UPDATE SKIP LOCKED`), so two processes never take the same row; a claim older than the lease is
+  taken again, so a crash between claim and send is retried, not lost. Before sending, every row is
+  checked against the database as it is now (opted out, submitted, deadline moved or passed, a newer
+  reminder also due): then it is skipped, never sent late or twice.
+- Quiet hours (21:00–08:00 local): nothing is sent; what is due waits until morning.
+- A channel that cannot deliver now (or no channel running) → the reply goes to the outbox and is
+  shown at the user's next message.
+- Announcements (a deadline moved, a form approved or returned) are written to the outbox and a
+  `notice:<outbox id>` row: the serving process pushes them; a pushed notice is marked delivered
+  in the outbox, so it is not shown twice.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import uuid
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import and_, or_, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+from bot.campaigns.handlers import MAX_MISSING, _title, where_line
+from bot.campaigns.model import OFFSETS, Campaign, days_left
+from bot.campaigns.repo import OPEN, UserForms, load_campaigns, user_forms
+from bot.dialogs import walker as w
+from bot.dialogs.forms import FORMS
+from bot.i18n import N_, gettext
+from bot.messages import Button, Reply, reply_from_dict, reply_to_dict
+from storage.campaign_models import Reminder
+from storage.models import Outbox, Submission, User
+
+log = logging.getLogger(__name__)
+
+Clock = Callable[[], datetime]
+RESUME = "cmd:resume"  # the reminder's button: the engine opens the form where the user left it
+STATUS = "cmd:status"
+
+
+def system_clock() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass
+class RunResult:
+    sent: int = 0
+    queued: int = 0  # to the outbox: no channel running, or it would not deliver now
+    skipped: int = 0
+    retry: int = 0
+    quiet: bool = False
+    ids: list[int] = field(default_factory=list)  # rows pushed through a channel
+
+
+def reminder_reply(lang: str, uf: UserForms, campaign: Campaign, form_id: str, now: datetime) -> Reply:
+    """One message: the deadline, what is missing (by label) or that the paper is due, where it goes."""
+    t = lambda s, **k: gettext(lang, s, **k)  # noqa: E731
+    form = FORMS[form_id]
+    d = campaign.deadline(form_id)
+    assert d is not None
+    left = days_left(d, now, campaign.tz)
+    title = t(form.short_title)
+    if left == 0:
+        lines = [t(N_("⏰ 《{title}》今天（{date}）截止。"), title=title, date=d.isoformat())]
+    else:
+        lines = [t(N_("⏰ 《{title}》{date}截止，还有 {n} 天。"), title=title, date=d.isoformat(), n=left)]
+    for sub in uf.forms.get(form_id, ()):
+        if sub.status == "draft":
+            _done, _total, missing = w.answered_count(form, sub.answers or {})
+            names = "、".join(t(s.field.label) for s in missing[:MAX_MISSING])
+            more = "…" if len(missing) > MAX_MISSING else ""
+            lines.append(t(N_("《{title}》还缺 {k} 项：{names}{more}"), title=_title(lang, sub), k=len(missing),
+                           names=names, more=more))
+        elif sub.status in ("complete", "returned"):
+            lines.append(t(N_("《{title}》已填完：请打印盖章后报送，报送后回复“已报送”。"), title=_title(lang, sub)))
+    where = where_line(lang, uf, campaign, form_id)
+    if where:
+        lines.append(where)
+    lines.append(t(N_("回复“退订提醒”不再提醒。")))
+    return Reply("\n".join(lines), buttons=(Button(t(N_("继续填写")), RESUME),))
+
+
+class ReminderService:
+    """`ReminderService(app, senders={"telegram": channel, …})`; `serve` runs `loop()` beside its channels."""
+
+    def __init__(self, app: Any, senders: Mapping[str, Any] | None = None, *, clock: Clock | None = None,
+                 lease: timedelta = timedelta(minutes=5), quiet: tuple[int, int] = (21, 8),
+                 tz: str | None = None, batch: int = 200, offsets: Sequence[int] = OFFSETS,
+                 worker: str | None = None) -> None:
+        self.store = getattr(app, "store", app)
+        settings = getattr(app, "settings", None)
+        self.senders = dict(senders or {})
+        self.clock = clock or system_clock
+        self.lease = lease
+        self.quiet = quiet
+        self.tz = ZoneInfo(tz or getattr(settings, "timezone", None) or "Asia/Shanghai")
+        self.batch = batch
+        self.offsets = tuple(offsets)
+        self.worker = worker or uuid.uuid4().hex[:12]
+        self._stop = asyncio.Event()
+
+    @property
+    def _pg(self) -> bool:
+        return self.store.dialect == "postgresql"
+
+    def is_quiet(self, now: datetime) -> bool:
+        start, end = self.quiet
+        h = now.astimezone(self.tz).hour
+        return h >= start or h < end if start > end else start <= h < end
+
+    def next_morning(self, now: datetime) -> datetime:
+        local = now.astimezone(self.tz)
+        day = local.date() + (timedelta(days=1) if local.hour >= self.quiet[0] else timedelta())
+        return datetime.combine(day, time(self.quiet[1]), self.tz).astimezone(UTC)
+
+    # -- planning ---------------------------------------------------------------------------------
+
+    def rows_for(self, uf: UserForms, now: datetime) -> list[dict[str, Any]]:
+        if not uf.reminders_on:
+            return []
+        rows = []
+        for form_id in uf.open_forms():
+            campaign = uf.campaign(form_id)
+            if campaign is None:
+                continue
+            for kind, deadline, due in campaign.due_times(form_id, self.offsets):
+                if days_left(deadline, now, campaign.tz) < 0:
+                    continue  # closed: never remind
+                rows.append(dict(user_id=uf.user.id, campaign_id=campaign.id, form_id=form_id, kind=kind,
+                                 deadline=deadline, due_at=due, state="pending", attempts=0, note="",
+                                 created_at=now))
+        return rows
+
+    async def plan(self, now: datetime | None = None, user_ids: Iterable[int] | None = None) -> int:
+        """Insert the reminders every user's open forms need; returns how many rows were new."""
+        now = now or self.clock()
+        async with self.store.sessions() as session:
+            campaigns = await load_campaigns(session)
+            if not any(c.deadline(f) and days_left(c.deadline(f), now, c.tz) >= 0
+                       for c in campaigns for f in c.form_ids):
+                return 0  # every deadline is closed or unknown: nothing to plan
+            uq = select(User)
+            sq = select(Submission)
+            if user_ids is not None:
+                ids = list(user_ids)
+                uq, sq = uq.where(User.id.in_(ids)), sq.where(Submission.user_id.in_(ids))
+            users = {u.id: u for u in (await session.execute(uq)).scalars()}
+            subs: dict[int, list[Submission]] = {}
+            for s in (await session.execute(sq.order_by(Submission.id))).scalars():
+                subs.setdefault(s.user_id, []).append(s)
+        rows = []
+        for uid, mine in subs.items():
+            if uid in users and any(s.status in OPEN for s in mine):
+                rows.extend(self.rows_for(UserForms.build(users[uid], mine, campaigns), now))
+        return await self._insert(rows)
+
+    async def _insert(self, rows: list[dict[str, Any]]) -> int:
+        if not rows:
+            return 0
+        ins = pg_insert if self._pg else sqlite_insert
+        new = 0
+        async with self.store.sessions() as session, session.begin():
+            for i in range(0, len(rows), 500):
+                stmt = ins(Reminder.__table__).values(rows[i:i + 500]).on_conflict_do_nothing(
+                    index_elements=["user_id", "campaign_id", "form_id", "deadline", "kind"])
+                res = await session.execute(stmt)
+                new += max(res.rowcount or 0, 0)
+        return new
+
+    async def replan(self, campaign_id: str, form_id: str, now: datetime | None = None) -> int:
+        """A deadline moved: pending reminders for any other deadline are cancelled, new ones planned."""
+        now = now or self.clock()
+        async with self.store.sessions() as session, session.begin():
+            campaigns = {c.id: c for c in await load_campaigns(session, include_disabled=True)}
+            c = campaigns.get(campaign_id)
+            new_deadline = c.deadline(form_id) if c and not c.data.get("disabled") else None
+            cond = [Reminder.campaign_id == campaign_id, Reminder.form_id == form_id,
+                    Reminder.state == "pending", Reminder.kind.like("d%")]
+            if new_deadline is not None:
+                cond.append(Reminder.deadline != new_deadline)
+            await session.execute(update(Reminder).where(*cond).values(state="cancelled", note="deadline moved"))
+        return await self.plan(now)
+
+    # -- sending ----------------------------------------------------------------------------------
+
+    async def claim(self, now: datetime) -> list[tuple[int, str]]:
+        """Take up to `batch` due rows for this worker: [(id, claim token)]. Atomic across processes."""
+        token = f"{self.worker}:{uuid.uuid4().hex[:8]}"
+        free = or_(Reminder.claimed_at.is_(None), Reminder.claimed_at < now - self.lease)
+        due = and_(Reminder.state == "pending", Reminder.due_at <= now, free)
+        pick = select(Reminder.id).where(due).order_by(Reminder.due_at, Reminder.id).limit(self.batch)
+        if self._pg:
+            pick = pick.with_for_update(skip_locked=True)
+        stmt = (update(Reminder).where(Reminder.id.in_(pick.scalar_subquery()), due)
+                .values(claimed_at=now, claimed_by=token, attempts=Reminder.attempts + 1)
+                .returning(Reminder.id).execution_options(synchronize_session=False))
+        async with self.store.sessions() as session, session.begin():
+            ids = sorted((await session.execute(stmt)).scalars())
+        return [(i, token) for i in ids]
+
+    async def _finish(self, rid: int, token: str, state: str, now: datetime, note: str = "") -> bool:
+        async with self.store.sessions() as session, session.begin():
+            res = await session.execute(
+                update(Reminder).where(Reminder.id == rid, Reminder.claimed_by == token, Reminder.state == "pending")
+                .values(state=state, sent_at=now if state in ("sent", "queued") else None, note=note[:200])
+                .execution_options(synchronize_session=False))
+            return (res.rowcount or 0) > 0
+
+    async def _prepare(self, rid: int, now: datetime) -> tuple[str, str, Any, list[Reply], int | None]:
+        """(verdict, note, user, replies, outbox id) for one claimed row, from the database as it is now."""
+        async with self.store.sessions() as session:
+            row = await session.get(Reminder, rid)
+            user = await session.get(User, row.user_id)
+            if user is None:
+                return "skip", "no user", None, [], None
+            if row.kind.startswith("notice:"):
+                box = await session.get(Outbox, int(row.kind.split(":", 1)[1]))
+                if box is None or box.delivered_at is not None:
+                    return "skip", "seen at a message", user, [], None
+                return "send", "", user, [reply_from_dict(d) for d in box.replies], box.id
+            uf = await user_forms(session, user)
+            campaign = uf.campaign(row.form_id)
+            if not uf.reminders_on:
+                return "skip", "opted out", user, [], None
+            if row.form_id not in uf.open_forms():
+                return "skip", "submitted", user, [], None
+            if campaign is None or campaign.id != row.campaign_id or campaign.deadline(row.form_id) != row.deadline:
+                return "skip", "campaign or deadline changed", user, [], None
+            if days_left(row.deadline, now, campaign.tz) < 0:
+                return "skip", "closed", user, [], None
+            newer = (await session.execute(
+                select(Reminder.id).where(
+                    Reminder.user_id == row.user_id, Reminder.campaign_id == row.campaign_id,
+                    Reminder.form_id == row.form_id, Reminder.deadline == row.deadline,
+                    Reminder.kind.like("d%"), Reminder.due_at > row.due_at, Reminder.due_at <= now).limit(1)
+            )).first()
+            if newer is not None:
+                return "skip", "a newer reminder is due", user, [], None
+            return "send", "", user, [reminder_reply(user.language, uf, campaign, row.form_id, now)], None
+
+    async def run_due(self, now: datetime | None = None) -> RunResult:
+        """Send what is due now (nothing in quiet hours). Safe to run in several processes at once."""
+        now = now or self.clock()
+        result = RunResult()
+        if self.is_quiet(now):
+            result.quiet = True
+            return result
+        for rid, token in await self.claim(now):
+            try:
+                verdict, note, user, replies, outbox_id = await self._prepare(rid, now)
+            except Exception:
+                log.exception("reminder %s: could not prepare", rid)
+                result.retry += 1
+                continue
+            if verdict == "skip":
+                await self._finish(rid, token, "skipped", now, note)
+                result.skipped += 1
+                continue
+            sender = self.senders.get(user.channel)
+            ok = False
+            if sender is not None:
+                try:
+                    ok = bool(await asyncio.wait_for(sender.send(user.external_id, replies),
+                                                     timeout=self.lease.total_seconds() / 2))
+                except Exception as exc:  # network, timeout: the lease expires and it is tried again
+                    log.warning("reminder %s: %s send failed: %r", rid, user.channel, exc)
+                    result.retry += 1
+                    continue
+            if ok:
+                if outbox_id is not None:
+                    await self._mark_outbox(outbox_id, now)
+                if not await self._finish(rid, token, "sent", now):
+                    log.warning("reminder %s: lease lost while sending (sent twice?)", rid)
+                result.sent += 1
+                result.ids.append(rid)
+                continue
+            if outbox_id is None:
+                await self.store.outbox_put(user.channel, user.external_id, replies, reason=f"reminder:{rid}")
+            await self._finish(rid, token, "queued", now, "outbox")
+            result.queued += 1
+        return result
+
+    async def _mark_outbox(self, outbox_id: int, now: datetime) -> None:
+        async with self.store.sessions() as session, session.begin():
+            await session.execute(update(Outbox).where(Outbox.id == outbox_id, Outbox.delivered_at.is_(None))
+                                  .values(delivered_at=now).execution_options(synchronize_session=False))
+
+    # -- announcements ----------------------------------------------------------------------------
+
+    async def announce(self, messages: Sequence[tuple[int, Sequence[Reply]]], reason: str, campaign_id: str,
+                       form_id: str, now: datetime | None = None) -> int:
+        """Queue `(user id, replies)` in the outbox (shown at the user's next message) and as notices
+        this service pushes through their channel; with senders here, push now."""
+        now = now or self.clock()
+        async with self.store.sessions() as session, session.begin():
+            for uid, replies in messages:
+                user = await session.get(User, uid)
+                if user is None:
+                    continue
+                box = Outbox(channel=user.channel, external_id=user.external_id,
+                             replies=[reply_to_dict(r) for r in replies], reason=reason[:200], created_at=now)
+                session.add(box)
+                await session.flush()
+                session.add(Reminder(user_id=uid, campaign_id=campaign_id, form_id=form_id, kind=f"notice:{box.id}",
+                                     deadline=None, due_at=now, created_at=now))
+        if self.senders:
+            await self.run_due(now)
+        return len(messages)
+
+    # -- background -------------------------------------------------------------------------------
+
+    async def loop(self, tick: float = 30.0, plan_every: float = 600.0) -> None:
+        """Plan every `plan_every` seconds, send what is due every `tick`; until `stop()`."""
+        last_plan = None
+        while not self._stop.is_set():
+            try:
+                mono = asyncio.get_running_loop().time()
+                if last_plan is None or mono - last_plan >= plan_every:
+                    await self.plan()
+                    last_plan = mono
+                await self.run_due()
+            except Exception:
+                log.exception("reminders: tick failed")
+            try:
+                await asyncio.wait_for(self._stop.wait(), timeout=tick)
+            except TimeoutError:
+                pass
+
+    def stop(self) -> None:
+        self._stop.set()
+
+
+def concerned(uf: UserForms, campaign_id: str, form_id: str, states: Iterable[str] = OPEN) -> bool:
+    c = uf.campaign(form_id)
+    return c is not None and c.id == campaign_id and any(s.status in states for s in uf.forms.get(form_id, ()))
+
+
+def deadline_notice(lang: str, uf: UserForms, campaign: Campaign, form_id: str, old: date | None,
+                    now: datetime) -> Reply:
+    from bot.campaigns.handlers import deadline_line
+
+    t = lambda s, **k: gettext(lang, s, **k)  # noqa: E731
+    title = t(FORMS[form_id].short_title)
+    old_text = old.isoformat() if old else t(N_("另行通知"))
+    lines = [t(N_("📢 《{title}》截止时间调整（原：{old}）"), title=title, old=old_text),
+             deadline_line(lang, campaign, form_id, now), where_line(lang, uf, campaign, form_id)]
+    return Reply("\n".join(x for x in lines if x), buttons=(Button(t(N_("继续填写")), RESUME),))

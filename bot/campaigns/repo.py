@@ -1,0 +1,95 @@
+"""Campaigns and users' forms, read from the database (shipped campaigns merged with admin rows)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.campaigns import regions
+from bot.campaigns.data import SHIPPED
+from bot.campaigns.model import Campaign, pick
+from storage.campaign_models import CampaignRow
+from storage.models import Submission, User, utcnow
+
+OPEN = ("draft", "complete")  # unfinished, or finished but not yet marked 已盖章报送
+STATUSES = ("draft", "complete", "submitted", "approved", "returned")
+
+
+async def load_campaigns(session: AsyncSession, *, include_disabled: bool = False) -> list[Campaign]:
+    by_id: dict[str, dict] = {c["id"]: dict(c) for c in SHIPPED}
+    for row in (await session.execute(select(CampaignRow))).scalars():
+        by_id[row.id] = {**row.data, "id": row.id, "year": row.year, "region": row.region}
+    out = [Campaign(d) for d in by_id.values() if include_disabled or not d.get("disabled")]
+    return sorted(out, key=lambda c: (c.year, c.specificity(), c.id))
+
+
+async def get_campaign(session: AsyncSession, campaign_id: str) -> Campaign | None:
+    for c in await load_campaigns(session, include_disabled=True):
+        if c.id == campaign_id:
+            return c
+    return None
+
+
+async def save_campaign(session: AsyncSession, campaign: Campaign) -> None:
+    data = dict(campaign.data)
+    row = await session.get(CampaignRow, campaign.id)
+    if row is None:
+        row = CampaignRow(id=campaign.id, year=campaign.year, region=campaign.region, data=data)
+    else:
+        row.year, row.region, row.data = campaign.year, campaign.region, data
+    row.updated_at = utcnow()
+    session.add(row)
+    await session.flush()
+
+
+def latest_per_item(subs: Iterable[Submission]) -> dict[str, list[Submission]]:
+    """form id → the newest submission of each item (per-item forms have several), oldest item first."""
+    out: dict[str, dict[Any, Submission]] = {}
+    for s in sorted(subs, key=lambda s: s.id or 0):
+        out.setdefault(s.form_id, {})[(s.answers or {}).get("_item")] = s
+    return {k: list(v.values()) for k, v in out.items()}
+
+
+def region_of(prefs: Mapping[str, Any] | None, subs: Sequence[Submission]) -> dict[str, str | None]:
+    newest_first = sorted(subs, key=lambda s: -(s.id or 0))
+    return regions.user_region([(prefs or {}).get("profile") or {}, *[(s.answers or {}) for s in newest_first]])
+
+
+@dataclass
+class UserForms:
+    """One user's forms and the campaign each belongs to."""
+
+    user: User
+    region: dict[str, str | None]
+    forms: dict[str, list[Submission]]
+    campaigns: dict[str, Campaign | None] = field(default_factory=dict)
+
+    @classmethod
+    def build(cls, user: User, subs: Sequence[Submission], campaigns: Sequence[Campaign]) -> UserForms:
+        region = region_of(user.prefs, subs)
+        forms = latest_per_item(subs)
+        return cls(user, region, forms, {f: pick(campaigns, f, region) for f in forms})
+
+    def campaign(self, form_id: str) -> Campaign | None:
+        return self.campaigns.get(form_id)
+
+    def district(self, campaign: Campaign | None) -> Mapping[str, Any] | None:
+        return campaign.district_for(self.region) if campaign else None
+
+    def open_forms(self) -> list[str]:
+        return [f for f, subs in self.forms.items() if any(s.status in OPEN for s in subs)]
+
+    @property
+    def reminders_on(self) -> bool:
+        return (self.user.prefs or {}).get("reminders", True) is not False
+
+
+async def user_forms(session: AsyncSession, user: User, campaigns: Sequence[Campaign] | None = None) -> UserForms:
+    subs = (await session.execute(select(Submission).where(Submission.user_id == user.id))).scalars().all()
+    if campaigns is None:
+        campaigns = await load_campaigns(session)
+    return UserForms.build(user, list(subs), campaigns)
