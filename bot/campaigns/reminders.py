@@ -33,13 +33,13 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from bot.campaigns.handlers import MAX_MISSING, _title, where_line
 from bot.campaigns.model import OFFSETS, Campaign, days_left
-from bot.campaigns.repo import OPEN, UserForms, load_campaigns, user_forms
+from bot.campaigns.repo import OPEN, UserForms, all_user_forms, load_campaigns, user_forms
 from bot.dialogs import walker as w
 from bot.dialogs.forms import FORMS
 from bot.i18n import N_, gettext
 from bot.messages import Button, Reply, reply_from_dict, reply_to_dict
 from storage.campaign_models import Reminder
-from storage.models import Outbox, Submission, User
+from storage.models import Outbox, User
 
 log = logging.getLogger(__name__)
 
@@ -149,19 +149,10 @@ class ReminderService:
             if not any(c.deadline(f) and days_left(c.deadline(f), now, c.tz) >= 0
                        for c in campaigns for f in c.form_ids):
                 return 0  # every deadline is closed or unknown: nothing to plan
-            uq = select(User)
-            sq = select(Submission)
-            if user_ids is not None:
-                ids = list(user_ids)
-                uq, sq = uq.where(User.id.in_(ids)), sq.where(Submission.user_id.in_(ids))
-            users = {u.id: u for u in (await session.execute(uq)).scalars()}
-            subs: dict[int, list[Submission]] = {}
-            for s in (await session.execute(sq.order_by(Submission.id))).scalars():
-                subs.setdefault(s.user_id, []).append(s)
+            everyone = await all_user_forms(session, campaigns, user_ids)
         rows = []
-        for uid, mine in subs.items():
-            if uid in users and any(s.status in OPEN for s in mine):
-                rows.extend(self.rows_for(UserForms.build(users[uid], mine, campaigns), now))
+        for uf in everyone:
+            rows.extend(self.rows_for(uf, now))
         return await self._insert(rows)
 
     async def _insert(self, rows: list[dict[str, Any]]) -> int:

@@ -93,3 +93,17 @@ async def user_forms(session: AsyncSession, user: User, campaigns: Sequence[Camp
     if campaigns is None:
         campaigns = await load_campaigns(session)
     return UserForms.build(user, list(subs), campaigns)
+
+
+async def all_user_forms(session: AsyncSession, campaigns: Sequence[Campaign],
+                         user_ids: Iterable[int] | None = None) -> list[UserForms]:
+    """Every user who has a form (or those of `user_ids`), with their forms' campaigns: two queries."""
+    uq, sq = select(User), select(Submission)
+    if user_ids is not None:
+        ids = list(user_ids)
+        uq, sq = uq.where(User.id.in_(ids)), sq.where(Submission.user_id.in_(ids))
+    users = {u.id: u for u in (await session.execute(uq)).scalars()}
+    subs: dict[int, list[Submission]] = {}
+    for s in (await session.execute(sq.order_by(Submission.id))).scalars():
+        subs.setdefault(s.user_id, []).append(s)
+    return [UserForms.build(users[uid], mine, campaigns) for uid, mine in subs.items() if uid in users]
