@@ -66,13 +66,16 @@ def _short_prov_of(city: str) -> str:
 def user_region(answers: Iterable[Mapping[str, Any]]) -> dict[str, str | None]:
     """{"province", "city", "county"} from the first answers (profile, newest form, …) that name them."""
     out: dict[str, str | None] = {"province": None, "city": None, "county": None}
+    answers = [a for a in answers if a]
     for a in answers:
-        if not a:
-            continue
-        if out["province"] is None and province(a.get("reg_province")):
+        if province(a.get("reg_province")):
             out["province"] = province(a.get("reg_province"))
-            out["city"] = _clean(a.get("reg_city")) or None
+            break
+    for a in answers:  # the city from answers of the same province (the 需求表 asks no city)
+        if _clean(a.get("reg_city")) and province(a.get("reg_province")) in (None, out["province"]):
+            out["city"] = _clean(a.get("reg_city"))
             out["county"] = _clean(a.get("reg_county")) or None
+            break
     return out
 
 
