@@ -192,10 +192,16 @@ class ReminderService:
         pick = select(Reminder.id).where(due).order_by(Reminder.due_at, Reminder.id).limit(self.batch)
         if self._pg:
             pick = pick.with_for_update(skip_locked=True)
-        stmt = (update(Reminder).where(Reminder.id.in_(pick.scalar_subquery()), due)
-                .values(claimed_at=now, claimed_by=token, attempts=Reminder.attempts + 1)
-                .returning(Reminder.id).execution_options(synchronize_session=False))
         async with self.store.sessions() as session, session.begin():
+            # Two statements in one transaction: the picked rows stay locked until commit. (One UPDATE …
+            # WHERE id IN (SELECT … LIMIT n FOR UPDATE SKIP LOCKED) may take more than n rows on PostgreSQL:
+            # the planner can run the sub-select more than once.)
+            picked = list((await session.execute(pick)).scalars())
+            if not picked:
+                return []
+            stmt = (update(Reminder).where(Reminder.id.in_(picked), due)
+                    .values(claimed_at=now, claimed_by=token, attempts=Reminder.attempts + 1)
+                    .returning(Reminder.id).execution_options(synchronize_session=False))
             ids = sorted((await session.execute(stmt)).scalars())
         return [(i, token) for i in ids]
 

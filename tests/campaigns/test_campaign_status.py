@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from datetime import date
 
+from campaign_helpers import SH_DRAFT, add_user, submissions
+
 from bot.campaigns import handle_text, status_for
 from bot.campaigns.data import SHIPPED
 from bot.campaigns.model import Campaign
 from bot.campaigns.repo import save_campaign
-from conftest import SH_DRAFT, add_user, submissions
 
 SH2027 = Campaign({**next(c for c in SHIPPED if c["id"] == "2024-shanghai"), "id": "2027-shanghai", "year": 2027})
 
