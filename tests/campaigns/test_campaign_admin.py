@@ -1,0 +1,94 @@
+"""python -m bot admin: next year's campaign in a few commands, contacts from a sheet, the roll-up, states."""
+
+from __future__ import annotations
+
+import io
+
+from campaign_helpers import SH_DRAFT, add_user, submissions
+from openpyxl import Workbook, load_workbook
+
+from bot.__main__ import build_parser
+from bot.admin import run
+from bot.config import Settings
+
+
+async def admin(settings, clock, *argv) -> str:
+    out = io.StringIO()
+    args = build_parser().parse_args(["admin", *argv])
+    code = await run(args, settings, now=clock(), out=out)
+    assert code == 0, out.getvalue()
+    return out.getvalue()
+
+
+def _settings(db_url, tmp_path) -> Settings:
+    return Settings(data_dir=tmp_path / "data", database_url=db_url)
+
+
+async def test_next_years_campaign_in_three_commands(db_url, tmp_path, clock, store):
+    s = _settings(db_url, tmp_path)
+    listing = await admin(s, clock, "campaigns")
+    assert "2024-shanghai  2024 上海市  沪经信企〔2024〕481号" in listing and "2024-07-22（已截止）" in listing
+    await admin(s, clock, "add-campaign", "2027-shanghai", "--copy-from", "2024-shanghai", "--year", "2027",
+                "--number", "沪经信企〔2027〕1号", "--title", "2027年度通知")
+    await admin(s, clock, "set-deadline", "2027-shanghai", "sme_match", "2027-03-10")
+    listing = await admin(s, clock, "campaigns")
+    assert "2027-shanghai  2027 上海市  沪经信企〔2027〕1号" in listing
+    assert "sme_match    截止 2027-03-10\n" in listing
+    await admin(s, clock, "edit-campaign", "2027-shanghai", "--remind-time", "10:30",
+                "--set", "forms.large_need.to.phone=23119342")
+    shown = await admin(s, clock, "show", "2027-shanghai")
+    assert '"remind_time": "10:30"' in shown and '"phone": "23119342"' in shown
+    assert '"district": "浦东"' in shown  # the offices came along
+
+
+async def test_a_deadline_set_later_is_announced_to_the_users_it_concerns(db_url, tmp_path, clock, store):
+    s = _settings(db_url, tmp_path)
+    await add_user(store, "sh", [("sme_match", "draft", SH_DRAFT)])
+    await add_user(store, "js", [("sme_match", "draft", {"reg_province": "江苏省"})])
+    await admin(s, clock, "add-campaign", "2027-shanghai", "--copy-from", "2024-shanghai", "--year", "2027")
+    out = await admin(s, clock, "set-deadline", "2027-shanghai", "sme_match", "2027-03-10")
+    assert "已通知 1 位用户" in out
+    [notice] = await store.outbox_take("test", "sh")
+    assert "《对接表》截止时间调整（原：另行通知）" in notice.text and "2027-03-10" in notice.text
+    assert await store.outbox_take("test", "js") == []
+
+
+async def test_contacts_import_from_csv_and_xlsx(db_url, tmp_path, clock, store):
+    s = _settings(db_url, tmp_path)
+    csv_path = tmp_path / "附件1.csv"
+    csv_path.write_text("序号,区,部门,电话,单位地址\n1,浦东,新中心,1234 5678,浦东新区某路1号\n"
+                        "2,新区,某办,87654321,某路2号\n", encoding="utf-8")
+    out = await admin(s, clock, "import-contacts", "2024-shanghai", str(csv_path))
+    assert "已导入 2 条（新增 1），共 21 条" in out
+    wb = Workbook()
+    wb.active.append(["部门", "电话", "邮箱"])
+    wb.active.append(["市级新联系人", "23119999", "a@b.cn"])
+    xlsx = tmp_path / "c.xlsx"
+    wb.save(xlsx)
+    await admin(s, clock, "import-contacts", "2024-shanghai", str(xlsx))
+    shown = await admin(s, clock, "show", "2024-shanghai")
+    assert '"phone": "12345678"' in shown and '"office": "新中心"' in shown and "a@b.cn" in shown
+
+
+async def test_users_progress_and_the_xlsx_rollup(db_url, tmp_path, clock, store):
+    s = _settings(db_url, tmp_path)
+    await add_user(store, "u1", [("sme_match", "draft", SH_DRAFT)])
+    await add_user(store, "u2", [("large_need", "submitted", {"company_name": "大集团", "reg_province": "北京市"})])
+    users = await admin(s, clock, "users")
+    assert "test:u1 上海测试科技有限公司 上海市浦东 | 2024-shanghai sme_match 3/" in users
+    assert "大集团 北京市 | 2024-national large_need" in users and "已盖章报送" in users
+    path = tmp_path / "rollup.xlsx"
+    await admin(s, clock, "export", str(path), "--campaign", "2024-shanghai")
+    rows = list(load_workbook(path).active.iter_rows(values_only=True))
+    assert rows[0][:7] == ("用户", "渠道", "企业名称", "省份", "区", "活动", "表格")
+    assert len(rows) == 2 and rows[1][2] == "上海测试科技有限公司" and rows[1][4] == "浦东"
+
+
+async def test_set_status_returned_with_reason_is_shown_to_the_user(db_url, tmp_path, clock, store):
+    s = _settings(db_url, tmp_path)
+    await add_user(store, "u1", [("sme_match", "submitted", SH_DRAFT)])
+    await admin(s, clock, "set-status", "test:u1", "sme_match", "returned", "--note", "缺营业执照复印件")
+    [sub] = await submissions(store, "u1")
+    assert (sub.status, sub.status_note) == ("returned", "缺营业执照复印件")
+    [notice] = await store.outbox_take("test", "u1")
+    assert "《对接表》被退回：缺营业执照复印件" in notice.text and notice.buttons[0].payload == "cmd:status"
