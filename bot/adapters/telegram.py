@@ -1,0 +1,664 @@
+"""The Telegram channel (aiogram 3): the same conversation as the terminal, with Telegram's controls.
+
+- Updates arrive by long polling (default) or a webhook (TELEGRAM_WEBHOOK_URL). Each private chat's
+  updates are handled in order by a worker of its own; chats do not wait for each other. Group chats
+  get a polite pointer to the private chat and nothing else.
+- `Incoming.message_id` is `u<update_id>`: the engine stores it, so an update has one effect even if
+  Telegram delivers it again after a restart; a repeat within one run is dropped here without a reply.
+- Choices are inline keyboards; multi-select buttons show ☑/☐ and a tap re-draws the same message's
+  keyboard. A tapped keyboard is answered at once (answerCallbackQuery) and taken off its message, so it
+  cannot be tapped twice into two answers; so are the keyboards of earlier questions.
+- Replies longer than 4096 characters are split at line breaks (the keyboard on the last part); a finished
+  form is sent as a document with a caption of at most 1024 characters.
+- Every call that sends something goes through one `Outbox`: about 30 calls a second overall and one
+  message a second per chat (a short burst allowed); a 429 is waited out (`retry_after`) and the call
+  repeated, never dropped; any other error is logged with the update it answered and the bot carries on.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import hmac
+import io
+import logging
+import time
+from collections import OrderedDict, deque
+from collections.abc import Sequence
+from typing import Any
+from urllib.parse import urlparse
+
+from aiogram import Bot, Dispatcher
+from aiogram.client.session.aiohttp import AiohttpSession
+from aiogram.client.telegram import PRODUCTION, TelegramAPIServer
+from aiogram.exceptions import (
+    TelegramAPIError,
+    TelegramBadRequest,
+    TelegramNetworkError,
+    TelegramRetryAfter,
+    TelegramServerError,
+    TelegramUnauthorizedError,
+)
+from aiogram.methods import (
+    AnswerCallbackQuery,
+    DeleteWebhook,
+    EditMessageReplyMarkup,
+    EditMessageText,
+    GetUpdates,
+    SendDocument,
+    SendMessage,
+    SetMyCommands,
+    SetWebhook,
+    TelegramMethod,
+)
+from aiogram.types import (
+    BotCommand,
+    BufferedInputFile,
+    CallbackQuery,
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    Message,
+    Update,
+)
+from aiogram.webhook.aiohttp_server import SimpleRequestHandler
+from aiohttp import web
+
+from bot.adapters.base import numbered
+from bot.i18n import normalise_language
+from bot.messages import Attachment, Incoming, Reply
+
+log = logging.getLogger(__name__)
+
+CHANNEL = "telegram"
+MAX_TEXT = 4096  # Telegram counts UTF-16 code units
+MAX_CAPTION = 1024
+MAX_CALLBACK_DATA = 64  # bytes
+MAX_DOWNLOAD = 20 * 1024 * 1024  # the Bot API's getFile limit
+ALLOWED_UPDATES = ["message", "callback_query"]
+TICKED, UNTICKED = "☑ ", "☐ "
+
+COMMANDS = ("start", "help", "status", "cancel", "lang")
+COMMAND_DESCRIPTIONS = {
+    "zh": {"start": "开始 / 选择要填写的表格", "help": "帮助：随时可用的指令", "status": "我的进度：已填和缺少的项目",
+           "cancel": "暂停填写（答案都会保留）", "lang": "切换语言 中文 / English"},
+    "en": {"start": "Start / choose a form", "help": "Help: words that work at any question",
+           "status": "Where am I: what is filled in and what is missing",
+           "cancel": "Pause (every answer is kept)", "lang": "Switch language 中文 / English"},
+}
+TEXTS = {
+    "group": {
+        "zh": "您好！为保护贵单位的资料，表格只在私聊中填写：请点我的头像，再点“发消息”。",
+        "en": "Hello! To keep your company's answers private, forms are filled in a private chat only: "
+              "tap my name, then “Send message”.",
+    },
+    "too_big": {
+        "zh": "这个文件有 {mb:.1f} MB，超过了 Telegram 机器人能接收的 20 MB。请压缩后再发，或分成几个文件发送。",
+        "en": "This file is {mb:.1f} MB, more than the 20 MB a Telegram bot can receive. "
+              "Please compress it or send it in several parts.",
+    },
+    "download_failed": {
+        "zh": "抱歉，文件没有收到，请再发一次。之前的回答都已保存。",
+        "en": "Sorry, the file did not come through. Please send it again; your answers are all saved.",
+    },
+}
+
+
+def _text(key: str, lang: str, **params: Any) -> str:
+    table = TEXTS[key]
+    return table["en" if lang == "en" else "zh"].format(**params)
+
+
+def utf16_len(text: str) -> int:
+    return len(text.encode("utf-16-le")) // 2
+
+
+def _cut(text: str, limit: int) -> tuple[str, str]:
+    """The longest head of `text` within `limit` UTF-16 units, and the rest."""
+    if utf16_len(text) <= limit:
+        return text, ""
+    units = 0
+    for i, ch in enumerate(text):
+        units += 2 if ord(ch) > 0xFFFF else 1
+        if units > limit:
+            return text[:i], text[i:]
+    return text, ""
+
+
+def split_text(text: str, limit: int = MAX_TEXT) -> list[str]:
+    """Split at line breaks into parts within `limit`; a single longer line is cut where it must be."""
+    parts: list[str] = []
+    current: str | None = None
+    for line in text.split("\n"):
+        while utf16_len(line) > limit:
+            if current is not None:
+                parts.append(current)
+                current = None
+            head, line = _cut(line, limit)
+            parts.append(head)
+        candidate = line if current is None else f"{current}\n{line}"
+        if utf16_len(candidate) <= limit:
+            current = candidate
+        else:
+            parts.append(current or "")
+            current = line
+    if current is not None:
+        parts.append(current)
+    return [p.strip("\n") for p in parts if p.strip()]
+
+
+def caption_of(text: str) -> str:
+    """One line for a document's caption: the first non-empty line, within 1024."""
+    first = next((line.strip() for line in text.splitlines() if line.strip()), "")
+    head, rest = _cut(first, MAX_CAPTION)
+    return head if not rest else _cut(first, MAX_CAPTION - 1)[0] + "…"
+
+
+def command_text(text: str) -> str:
+    """`/start@jiebang_bot payload` → `/start`: our commands as the engine knows them; other text as is."""
+    if not text.startswith("/"):
+        return text
+    word = text.split(maxsplit=1)[0][1:].split("@", 1)[0].lower()
+    return f"/{word}" if word in COMMANDS else text
+
+
+def keyboard(reply: Reply) -> InlineKeyboardMarkup | None:
+    """The reply's buttons as an inline keyboard; None when it has none (or a payload is too long)."""
+    if not reply.buttons:
+        return None
+    for b in reply.buttons:
+        if not 1 <= len(b.payload.encode()) <= MAX_CALLBACK_DATA:
+            log.error("button payload over %d bytes, sending numbered lines instead: %r", MAX_CALLBACK_DATA, b.payload)
+            return None
+    buttons = [InlineKeyboardButton(text=_label(b.label, b.selected), callback_data=b.payload) for b in reply.buttons]
+    per_row = 2 if all(len(b.label) <= 8 for b in reply.buttons) and not reply.multi else 1
+    return InlineKeyboardMarkup(inline_keyboard=[buttons[i:i + per_row] for i in range(0, len(buttons), per_row)])
+
+
+def _label(label: str, selected: bool | None) -> str:
+    if selected is None:
+        return label
+    return (TICKED if selected else UNTICKED) + label
+
+
+def _unmark(text: str) -> str:
+    return text.removeprefix(TICKED).removeprefix(UNTICKED)
+
+
+def _markup_labels(markup: InlineKeyboardMarkup | None) -> list[str]:
+    return [b.text for row in (markup.inline_keyboard if markup else []) for b in row]
+
+
+class _Bucket:
+    """A token bucket: `rate` calls a second on average, `burst` at once; waiters are served in order."""
+
+    def __init__(self, rate: float, burst: float) -> None:
+        self.rate, self.burst = rate, max(1.0, burst)
+        self.tokens = self.burst
+        self.stamp = time.monotonic()
+        self.not_before = 0.0
+        self.lock = asyncio.Lock()
+
+    async def take(self) -> None:
+        async with self.lock:
+            while True:
+                now = time.monotonic()
+                if now < self.not_before:
+                    await asyncio.sleep(self.not_before - now)
+                    continue
+                self.tokens = min(self.burst, self.tokens + (now - self.stamp) * self.rate)
+                self.stamp = now
+                if self.tokens >= 1:
+                    self.tokens -= 1
+                    return
+                await asyncio.sleep((1 - self.tokens) / self.rate)
+
+    def pause(self, seconds: float) -> None:
+        self.not_before = max(self.not_before, time.monotonic() + seconds)
+
+    def idle(self) -> bool:
+        now = time.monotonic()
+        return not self.lock.locked() and now >= self.not_before and \
+            self.tokens + (now - self.stamp) * self.rate >= self.burst
+
+
+class Outbox:
+    """The one way out: every call that sends something waits its turn here.
+
+    Overall `global_rate` calls a second; messages to one chat `chat_rate` a second (`chat_burst` at
+    once). A 429 is waited out and the same call made again — never dropped; a network or server error
+    is retried a few times; anything else is raised to the caller, which logs it and carries on.
+    """
+
+    def __init__(self, bot: Bot, *, global_rate: float = 30.0, chat_rate: float = 1.0, chat_burst: float = 3.0,
+                 network_retries: int = 3) -> None:
+        self.bot = bot
+        self.global_bucket = _Bucket(global_rate, global_rate)
+        self.chat_rate, self.chat_burst = chat_rate, chat_burst
+        self.network_retries = network_retries
+        self._chats: dict[int, _Bucket] = {}
+
+    def _chat(self, chat_id: int) -> _Bucket:
+        bucket = self._chats.get(chat_id)
+        if bucket is None:
+            if len(self._chats) > 10_000:  # forget chats whose bucket has filled up again
+                self._chats = {k: b for k, b in self._chats.items() if not b.idle()}
+            bucket = self._chats[chat_id] = _Bucket(self.chat_rate, self.chat_burst)
+        return bucket
+
+    async def call(self, method: TelegramMethod, *, chat_id: int | None = None, paced: bool = True) -> Any:
+        """Make one Bot API call in turn. `paced`: counts against the chat's one-a-second budget."""
+        failures = 0
+        while True:
+            if paced and chat_id is not None:
+                await self._chat(chat_id).take()
+            await self.global_bucket.take()
+            try:
+                return await self.bot(method)
+            except TelegramRetryAfter as e:
+                log.warning("telegram %s to chat %s: 429, waiting %ss and sending again", method.__api_method__,
+                            chat_id, e.retry_after)
+                if chat_id is not None:
+                    self._chat(chat_id).pause(e.retry_after)
+                await asyncio.sleep(e.retry_after)
+            except (TelegramNetworkError, TelegramServerError) as e:
+                failures += 1
+                if failures > self.network_retries:
+                    raise
+                delay = min(0.5 * 2 ** failures, 10.0)
+                log.warning("telegram %s to chat %s failed (%s), retry %d in %.1fs", method.__api_method__, chat_id,
+                            e, failures, delay)
+                await asyncio.sleep(delay)
+
+
+class _WebhookHandler(SimpleRequestHandler):
+    """aiogram's handler, answering a wrong or missing secret with 403 (Telegram sends it on every call)."""
+
+    async def handle(self, request: web.Request) -> web.Response:
+        if not self.verify_secret(request.headers.get("X-Telegram-Bot-Api-Secret-Token", ""), self.bot):
+            log.warning("telegram webhook: wrong secret token from %s", request.remote)
+            return web.Response(status=403, text="Forbidden")
+        return await super().handle(request)
+
+    __call__ = handle
+
+
+class TelegramChannel:
+    """`TelegramChannel(app)`; `add_routes(web_app)` (webhook only), then `await start()` … `await stop()`."""
+
+    name = CHANNEL
+
+    def __init__(self, app: Any, *, polling_timeout: int = 30, global_rate: float = 30.0, chat_rate: float = 1.0,
+                 chat_burst: float = 3.0, drain_timeout: float = 10.0, max_download: int = MAX_DOWNLOAD) -> None:
+        settings = app.settings
+        if not settings.telegram_token:
+            raise ValueError("TELEGRAM_TOKEN is not set: create a bot with @BotFather and put its token there")
+        self.app = app
+        self.engine = app.engine
+        api = TelegramAPIServer.from_base(settings.telegram_api_base_url) if settings.telegram_api_base_url \
+            else PRODUCTION
+        self.bot = Bot(settings.telegram_token, session=AiohttpSession(api=api))
+        self.outbox = Outbox(self.bot, global_rate=global_rate, chat_rate=chat_rate, chat_burst=chat_burst)
+        self.dp = Dispatcher()
+        self.dp.message.register(self._on_message)
+        self.dp.callback_query.register(self._on_callback)
+        self.polling_timeout = polling_timeout
+        self.drain_timeout = drain_timeout
+        self.max_download = max_download
+        self.webhook_url = settings.telegram_webhook_url
+        self.webhook_secret = settings.telegram_webhook_secret or self._derived_secret(settings)
+        self._seen: OrderedDict[int, None] = OrderedDict()  # recent update ids: a repeat is dropped
+        self._unfinished: set[int] = set()  # update ids received and not yet handled
+        self._last_update_id: int | None = None
+        self._inbox: dict[int, deque[Update]] = {}  # chat → its updates, handled in order by one worker
+        self._workers: set[asyncio.Task] = set()
+        self._tasks: set[asyncio.Task] = set()  # callback answers, group notices
+        self._send_locks: dict[int, asyncio.Lock] = {}
+        self._keyboards: dict[int, list[int]] = {}  # chat → messages of ours still showing a keyboard
+        self._told_groups: set[int] = set()
+        self._polling: asyncio.Task | None = None
+        self._stopping = False
+
+    @staticmethod
+    def _derived_secret(settings: Any) -> str:
+        """No TELEGRAM_WEBHOOK_SECRET: one derived from the app's secret (stable across restarts)."""
+        if not settings.telegram_webhook_url:
+            return ""
+        key = settings.effective_secret().encode()
+        return hmac.new(key, b"telegram-webhook", hashlib.sha256).hexdigest()
+
+    # ---- lifecycle ----------------------------------------------------------------------------
+    @property
+    def webhook_path(self) -> str:
+        path = urlparse(self.webhook_url).path
+        return path if path and path != "/" else "/telegram"
+
+    def add_routes(self, web_app: web.Application) -> None:
+        """Webhook mode: the POST route Telegram calls. Long polling needs none."""
+        if not self.webhook_url:
+            return
+        handler = _WebhookHandler(self.dp, self.bot, handle_in_background=False, secret_token=self.webhook_secret)
+        web_app.router.add_post(self.webhook_path, handler.handle)
+
+    async def start(self) -> None:
+        self._stopping = False
+        try:
+            me = await self.bot.me()
+            log.info("telegram: bot @%s (%s)", me.username, "webhook " + self.webhook_url if self.webhook_url
+                     else "long polling")
+        except TelegramUnauthorizedError:
+            raise ValueError("TELEGRAM_TOKEN was refused by the Bot API server (401 Unauthorized)") from None
+        except TelegramAPIError as e:
+            log.error("telegram: getMe failed (%s); carrying on, polling retries", e)
+        await self._set_commands()
+        if self.webhook_url:
+            await self._call_logged(SetWebhook(url=self.webhook_url, secret_token=self.webhook_secret,
+                                               allowed_updates=ALLOWED_UPDATES, drop_pending_updates=False),
+                                    "setWebhook")
+        else:
+            await self._call_logged(DeleteWebhook(drop_pending_updates=False), "deleteWebhook")
+            self._polling = asyncio.create_task(self._poll(), name="telegram-polling")
+
+    async def _set_commands(self) -> None:
+        for lang, descriptions in COMMAND_DESCRIPTIONS.items():
+            commands = [BotCommand(command=c, description=descriptions[c]) for c in COMMANDS]
+            await self._call_logged(SetMyCommands(commands=commands, language_code=None if lang == "zh" else lang),
+                                    f"setMyCommands {lang}")
+
+    async def _poll(self) -> None:
+        """aiogram's long polling, started again after anything that ends it (a network outage at start)."""
+        delay = 1.0
+        while not self._stopping:
+            try:
+                await self.dp.start_polling(self.bot, polling_timeout=self.polling_timeout, handle_as_tasks=False,
+                                            allowed_updates=ALLOWED_UPDATES, handle_signals=False,
+                                            close_bot_session=False)
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("telegram polling stopped; starting again in %.0fs", delay)
+            if self._stopping:
+                return
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, 60.0)
+
+    async def stop(self) -> None:
+        """Stop receiving, finish what was received (bounded), confirm it to Telegram, close."""
+        self._stopping = True
+        if self._polling is not None:
+            if self.dp._running_lock.locked():
+                try:
+                    await asyncio.wait_for(self.dp.stop_polling(), 5)
+                except (RuntimeError, TimeoutError):
+                    pass
+            self._polling.cancel()
+            await asyncio.gather(self._polling, return_exceptions=True)
+        if not await self.join(self.drain_timeout):
+            log.warning("telegram: %d updates still unhandled at stop; Telegram will deliver them again",
+                        len(self._unfinished))
+        for task in (*self._workers, *self._tasks):
+            task.cancel()
+        await asyncio.gather(*self._workers, *self._tasks, return_exceptions=True)
+        if self._polling is not None and self._last_update_id is not None:
+            await self._confirm()
+        self._polling = None
+        await self.bot.session.close()
+
+    async def _confirm(self) -> None:
+        """Tell Telegram which updates are done (getUpdates with a higher offset), so a restart does
+        not get them again; anything unhandled stays on the server."""
+        done_below = min(self._unfinished) if self._unfinished else self._last_update_id + 1
+        try:
+            await asyncio.wait_for(self.bot(GetUpdates(offset=done_below, limit=1, timeout=0)), 5)
+        except (TelegramAPIError, TimeoutError) as e:
+            log.warning("telegram: could not confirm updates below %s: %s", done_below, e)
+
+    async def join(self, seconds: float = 10.0) -> bool:
+        """Wait until every update received so far is handled and answered. False after `seconds`."""
+        deadline = time.monotonic() + seconds
+        while self._inbox or self._tasks:
+            if time.monotonic() > deadline:
+                return False
+            await asyncio.sleep(0.01)
+        return True
+
+    # ---- receiving ----------------------------------------------------------------------------
+    async def _on_message(self, message: Message, event_update: Update) -> None:
+        self._accept(event_update, message.chat.id)
+
+    async def _on_callback(self, callback_query: CallbackQuery, event_update: Update) -> None:
+        # answered at once, before the engine runs and whatever this chat is still busy with
+        self._spawn(self._answer_callback(callback_query))
+        msg = callback_query.message
+        self._accept(event_update, msg.chat.id if msg else callback_query.from_user.id)
+
+    def _spawn(self, coro: Any) -> None:
+        task = asyncio.create_task(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    def _accept(self, update: Update, chat_id: int) -> None:
+        """Queue an update for its chat's worker. Called by the dispatcher; never waits."""
+        uid = update.update_id
+        if uid in self._seen:
+            log.info("telegram: update %s delivered again; it has been handled", uid)
+            return
+        self._seen[uid] = None
+        while len(self._seen) > 10_000:
+            self._seen.popitem(last=False)
+        self._unfinished.add(uid)
+        self._last_update_id = uid if self._last_update_id is None else max(self._last_update_id, uid)
+        queue = self._inbox.get(chat_id)
+        if queue is None:
+            queue = self._inbox[chat_id] = deque()
+            task = asyncio.create_task(self._chat_worker(chat_id, queue), name=f"telegram-chat-{chat_id}")
+            self._workers.add(task)
+            task.add_done_callback(self._workers.discard)
+        queue.append(update)
+
+    async def _chat_worker(self, chat_id: int, queue: deque[Update]) -> None:
+        try:
+            while queue:
+                update = queue[0]
+                try:
+                    await self._handle(update)
+                except asyncio.CancelledError:
+                    raise
+                except Exception:
+                    log.exception("telegram: update %s for chat %s failed", update.update_id, chat_id)
+                finally:
+                    queue.popleft()
+                    self._unfinished.discard(update.update_id)
+        finally:
+            if self._inbox.get(chat_id) is queue:
+                del self._inbox[chat_id]
+
+    async def _handle(self, update: Update) -> None:
+        if update.message is not None:
+            await self._handle_message(update.update_id, update.message)
+        elif update.callback_query is not None:
+            await self._handle_callback(update.update_id, update.callback_query)
+
+    async def _language(self, chat_id: int, hint: str | None) -> str:
+        user = await self.app.store.user(CHANNEL, str(chat_id))
+        return user.language if user is not None else normalise_language(hint)
+
+    async def _handle_message(self, update_id: int, message: Message) -> None:
+        chat_id = message.chat.id
+        hint = message.from_user.language_code if message.from_user else None
+        where = f"update {update_id}"
+        if message.chat.type != "private":
+            if chat_id not in self._told_groups:
+                self._told_groups.add(chat_id)
+                await self._deliver(chat_id, [Reply(_text("group", normalise_language(hint)))], where=where)
+            return
+        attachment = None
+        file = message.document or (max(message.photo, key=lambda p: p.file_size or 0) if message.photo else None)
+        if file is not None:
+            size = file.file_size or 0
+            if size > self.max_download:
+                lang = await self._language(chat_id, hint)
+                await self._deliver(chat_id, [Reply(_text("too_big", lang, mb=size / 1024 / 1024))], where=where)
+                return
+            try:
+                attachment = await self._download(message)
+            except (TelegramAPIError, OSError, ValueError) as e:
+                log.error("telegram: %s: download failed: %s", where, e)
+                lang = await self._language(chat_id, hint)
+                await self._deliver(chat_id, [Reply(_text("download_failed", lang))], where=where)
+                return
+        incoming = Incoming(channel=CHANNEL, user_id=str(chat_id), text=command_text(message.text or message.caption
+                                                                                     or ""),
+                            message_id=f"u{update_id}", attachment=attachment, language=hint)
+        replies = await self.engine.handle(incoming)
+        await self._deliver(chat_id, replies, where=where)
+
+    async def _download(self, message: Message) -> Attachment:
+        if message.document is not None:
+            doc = message.document
+            file_id, name = doc.file_id, doc.file_name or f"{doc.file_unique_id}"
+            mime = doc.mime_type or "application/octet-stream"
+        else:
+            photo = max(message.photo or [], key=lambda p: p.file_size or 0)
+            file_id, name, mime = photo.file_id, f"photo_{photo.file_unique_id}.jpg", "image/jpeg"
+        buffer = io.BytesIO()
+        await self.bot.download(file_id, destination=buffer, timeout=120)
+        return Attachment(filename=name, data=buffer.getvalue(), mime=mime)
+
+    async def _answer_callback(self, cq: CallbackQuery) -> None:
+        chat = cq.message.chat if cq.message else None
+        text = None
+        if chat is not None and chat.type != "private":
+            text = _text("group", normalise_language(cq.from_user.language_code))
+        try:
+            await self.outbox.call(AnswerCallbackQuery(callback_query_id=cq.id, text=text),
+                                   chat_id=chat.id if chat else None, paced=False)
+        except TelegramAPIError as e:  # too late (over ~15 s) or already answered: nothing to do
+            log.info("telegram: answerCallbackQuery %s: %s", cq.id, e)
+
+    async def _handle_callback(self, update_id: int, cq: CallbackQuery) -> None:
+        msg = cq.message
+        chat_id = msg.chat.id if msg else cq.from_user.id
+        if msg is not None and msg.chat.type != "private":
+            return
+        incoming = Incoming(channel=CHANNEL, user_id=str(chat_id), payload=cq.data or "", message_id=f"u{update_id}",
+                            language=cq.from_user.language_code)
+        replies = await self.engine.handle(incoming)
+        tapped = msg if isinstance(msg, Message) else None  # InaccessibleMessage: too old to edit
+        await self._deliver(chat_id, replies, tapped=tapped, tapped_payload=cq.data or "", where=f"update {update_id}")
+
+    # ---- sending ------------------------------------------------------------------------------
+    async def send(self, user_id: str, replies: Sequence[Reply]) -> bool:
+        """Push replies unprompted (reminders). False if Telegram would not take all of them."""
+        return await self._deliver(int(user_id), list(replies), where="push", answer=False)
+
+    def _send_lock(self, chat_id: int) -> asyncio.Lock:
+        lock = self._send_locks.get(chat_id)
+        if lock is None:
+            if len(self._send_locks) > 10_000:
+                self._send_locks = {k: v for k, v in self._send_locks.items() if v.locked()}
+            lock = self._send_locks[chat_id] = asyncio.Lock()
+        return lock
+
+    async def _deliver(self, chat_id: int, replies: Sequence[Reply], *, where: str, tapped: Message | None = None,
+                       tapped_payload: str = "", answer: bool = True) -> bool:
+        """Render replies in order. `answer`: they answer the user's last message, so earlier keyboards go."""
+        async with self._send_lock(chat_id):
+            ok = True
+            kept = self._keyboards.setdefault(chat_id, [])
+            if tapped is not None and tapped.reply_markup is not None:
+                if self._toggles_in_place(tapped, tapped_payload, replies):
+                    return await self._redraw(chat_id, tapped, replies[0], where)
+                await self._remove_keyboard(chat_id, tapped.message_id, where)
+            if answer:
+                for message_id in list(kept):
+                    if tapped is None or message_id != tapped.message_id:
+                        await self._remove_keyboard(chat_id, message_id, where)
+                kept.clear()
+            elif tapped is not None and tapped.message_id in kept:
+                kept.remove(tapped.message_id)
+            for reply in replies:
+                ok = await self._send_reply(chat_id, reply, where) and ok
+            return ok
+
+    @staticmethod
+    def _toggles_in_place(tapped: Message, payload: str, replies: Sequence[Reply]) -> bool:
+        """A multi-select toggle: the same question comes back with new ticks, to draw on the same message."""
+        if len(replies) != 1 or not replies[0].multi or replies[0].all_documents() or payload.endswith(":done"):
+            return False
+        old = _markup_labels(tapped.reply_markup)
+        if not any(x.startswith((TICKED, UNTICKED)) for x in old):
+            return False
+        return [_unmark(x) for x in old] == [b.label for b in replies[0].buttons] and utf16_len(replies[0].text) \
+            <= MAX_TEXT
+
+    async def _redraw(self, chat_id: int, tapped: Message, reply: Reply, where: str) -> bool:
+        markup = keyboard(reply)
+        old_text = tapped.text or ""
+        if markup is not None and old_text.endswith(reply.text):
+            method: TelegramMethod = EditMessageReplyMarkup(chat_id=chat_id, message_id=tapped.message_id,
+                                                            reply_markup=markup)
+        else:
+            method = EditMessageText(chat_id=chat_id, message_id=tapped.message_id,
+                                     text=reply.text if markup else numbered(reply), reply_markup=markup)
+        try:
+            await self.outbox.call(method, chat_id=chat_id, paced=False)
+        except TelegramBadRequest as e:
+            if "not modified" not in str(e):
+                log.warning("telegram: %s: could not redraw message %s (%s); sending it anew", where,
+                            tapped.message_id, e)
+                await self._remove_keyboard(chat_id, tapped.message_id, where)
+                return await self._send_reply(chat_id, reply, where)
+        except TelegramAPIError as e:
+            log.error("telegram: %s: %s failed: %s", where, method.__api_method__, e)
+            return False
+        kept = self._keyboards.setdefault(chat_id, [])
+        if tapped.message_id not in kept:
+            kept.append(tapped.message_id)
+        return True
+
+    async def _remove_keyboard(self, chat_id: int, message_id: int, where: str) -> None:
+        try:
+            await self.outbox.call(EditMessageReplyMarkup(chat_id=chat_id, message_id=message_id), chat_id=chat_id,
+                                   paced=False)
+        except TelegramAPIError as e:  # already without keyboard, deleted, too old: nothing to tap anyway
+            log.debug("telegram: %s: keyboard of message %s stays: %s", where, message_id, e)
+
+    async def _send_reply(self, chat_id: int, reply: Reply, where: str) -> bool:
+        markup = keyboard(reply)
+        text = reply.text if markup is not None or not reply.buttons else numbered(reply)
+        docs = reply.all_documents()
+        parts = split_text(text) if text.strip() else []
+        caption = ""
+        if docs:
+            if len(parts) == 1 and utf16_len(parts[0]) <= MAX_CAPTION:
+                caption, parts = parts[0], []
+            elif parts:
+                caption = caption_of(text)
+        methods: list[TelegramMethod] = [SendMessage(chat_id=chat_id, text=p) for p in parts]
+        for i, doc in enumerate(docs):
+            methods.append(SendDocument(chat_id=chat_id, document=BufferedInputFile(doc.data, filename=doc.filename),
+                                        caption=caption if i == 0 and caption else None))
+        if not methods:
+            return True
+        methods[-1].reply_markup = markup  # the keyboard goes on the last part
+        ok = True
+        for method in methods:
+            try:
+                sent = await self.outbox.call(method, chat_id=chat_id)
+            except TelegramAPIError as e:
+                log.error("telegram: %s: %s to chat %s failed: %s", where, method.__api_method__, chat_id, e)
+                ok = False
+                continue
+            if getattr(method, "reply_markup", None) is not None and isinstance(sent, Message):
+                self._keyboards.setdefault(chat_id, []).append(sent.message_id)
+        return ok
+
+    async def _call_logged(self, method: TelegramMethod, what: str) -> Any:
+        try:
+            return await self.outbox.call(method, paced=False)
+        except TelegramAPIError as e:
+            log.error("telegram: %s failed: %s", what, e)
+            return None
+
+
+__all__ = ["TelegramChannel", "Outbox", "split_text", "keyboard", "command_text"]

@@ -1,0 +1,584 @@
+"""The Telegram channel as a user meets it: real HTTP to a fake Bot API server on loopback.
+
+The user's side is played through the fake server (messages and button taps become updates the bot
+long-polls for); what the bot sends is read back from the calls the server answered.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import importlib
+import io
+import sys
+import types
+
+import aiohttp
+import docx
+import pytest
+from aiohttp import web
+
+from bot.adapters.telegram import TelegramChannel, split_text
+from bot.app import open_app
+from bot.config import Settings
+from bot.messages import Button, Reply
+from tests.fakes.telegram_api import FakeBotAPI, utf16_len
+
+SENT = ("sendMessage", "sendDocument", "editMessageText", "editMessageReplyMarkup")
+
+# Answers by the start of the question they answer. A str is typed; ("tap", label) taps a button;
+# ("toggle", [labels]) ticks multi-select buttons one by one and then taps 完成.
+ANSWERS: dict[str, object] = {
+    "企业名称": "上海测试科技有限公司",
+    "统一社会信用代码": "91310000132149237G",
+    "企业注册地（省）": "上海",
+    "企业注册地（市(区)）": "浦东新区",
+    "企业注册地（县）": "跳过",
+    "注册时间": "2015-03-02",
+    "法人代表": "张三",
+    "联系电话（法人代表）": "021-68811103",
+    "手机（法人代表）": "13912345678",
+    "联系人及职务": "张三 总经理助理",
+    "联系电话（联系人）": "021-68811103",
+    "手机（联系人）": "13912345678",
+    "传真": "跳过",
+    "电子邮箱": "a@b.cn",
+    "注册资本(万元)": "500",
+    "从业人数(人)": "85",
+    "上年度营业收入(万元)": "3200",
+    "所属行业": "65",
+    "企业规模": ("tap", "确认"),
+    "企业性质": ("tap", "民营"),
+    "企业类型(可多选)": ("toggle", ["专精特新“小巨人”企业", "创新型中小企业"]),
+    "通讯地址": "上海市浦东新区学林路36弄13号",
+    "邮编": "200120",
+    "企业概况": "公司专注工业软件研发，拥有发明专利12项。",
+    "事项 1 · 事项名称": "高精度视觉检测算法",
+    "事项 1 · 代码": "2024-SH-017",
+    "还要添加": ("tap", "否"),
+}
+
+
+def question_of(text: str) -> str:
+    """The question line of a bot message: the one with a progress mark "(n/N)", else the last line."""
+    lines = [x.strip() for x in text.splitlines() if x.strip()]
+    for line in lines:
+        if line.endswith(")") and "/" in line.rsplit("(", 1)[-1]:
+            return line
+    return lines[-1] if lines else ""
+
+
+def labels(message: dict) -> list[str]:
+    return [b["text"] for row in message.get("reply_markup", {}).get("inline_keyboard", []) for b in row]
+
+
+class TgUser:
+    """One Telegram user in a private chat with the bot."""
+
+    def __init__(self, fake: FakeBotAPI, channel: TelegramChannel, chat_id: int = 501, language: str = "zh-hans"):
+        self.fake, self.channel, self.chat_id, self.language = fake, channel, chat_id, language
+
+    @property
+    def messages(self) -> list[dict]:
+        return self.fake.bot_messages(self.chat_id)
+
+    @property
+    def last(self) -> dict:
+        assert self.messages, "the bot has sent nothing to this chat"
+        return self.messages[-1]
+
+    @property
+    def text(self) -> str:
+        return self.last.get("text") or self.last.get("caption") or ""
+
+    def calls(self, *methods: str) -> list:
+        return self.fake.calls_of(*(methods or SENT), chat_id=self.chat_id)
+
+    async def deliver(self, update: dict) -> list:
+        """Push an update; return what the bot sent or edited in this chat because of it."""
+        mark = len(self.fake.calls)
+        self.fake.push(update)
+        await self.settle(mark)
+        return [c for c in self.fake.calls[mark:] if c.method in SENT and c.chat_id == self.chat_id]
+
+    async def settle(self, mark: int) -> None:
+        await self.fake.wait_for(
+            lambda: any(c.method in SENT and c.chat_id == self.chat_id and c.status == 200
+                        for c in self.fake.calls[mark:]),
+            seconds=10, what=f"the bot to answer; its last message was:\n{self.messages[-1:] if self.messages else ''}")
+        assert await self.channel.join(10), "the bot did not finish handling the update"
+
+    async def say(self, text: str) -> list:
+        return await self.deliver(self.fake.text_update(self.chat_id, text, language=self.language))
+
+    def button(self, label: str, message: dict | None = None) -> tuple[dict, str]:
+        """(message, callback data) of the newest button whose label contains `label`."""
+        for msg in ([message] if message else reversed(self.messages)):
+            for row in msg.get("reply_markup", {}).get("inline_keyboard", []):
+                for b in row:
+                    if label in b["text"]:
+                        return msg, b["callback_data"]
+        raise AssertionError(f"no button {label!r}; last message: {self.text!r} {labels(self.last)}")
+
+    async def tap(self, label: str, message: dict | None = None) -> list:
+        msg, data = self.button(label, message)
+        return await self.deliver(self.fake.callback_update(self.chat_id, msg["message_id"], data,
+                                                            language=self.language))
+
+    async def fill(self, answers: dict[str, object], until: str | None = None, limit: int = 80) -> None:
+        """Answer whatever the bot asks, by the start of its question, until the review (or `until`)."""
+        asked: dict[str, int] = {}
+        for _ in range(limit):
+            q = question_of(self.text)
+            if until and q.startswith(until):
+                return
+            if any(lbl.startswith("确认并生成") for lbl in labels(self.last)):
+                return
+            asked[q] = asked.get(q, 0) + 1
+            assert asked[q] <= 3, f"stuck at {q!r}; the bot's last message:\n{self.text}\n{labels(self.last)}"
+            key = next((k for k in sorted(answers, key=len, reverse=True) if q.startswith(k)), None)
+            assert key is not None, f"no answer for question {q!r}; the bot's last message:\n{self.text}"
+            await self.answer(answers[key])
+        raise AssertionError(f"the form did not finish; the bot's last message:\n{self.text}")
+
+    async def answer(self, value: object) -> None:
+        if isinstance(value, str):
+            await self.say(value)
+        elif value[0] == "tap":
+            await self.tap(value[1])
+        else:
+            question = self.last
+            for label in value[1]:
+                await self.tap(label, self.fake.messages[(self.chat_id, question["message_id"])])
+            await self.tap("完成", self.fake.messages[(self.chat_id, question["message_id"])])
+
+
+class Bot:
+    """An App and its TelegramChannel on one data folder; stop and start again like a redeploy."""
+
+    def __init__(self, settings: Settings, **channel_options) -> None:
+        self.settings = settings
+        self.options = {"polling_timeout": 1, "chat_rate": 200.0, "chat_burst": 50, "drain_timeout": 5,
+                        **channel_options}
+        self.app = None
+        self.channel: TelegramChannel | None = None
+
+    async def start(self) -> TelegramChannel:
+        self.app = await open_app(self.settings)
+        self.channel = TelegramChannel(self.app, **self.options)
+        await self.channel.start()
+        return self.channel
+
+    async def stop(self) -> None:
+        if self.channel is not None:
+            await self.channel.stop()
+            self.channel = None
+        if self.app is not None:
+            await self.app.close()
+            self.app = None
+
+
+@pytest.fixture
+async def fake():
+    async with FakeBotAPI() as server:
+        yield server
+
+
+@pytest.fixture
+def settings(tmp_path, fake) -> Settings:
+    return Settings(data_dir=tmp_path / "data", telegram_token=fake.token, telegram_api_base_url=fake.url)
+
+
+@pytest.fixture
+async def bot(settings):
+    b = Bot(settings)
+    await b.start()
+    yield b
+    await b.stop()
+
+
+@pytest.fixture
+def renderer(monkeypatch):
+    """The 对接表 renderer; a stand-in table while bot/documents/sme_match.py is not written yet."""
+    try:
+        importlib.import_module("bot.documents.sme_match")
+        return
+    except ModuleNotFoundError:
+        pass
+
+    def render(answers: dict) -> bytes:
+        d = docx.Document()
+        table = d.add_table(rows=0, cols=2)
+        for key, value in answers.items():
+            row = table.add_row().cells
+            row[0].text, row[1].text = str(key), str(value)
+        out = io.BytesIO()
+        d.save(out)
+        return out.getvalue()
+
+    monkeypatch.setitem(sys.modules, "bot.documents.sme_match", types.SimpleNamespace(render=render))
+
+
+async def open_form(user: TgUser) -> None:
+    await user.say("/start")
+    if any("中小企业" in x for x in labels(user.last)):
+        await user.tap("中小企业")
+    await user.tap("对接表")
+
+
+def docx_text(data: bytes) -> str:
+    d = docx.Document(io.BytesIO(data))
+    cells = [cell.text for t in d.tables for row in t.rows for cell in row.cells]
+    return "\n".join([p.text for p in d.paragraphs] + cells)
+
+
+# ---- the whole form ----------------------------------------------------------------------------
+
+async def test_whole_form_by_taps_and_text_gives_the_docx(fake, bot, renderer):
+    user = TgUser(fake, bot.channel)
+    await open_form(user)
+    assert question_of(user.text).startswith("企业名称")
+    assert "reply_markup" not in user.last  # a free-text question shows no keyboard
+
+    # 上一步: answer up to 法人代表, go back, the 注册时间 question comes again with its answer
+    await user.fill(ANSWERS, until="法人代表")
+    await user.say("上一步")
+    assert question_of(user.text).startswith("注册时间"), user.text
+    assert "2015-03-02" in user.text
+
+    # the multi-select: each tap redraws the same message's ticks, no new message
+    await user.fill(ANSWERS, until="企业类型")
+    question = user.last
+    assert all(x.startswith("☐ ") for x in labels(question)[:-1]) and labels(question)[-1] == "完成"
+    sent = await user.tap("创新型中小企业")
+    assert [c.method for c in sent] == ["editMessageReplyMarkup"]
+    assert user.last["message_id"] == question["message_id"]
+    assert "☑ 创新型中小企业" in labels(user.last) and "☐ 其他" in labels(user.last)
+    await user.tap("专精特新“小巨人”企业", user.last)
+    await user.tap("完成", user.last)
+    assert "reply_markup" not in fake.messages[(user.chat_id, question["message_id"])]  # taps once only
+    assert question_of(user.text).startswith("通讯地址")
+
+    await user.fill(ANSWERS)
+    review = user.last
+    assert "上海测试科技有限公司" in user.text and "专精特新“小巨人”企业" in user.text
+
+    # 修改: pick 企业名称 from the edit list, give a new one, back to the review
+    await user.tap("修改", review)
+    await user.tap("企业名称")
+    assert question_of(user.text).startswith("企业名称")
+    await user.say("上海测试二号科技有限公司")
+    assert "上海测试二号科技有限公司" in "\n".join(m.get("text", "") for m in user.messages[-3:])
+
+    sent = await user.tap("确认并生成")
+    [doc_call] = [c for c in sent if c.method == "sendDocument"]
+    name, data = doc_call.files["document"]
+    assert name == "中小企业揭榜对接表-上海测试二号科技有限公司.docx"
+    assert "上海测试二号科技有限公司" in docx_text(data)
+    assert "\n" not in doc_call.params["caption"] and 0 < utf16_len(doc_call.params["caption"]) <= 1024
+    assert "已生成" in doc_call.params["caption"]
+    # every tap was answered, and no keyboard is left to tap but the newest one
+    assert len(fake.calls_of("answerCallbackQuery")) == sum(1 for u in fake.calls if u.method == "answerCallbackQuery")
+    with_keyboards = [m for m in user.messages if m.get("reply_markup")]
+    assert len(with_keyboards) <= 1
+
+
+async def test_tap_answers_the_callback_before_the_reply_and_takes_the_keyboard_away(fake, bot):
+    user = TgUser(fake, bot.channel)
+    await user.say("/start")
+    menu = user.last
+    mark = len(fake.calls)
+    await user.tap("中小企业")
+    methods = [c.method for c in fake.calls[mark:] if c.method != "getUpdates"]
+    assert methods[0] == "answerCallbackQuery"
+    assert methods.index("editMessageReplyMarkup") < methods.index("sendMessage")
+    assert "reply_markup" not in fake.messages[(user.chat_id, menu["message_id"])]
+    assert any("对接表" in x for x in labels(user.last))
+
+
+# ---- delivery: duplicates, 429, restart, stale taps ---------------------------------------------
+
+async def test_the_same_update_twice_has_one_effect(fake, bot):
+    user = TgUser(fake, bot.channel)
+    await open_form(user)
+    update = fake.text_update(user.chat_id, "上海测试科技有限公司")
+    mark = len(fake.calls)
+    fake.push(update, update)  # Telegram delivering it again
+    await user.settle(mark)
+    await asyncio.sleep(0.2)
+    assert await bot.channel.join(5)
+    sent = [c for c in fake.calls[mark:] if c.method == "sendMessage"]
+    assert len(sent) == 1, [c.params["text"] for c in sent]
+    assert question_of(user.text).startswith("统一社会信用代码")
+    # stored once: the next answer goes to the next question, 上一步 leads back to the name once
+    await user.say("上一步")
+    assert question_of(user.text).startswith("企业名称") and "上海测试科技有限公司" in user.text
+
+
+async def test_a_429_is_waited_out_and_the_message_arrives_once(fake, bot):
+    user = TgUser(fake, bot.channel)
+    await user.say("/start")
+    fake.fail_next("sendMessage", 1, retry_after=1)
+    loop = asyncio.get_running_loop()
+    started = loop.time()
+    await user.tap("中小企业")
+    assert loop.time() - started >= 0.9  # waited retry_after
+    refused = [c for c in fake.calls if c.method == "sendMessage" and c.status == 429]
+    delivered = [c for c in fake.calls_of("sendMessage", chat_id=user.chat_id) if c.at > refused[0].at]
+    assert len(refused) == 1 and len(delivered) == 1
+    assert delivered[0].params["text"] == refused[0].params["text"]
+    assert any("对接表" in x for x in labels(user.last))
+
+
+async def test_other_errors_are_logged_and_the_bot_carries_on(fake, bot, caplog):
+    user = TgUser(fake, bot.channel)
+    fake.fail_next("sendMessage", 1, status=403, description="Forbidden: bot was blocked by the user")
+    update = fake.text_update(user.chat_id, "/start")
+    fake.push(update)
+    await fake.wait_for(lambda: any(c.status == 403 for c in fake.calls), what="the refused sendMessage")
+    assert await bot.channel.join(5)
+    assert f"update {update['update_id']}" in caplog.text and "Forbidden" in caplog.text
+    await user.say("/help")
+    assert "上一步" in user.text
+
+
+async def test_restart_mid_form_resumes_at_the_same_question(fake, settings):
+    first = Bot(settings)
+    await first.start()
+    user = TgUser(fake, first.channel)
+    await open_form(user)
+    await user.fill(ANSWERS, until="注册时间")
+    await first.stop()
+
+    second = Bot(settings)
+    await second.start()
+    try:
+        user.channel = second.channel
+        sends_before = len(fake.calls_of("sendMessage"))
+        await asyncio.sleep(0.3)  # nothing handled twice after the restart
+        assert len(fake.calls_of("sendMessage")) == sends_before
+        await user.say("2015-03-02")
+        assert "注册时间 2015-03-02" in user.text
+        assert question_of(user.text).startswith("法人代表")
+        await user.say("/status")
+        assert "对接表" in user.text
+    finally:
+        await second.stop()
+
+
+async def test_a_stale_button_says_the_question_moved_on_and_asks_the_current_one(fake, bot):
+    user = TgUser(fake, bot.channel)
+    await user.say("/start")
+    menu = user.last
+    _, old_data = user.button("中小企业")
+    await user.tap("中小企业")
+    await user.tap("对接表")
+    # an old keyboard tapped (e.g. from a second phone showing the message before it was edited)
+    sent = await user.deliver(fake.callback_update(user.chat_id, menu["message_id"], old_data))
+    assert "已经过去" in sent[-1].params["text"]
+    assert question_of(user.text).startswith("企业名称")
+
+
+async def test_callback_data_fits_64_bytes_and_long_payloads_fall_back_to_numbers(fake, bot):
+    user = TgUser(fake, bot.channel)
+    await open_form(user)
+    for call in fake.calls_of("sendMessage", "editMessageReplyMarkup", "editMessageText"):
+        for row in (call.params.get("reply_markup") or {}).get("inline_keyboard", []):
+            assert all(len(b["callback_data"].encode()) <= 64 for b in row)
+    ok = await bot.channel.send(str(user.chat_id), [Reply("请选择：", (Button("甲", "9:" + "x" * 70), Button("乙", "9:y")))])
+    assert ok and "reply_markup" not in user.last
+    assert user.last["text"] == "请选择：\n1. 甲\n2. 乙"
+
+
+# ---- long replies, files ------------------------------------------------------------------------
+
+async def test_a_long_summary_is_split_at_line_breaks_with_the_keyboard_on_the_last_part(fake, bot):
+    user = TgUser(fake, bot.channel)
+    lines = ["全部填完了。请核对："] + [f"第{i}项：{'内容' * 20}" for i in range(200)]
+    summary = "\n".join(lines)
+    assert len(summary) > 2 * 4096
+    buttons = (Button("确认并生成文件", "7:confirm"), Button("修改", "7:edit"))
+    assert await bot.channel.send(str(user.chat_id), [Reply(summary, buttons)])
+    parts = fake.calls_of("sendMessage", chat_id=user.chat_id)
+    assert len(parts) == 3
+    assert all(utf16_len(p.params["text"]) <= 4096 for p in parts)
+    assert "\n".join(p.params["text"] for p in parts) == summary  # cut between lines, nothing lost
+    assert [bool(p.params.get("reply_markup")) for p in parts] == [False, False, True]
+
+
+def test_split_text_cuts_an_overlong_line_and_counts_utf16():
+    assert split_text("a\nb", 3) == ["a\nb"]
+    assert split_text("ab\ncd", 3) == ["ab", "cd"]
+    assert split_text("x" * 10, 4) == ["xxxx", "xxxx", "xx"]
+    assert split_text("😀😀😀", 4) == ["😀😀", "😀"]  # two UTF-16 units each
+
+
+async def test_a_document_over_the_caption_limit_comes_with_its_text_first(fake, bot):
+    from bot.messages import Document
+
+    user = TgUser(fake, bot.channel)
+    text = "已生成《中小企业“揭榜”对接表》。\n" + "说明" * 600
+    assert await bot.channel.send(str(user.chat_id), [Reply(text, document=Document("表.docx", b"PK.."))])
+    [message] = fake.calls_of("sendMessage", chat_id=user.chat_id)
+    [doc] = fake.calls_of("sendDocument", chat_id=user.chat_id)
+    assert message.params["text"] == text
+    assert doc.params["caption"] == "已生成《中小企业“揭榜”对接表》。" and doc.files["document"] == ("表.docx", b"PK..")
+
+
+async def test_a_file_from_the_user_reaches_the_engine_with_its_caption(fake, bot, monkeypatch):
+    user = TgUser(fake, bot.channel)
+    seen = []
+    handle = bot.app.engine.handle
+
+    async def spy(incoming):
+        seen.append(incoming)
+        return await handle(incoming)
+
+    monkeypatch.setattr(bot.channel, "engine", types.SimpleNamespace(handle=spy))
+    await open_form(user)
+    await user.deliver(fake.document_update(user.chat_id, b"%PDF-1.4 evidence", "营业执照.pdf", caption="营业执照"))
+    att = seen[-1].attachment
+    assert att is not None and (att.filename, att.data, att.mime) == ("营业执照.pdf", b"%PDF-1.4 evidence",
+                                                                       "application/pdf")
+    assert seen[-1].text == "营业执照"
+    assert fake.calls_of("download")
+    await user.deliver(fake.photo_update(user.chat_id, b"\xff\xd8jpeg-bytes" * 10))
+    assert seen[-1].attachment.data == b"\xff\xd8jpeg-bytes" * 10 and seen[-1].attachment.mime == "image/jpeg"
+    assert user.text  # the engine answered (a re-ask or an acceptance), nothing silent
+
+
+async def test_a_file_over_20_mb_is_refused_politely_without_downloading(fake, bot):
+    user = TgUser(fake, bot.channel)
+    await open_form(user)
+    downloads = len(fake.calls_of("getFile", "download"))
+    await user.deliver(fake.document_update(user.chat_id, b"big", "扫描件.pdf", file_size=25 * 1024 * 1024))
+    assert "20 MB" in user.text and "25.0 MB" in user.text
+    assert len(fake.calls_of("getFile", "download")) == downloads
+
+
+# ---- who may see what ----------------------------------------------------------------------------
+
+async def test_chat_b_cannot_see_chat_a_answers(fake, bot):
+    alice, bob = TgUser(fake, bot.channel, 501), TgUser(fake, bot.channel, 502)
+    await open_form(alice)
+    await alice.say("甲方保密科技有限公司")
+    await open_form(bob)
+    for word in ("预览", "/status", "修改"):
+        await bob.say(word)
+        assert "甲方保密科技有限公司" not in bob.text + " ".join(labels(bob.last))
+    assert all("甲方保密" not in (m.get("text") or "") for m in bob.messages)
+    await alice.say("预览")
+    assert "甲方保密科技有限公司" in alice.text
+
+
+async def test_group_chats_get_a_polite_pointer_and_nothing_else(fake, bot):
+    group = TgUser(fake, bot.channel, -1001)
+    await group.deliver(fake.text_update(-1001, "/start", chat_type="supergroup"))
+    assert "私聊" in group.text
+    mark = len(fake.calls)
+    fake.push(fake.text_update(-1001, "上海测试科技有限公司", chat_type="supergroup"))
+    await asyncio.sleep(0.3)
+    assert await bot.channel.join(5)
+    assert not [c for c in fake.calls[mark:] if c.method in SENT]  # told once, not on every message
+    assert await bot.app.store.user("telegram", "-1001") is None  # nothing stored for a group
+
+
+async def test_updates_of_one_chat_are_handled_in_order(fake, bot):
+    user = TgUser(fake, bot.channel)
+    await open_form(user)
+    answers = ["上海测试科技有限公司", "91310000132149237G", "上海", "浦东新区"]
+    mark = len(fake.calls)
+    fake.push(*(fake.text_update(user.chat_id, a) for a in answers))  # one batch
+    await fake.wait_for(lambda: len([c for c in fake.calls[mark:] if c.method == "sendMessage"]) >= 4,
+                        what="four answers")
+    assert await bot.channel.join(5)
+    texts = [c.params["text"] for c in fake.calls[mark:] if c.method == "sendMessage"]
+    assert [question_of(t).split(" (")[0] for t in texts] == [
+        "统一社会信用代码", "企业注册地（省）", "企业注册地（市(区)）", "企业注册地（县）"], texts
+
+
+async def test_one_message_a_second_per_chat_and_other_chats_do_not_wait(fake, settings):
+    b = Bot(settings, chat_rate=5.0, chat_burst=1)
+    await b.start()
+    try:
+        a_id, c_id = 601, 602
+        r = [Reply(f"提醒 {i}") for i in range(4)]
+        loop = asyncio.get_running_loop()
+        started = loop.time()
+        task = asyncio.create_task(b.channel.send(str(a_id), r))
+        await fake.wait_for(lambda: fake.calls_of("sendMessage", chat_id=a_id), what="first reminder")
+        assert await b.channel.send(str(c_id), [Reply("另一位用户")])
+        assert loop.time() - started < 0.5  # not behind chat A's queue
+        assert await task
+        times = [c.at for c in fake.calls_of("sendMessage", chat_id=a_id)]
+        gaps = [y - x for x, y in zip(times, times[1:], strict=False)]
+        assert len(times) == 4 and min(gaps) >= 0.15, gaps
+        assert [c.params["text"] for c in fake.calls_of("sendMessage", chat_id=a_id)] == [x.text for x in r]
+    finally:
+        await b.stop()
+
+
+# ---- commands, language, webhook --------------------------------------------------------------
+
+async def test_commands_are_registered_in_chinese_and_english(fake, bot):
+    assert {c["command"] for c in fake.commands[""]} == {"start", "help", "status", "cancel", "lang"}
+    assert {c["command"] for c in fake.commands["en"]} == {"start", "help", "status", "cancel", "lang"}
+    zh = {c["command"]: c["description"] for c in fake.commands[""]}
+    en = {c["command"]: c["description"] for c in fake.commands["en"]}
+    assert "进度" in zh["status"] and "Where am I" in en["status"]
+
+
+async def test_the_telegram_language_is_the_users_language_and_lang_switches_it(fake, bot):
+    user = TgUser(fake, bot.channel, 777, language="en")
+    await user.say("/start@jiebang_test_bot")  # a command as a menu tap in some clients sends it
+    assert labels(user.last) == ["大企业（发榜）", "中小企业（揭榜）"] or len(labels(user.last)) == 2
+    assert (await bot.app.store.user("telegram", "777")).language == "en"
+    await user.say("/lang")
+    assert (await bot.app.store.user("telegram", "777")).language == "zh_CN"
+    assert "已切换为中文" in user.text
+
+
+async def test_webhook_rejects_a_wrong_secret_and_accepts_the_right_one(fake, tmp_path):
+    settings = Settings(data_dir=tmp_path / "data", telegram_token=fake.token, telegram_api_base_url=fake.url,
+                        telegram_webhook_url="https://bot.example.cn/tg/hook", telegram_webhook_secret="s3cret-Token")
+    app = await open_app(settings)
+    channel = TelegramChannel(app, chat_rate=200.0, chat_burst=50)
+    web_app = web.Application()
+    channel.add_routes(web_app)
+    runner = web.AppRunner(web_app)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = site._server.sockets[0].getsockname()[1]
+    await channel.start()
+    try:
+        assert fake.webhook == {"url": "https://bot.example.cn/tg/hook", "secret_token": "s3cret-Token"}
+        assert not fake.calls_of("getUpdates")
+        fake.webhook["url"] = f"http://127.0.0.1:{port}/tg/hook"  # where Telegram would reach us
+        user = TgUser(fake, channel, 901)
+        update = fake.text_update(901, "/start")
+        assert await fake.deliver_webhook(update, secret="wrong") == 403
+        async with aiohttp.ClientSession() as s, s.post(fake.webhook["url"], json=update) as r:
+            assert r.status == 403  # no header at all
+        await asyncio.sleep(0.1)
+        assert not fake.calls_of("sendMessage")
+        assert await fake.deliver_webhook(update) == 200
+        await user.settle(0)
+        assert any("中小企业" in x for x in labels(user.last))
+        assert await fake.deliver_webhook(update) == 200  # Telegram retrying: one effect
+        assert await channel.join(5)
+        assert len(fake.calls_of("sendMessage")) == 1
+        msg, data = user.button("中小企业")
+        mark = len(fake.calls)
+        assert await fake.deliver_webhook(fake.callback_update(901, msg["message_id"], data)) == 200
+        await user.settle(mark)
+        assert any("对接表" in x for x in labels(user.last))
+    finally:
+        await channel.stop()
+        await runner.cleanup()
+        await app.close()
+
+
+def test_a_missing_token_is_a_clear_error(tmp_path):
+    app = types.SimpleNamespace(settings=Settings(data_dir=tmp_path), engine=None)
+    with pytest.raises(ValueError, match="TELEGRAM_TOKEN"):
+        TelegramChannel(app)
