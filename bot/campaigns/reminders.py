@@ -159,14 +159,12 @@ class ReminderService:
         if not rows:
             return 0
         ins = pg_insert if self._pg else sqlite_insert
-        new = 0
+        stmt = ins(Reminder.__table__).on_conflict_do_nothing(
+            index_elements=["user_id", "campaign_id", "form_id", "deadline", "kind"]).returning(Reminder.id)
         async with self.store.sessions() as session, session.begin():
-            for i in range(0, len(rows), 500):
-                stmt = ins(Reminder.__table__).values(rows[i:i + 500]).on_conflict_do_nothing(
-                    index_elements=["user_id", "campaign_id", "form_id", "deadline", "kind"])
-                res = await session.execute(stmt)
-                new += max(res.rowcount or 0, 0)
-        return new
+            # executemany with RETURNING: batched by SQLAlchemy ("insertmanyvalues"); only new rows return
+            res = await session.execute(stmt, rows)
+            return len(res.all())
 
     async def replan(self, campaign_id: str, form_id: str, now: datetime | None = None) -> int:
         """A deadline moved: pending reminders for any other deadline are cancelled, new ones planned."""

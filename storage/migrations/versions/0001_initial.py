@@ -6,7 +6,6 @@ Create Date: 2026-11-24
 
 """
 from collections.abc import Sequence
-from typing import Union
 
 import sqlalchemy as sa
 import sqlmodel
@@ -17,9 +16,9 @@ JSON_TYPE = sa.JSON().with_variant(postgresql.JSONB(), "postgresql")
 
 # revision identifiers, used by Alembic.
 revision: str = '0001'
-down_revision: Union[str, Sequence[str], None] = None
-branch_labels: Union[str, Sequence[str], None] = None
-depends_on: Union[str, Sequence[str], None] = None
+down_revision: str | Sequence[str] | None = None
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
