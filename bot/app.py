@@ -8,6 +8,7 @@ from datetime import datetime
 
 from bot.config import Settings
 from bot.engine import Engine
+from storage.migrate import upgrade
 from storage.store import Store
 
 
@@ -25,5 +26,5 @@ async def open_app(settings: Settings | None = None, now: Callable[[], datetime]
     settings = settings or Settings.from_env()
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     store = Store(settings.effective_database_url)
-    await store.create_tables()
+    await upgrade(store.engine)  # alembic: an upgrade keeps every answer
     return App(settings=settings, store=store, engine=Engine(store, settings, now=now))

@@ -19,6 +19,7 @@ from datetime import UTC, datetime
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 
+from bot.campaigns import handlers as campaigns
 from bot.config import Settings
 from bot.context import COMMAND_PREFIX, Ctx
 from bot.handlers import commands as cmd
@@ -123,7 +124,13 @@ class Engine:
         if command == "help":
             return [await self._resume(ctx, cmd.help_text(ctx))]
         if command == "status":
-            return [await self._resume(ctx, await cmd.status_text(ctx))]
+            return [await self._resume(ctx, await campaigns.status_for(ctx.tx, ctx.lang, ctx.now()))]
+        if not action:
+            said = inc.payload[len(COMMAND_PREFIX):] if inc.payload and inc.payload.startswith(COMMAND_PREFIX) \
+                else text
+            said_reply = await campaigns.handle_text(ctx.tx, ctx.lang, said, ctx.now())
+            if said_reply is not None:
+                return [await self._resume(ctx, said_reply)]
 
         session = await cmd.open_session(ctx)
         if session is None:

@@ -14,6 +14,7 @@ import signal
 from aiohttp import web
 
 from bot.app import open_app
+from bot.campaigns import ReminderService
 from bot.config import Settings
 
 log = logging.getLogger(__name__)
@@ -59,6 +60,8 @@ async def serve(settings: Settings, *, telegram: bool, wechat: bool, wecom: bool
     log.info("listening on http://%s:%d", settings.host, settings.port)
     for ch in channels:
         await ch.start()
+    reminders = ReminderService(app, {ch.name: ch for ch in channels})
+    reminder_task = asyncio.create_task(reminders.loop())
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -66,6 +69,8 @@ async def serve(settings: Settings, *, telegram: bool, wechat: bool, wecom: bool
     try:
         await stop.wait()
     finally:
+        reminders.stop()
+        await reminder_task
         for ch in channels:
             await ch.stop()
         await runner.cleanup()
