@@ -1,0 +1,136 @@
+"""Signed download links for finished forms, for channels that cannot send a file (WeChat OA).
+
+A link names one document of one user and expires:
+
+    token = base64url(JSON {"p": path under documents_dir, "o": "<channel>:<user id>", "e": expiry})
+            + "." + base64url(HMAC-SHA256(settings.effective_secret(), first part))
+
+`GET /files/{token}` answers 403 for a token that does not verify (or names a file that is not
+that user's), 410 once it has expired and 404 when the file is gone. The file goes out with its
+UTF-8 name in Content-Disposition (RFC 5987 / RFC 6266).
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import hmac
+import json
+import logging
+import re
+import time
+from datetime import datetime
+from pathlib import Path, PurePosixPath
+from urllib.parse import quote
+
+from aiohttp import web
+
+log = logging.getLogger(__name__)
+
+ROUTE = "/files/{token}"
+_STORED_PREFIX = re.compile(r"^\d+-")  # documents are stored as "<submission id>-<file name>"
+
+
+class LinkError(Exception):
+    def __init__(self, status: int, reason: str) -> None:
+        super().__init__(reason)
+        self.status = status
+
+
+def _b64(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+
+def _unb64(text: str) -> bytes:
+    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+
+
+def _sign(secret: str, body: str) -> str:
+    return _b64(hmac.new(secret.encode(), body.encode(), hashlib.sha256).digest())
+
+
+def _epoch(now: float | datetime | None) -> float:
+    if now is None:
+        return time.time()
+    return now.timestamp() if isinstance(now, datetime) else float(now)
+
+
+def make_token(settings, path: Path | str, owner: str, now: float | datetime | None = None) -> str:
+    """A token for `path` (a file under settings.documents_dir) owned by `owner` ("channel:user id")."""
+    root = settings.documents_dir.resolve()
+    rel = Path(path).resolve().relative_to(root)  # ValueError for a file outside the folder
+    payload = {"p": PurePosixPath(*rel.parts).as_posix(), "o": owner,
+               "e": int(_epoch(now) + settings.link_ttl_seconds)}
+    body = _b64(json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode())
+    return f"{body}.{_sign(settings.effective_secret(), body)}"
+
+
+def make_link(settings, path: Path | str, owner: str, now: float | datetime | None = None) -> str:
+    """The full download URL (settings.public_url + /files/<token>)."""
+    if not settings.public_url:
+        log.warning("JIEBANG_PUBLIC_URL is not set: download links will be relative")
+    return f"{settings.public_url.rstrip('/')}/files/{make_token(settings, path, owner, now)}"
+
+
+def read_token(settings, token: str, now: float | datetime | None = None) -> dict:
+    """The payload of a valid token; LinkError(403) tampered, LinkError(410) expired."""
+    body, dot, sig = token.partition(".")
+    if not dot or not hmac.compare_digest(_sign(settings.effective_secret(), body), sig):
+        raise LinkError(403, "bad signature")
+    try:
+        payload = json.loads(_unb64(body))
+        path, owner, expires = str(payload["p"]), str(payload["o"]), int(payload["e"])
+    except (binascii.Error, ValueError, KeyError, TypeError) as exc:
+        raise LinkError(403, "bad token") from exc
+    if _epoch(now) > expires:
+        raise LinkError(410, "expired")
+    return {"path": path, "owner": owner, "expires": expires}
+
+
+def download_name(path: Path) -> str:
+    return _STORED_PREFIX.sub("", path.name) or path.name
+
+
+def content_disposition(filename: str) -> str:
+    fallback = "".join(c if c.isascii() and c.isprintable() and c not in '"\\' else "_" for c in filename)
+    return f"attachment; filename=\"{fallback}\"; filename*=UTF-8''{quote(filename, safe='')}"
+
+
+async def _resolve(app, token: str) -> Path:
+    settings = app.settings
+    data = read_token(settings, token)
+    root = settings.documents_dir.resolve()
+    rel = PurePosixPath(data["path"])
+    if rel.is_absolute() or ".." in rel.parts or len(rel.parts) < 2:
+        raise LinkError(403, "bad path")
+    channel, _, external_id = data["owner"].partition(":")
+    user = await app.store.user(channel, external_id)
+    if user is None or rel.parts[0] != str(user.id):
+        raise LinkError(403, "not this user's document")  # a valid signature, someone else's file
+    path = (root / Path(*rel.parts)).resolve()
+    if root not in path.parents:
+        raise LinkError(403, "bad path")
+    if not path.is_file():
+        raise LinkError(404, "gone")
+    return path
+
+
+def add_routes(web_app: web.Application, app) -> None:
+    """GET /files/{token}: the signed download."""
+
+    async def download(request: web.Request) -> web.StreamResponse:
+        try:
+            path = await _resolve(app, request.match_info["token"])
+        except LinkError as exc:
+            log.info("download refused (%d): %s", exc.status, exc)
+            text = {403: "链接无效。", 404: "文件不存在。", 410: "链接已过期，请回到对话中重新生成文件。"}
+            return web.Response(status=exc.status, text=text.get(exc.status, "error"))
+        return web.FileResponse(path, headers={
+            "Content-Disposition": content_disposition(download_name(path)),
+            "Content-Type": "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
+            if path.suffix == ".docx" else "application/octet-stream",
+            "Cache-Control": "private, no-store",
+        })
+
+    web_app.router.add_get(ROUTE, download)

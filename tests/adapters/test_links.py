@@ -1,0 +1,105 @@
+"""Signed download links: valid, expired, tampered, another user's, gone — over real HTTP."""
+
+from __future__ import annotations
+
+import time
+from urllib.parse import unquote
+
+import aiohttp
+import pytest
+from aiohttp import web
+
+from bot.adapters.links import add_routes, content_disposition, make_link, make_token, read_token
+from bot.app import open_app
+from bot.config import Settings
+
+
+@pytest.fixture
+async def served(tmp_path):
+    app = await open_app(Settings(data_dir=tmp_path, secret="s3cret", link_ttl_seconds=3600))
+    web_app = web.Application()
+    add_routes(web_app, app)
+    runner = web.AppRunner(web_app)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = site._server.sockets[0].getsockname()[1]
+    app.settings = Settings(data_dir=tmp_path, secret="s3cret", link_ttl_seconds=3600,
+                            public_url=f"http://127.0.0.1:{port}")
+    async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=10)) as http:
+        yield app, http
+    await runner.cleanup()
+    await app.close()
+
+
+async def _doc(app, openid: str, name: str = "7-中小企业揭榜对接表.docx", data: bytes = b"PK docx") -> object:
+    await app.store.update_prefs("wechat", openid, seen=True)  # the user exists
+    user = await app.store.user("wechat", openid)
+    folder = app.settings.documents_dir / str(user.id)
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / name
+    path.write_bytes(data)
+    return path
+
+
+async def test_valid_link_downloads_with_utf8_name(served):
+    app, http = served
+    path = await _doc(app, "alice")
+    url = make_link(app.settings, path, "wechat:alice")
+    assert url.startswith(app.settings.public_url + "/files/")
+    async with http.get(url) as r:
+        assert r.status == 200
+        assert await r.read() == b"PK docx"
+        cd = r.headers["Content-Disposition"]
+    assert unquote(cd.split("filename*=UTF-8''")[1]) == "中小企业揭榜对接表.docx"
+    assert cd.startswith("attachment; filename=\"")
+
+
+async def test_expired_link_is_410(served):
+    app, http = served
+    path = await _doc(app, "alice")
+    url = make_link(app.settings, path, "wechat:alice", now=time.time() - 3601)
+    async with http.get(url) as r:
+        assert r.status == 410
+
+
+async def test_tampered_link_is_403(served):
+    app, http = served
+    path = await _doc(app, "alice")
+    url = make_link(app.settings, path, "wechat:alice")
+    body, sig = url.rsplit("/", 1)[1].split(".")
+    forged = make_token(Settings(data_dir=app.settings.data_dir, secret="other", link_ttl_seconds=10 ** 6),
+                        path, "wechat:alice").split(".")[0]
+    for bad in (f"{forged}.{sig}", f"{body}.{sig[:-2]}xx", body, "nonsense"):
+        async with http.get(f"{app.settings.public_url}/files/{bad}") as r:
+            assert r.status == 403, bad
+
+
+async def test_another_users_document_is_403(served):
+    app, http = served
+    alice_doc = await _doc(app, "alice")
+    await _doc(app, "bob", name="9-bob.docx")
+    url = make_link(app.settings, alice_doc, "wechat:bob")  # validly signed, but not bob's file
+    async with http.get(url) as r:
+        assert r.status == 403
+    async with http.get(make_link(app.settings, alice_doc, "wechat:nobody")) as r:
+        assert r.status == 403
+
+
+async def test_missing_file_is_404(served):
+    app, http = served
+    path = await _doc(app, "alice")
+    url = make_link(app.settings, path, "wechat:alice")
+    path.unlink()
+    async with http.get(url) as r:
+        assert r.status == 404
+
+
+def test_token_payload_and_outside_paths(tmp_path):
+    s = Settings(data_dir=tmp_path, secret="k", link_ttl_seconds=100)
+    (s.documents_dir / "3").mkdir(parents=True)
+    token = make_token(s, s.documents_dir / "3" / "a.docx", "wechat:o1", now=1000)
+    assert read_token(s, token, now=1050) == {"path": "3/a.docx", "owner": "wechat:o1", "expires": 1100}
+    with pytest.raises(ValueError):
+        make_token(s, tmp_path / "secret.key", "wechat:o1")
+    assert content_disposition('a"b.docx').startswith('attachment; filename="a_b.docx"')
