@@ -25,6 +25,7 @@ import logging
 import time
 from collections import OrderedDict, deque
 from collections.abc import Sequence
+from contextlib import suppress
 from typing import Any
 from urllib.parse import urlparse
 
@@ -385,11 +386,8 @@ class TelegramChannel:
         """Stop receiving, finish what was received (bounded), confirm it to Telegram, close."""
         self._stopping = True
         if self._polling is not None:
-            if self.dp._running_lock.locked():
-                try:
-                    await asyncio.wait_for(self.dp.stop_polling(), 5)
-                except (RuntimeError, TimeoutError):
-                    pass
+            with suppress(RuntimeError, TimeoutError):  # RuntimeError: not polling right now
+                await asyncio.wait_for(self.dp.stop_polling(), 5)
             self._polling.cancel()
             await asyncio.gather(self._polling, return_exceptions=True)
         if not await self.join(self.drain_timeout):
@@ -563,19 +561,17 @@ class TelegramChannel:
                        tapped_payload: str = "", answer: bool = True) -> bool:
         """Render replies in order. `answer`: they answer the user's last message, so earlier keyboards go."""
         async with self._send_lock(chat_id):
-            ok = True
-            kept = self._keyboards.setdefault(chat_id, [])
-            if tapped is not None and tapped.reply_markup is not None:
-                if self._toggles_in_place(tapped, tapped_payload, replies):
-                    return await self._redraw(chat_id, tapped, replies[0], where)
+            has_keyboard = tapped is not None and tapped.reply_markup is not None
+            in_place = has_keyboard and self._toggles_in_place(tapped, tapped_payload, replies)
+            if has_keyboard and not in_place:
                 await self._remove_keyboard(chat_id, tapped.message_id, where)
             if answer:
-                for message_id in list(kept):
+                for message_id in self._keyboards.pop(chat_id, []):
                     if tapped is None or message_id != tapped.message_id:
                         await self._remove_keyboard(chat_id, message_id, where)
-                kept.clear()
-            elif tapped is not None and tapped.message_id in kept:
-                kept.remove(tapped.message_id)
+            if in_place:
+                return await self._redraw(chat_id, tapped, replies[0], where)
+            ok = True
             for reply in replies:
                 ok = await self._send_reply(chat_id, reply, where) and ok
             return ok

@@ -64,6 +64,7 @@ class FakeBotAPI:
         self.bot_username = bot_username
         self.calls: list[Call] = []
         self.pending: list[dict] = []
+        self.pushed: list[dict] = []  # every update a test pushed, in order
         self.messages: dict[tuple[int, int], dict] = {}  # (chat, message id) → message as last edited
         self.files: dict[str, tuple[str, bytes]] = {}  # file_id → (file path, bytes)
         self.webhook: dict[str, Any] | None = None
@@ -114,6 +115,7 @@ class FakeBotAPI:
     def push(self, *updates: dict) -> None:
         """Queue updates for getUpdates (several at once arrive in one batch)."""
         self.pending.extend(updates)
+        self.pushed.extend(updates)
         self._wake.set()
 
     def _next_message_id(self, chat_id: int) -> int:
