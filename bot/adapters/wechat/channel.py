@@ -1,0 +1,535 @@
+"""The WeChat channels: an Official Account (公众号, kind "oa") and a WeCom app (企业微信, kind "wecom").
+
+What a user sees:
+- Following the account is `/start` (the greeting); menu clicks are `/start`, `/status`, `/help`.
+- Every question is one message; choices are numbered lines, answered by number or by text.
+- A voice answer is echoed back ("我听到的是：…。回复 1 确认，2 重说") and stored only once confirmed.
+- A finished form arrives as a signed download link (OA), or as a file (WeCom).
+
+How replies travel: WeChat waits 5 s for the HTTP answer and retries 3 times. A reply that is ready
+within `reply_window` (4.5 s) goes back passively (one message ≤ 2048 bytes); what does not fit or is
+not ready in time continues through the customer-service API (OA: 5 messages within 48 h after a
+user message) or application messages (WeCom). What cannot be sent is put in the outbox, which the
+engine shows before the next reply. One delivery (MsgId, or FromUserName:CreateTime:Event for events)
+has one effect: an in-process map of jobs answers retries, and the engine remembers handled ids.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+import weakref
+from collections import Counter
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+from aiohttp import web
+
+from bot.adapters import links
+from bot.adapters.base import numbered
+from bot.adapters.wechat.api import QUOTA, ApiError, WeChatAPI
+from bot.adapters.wechat.crypto import CryptoError, MsgCrypt, check_signature
+from bot.adapters.wechat.xml import BadXml, fields, parse_element, template_statuses, text_reply
+from bot.i18n import N_, gettext
+from bot.messages import Document, Incoming, Reply
+
+log = logging.getLogger(__name__)
+
+MAX_BODY = 64 * 1024
+TEXT_LIMIT = 2048  # bytes (UTF-8) of one passive reply / customer-service text
+CS_WINDOW = 48 * 3600  # customer-service messages: within 48 h after a user message …
+CS_QUOTA = 5  # … at most 5 of them
+MENU = (("填表", "start"), ("我的进度", "status"), ("帮助", "help"))
+MENU_COMMANDS = {"start": "/start", "resume": "/resume", "status": "/status", "help": "/help"}
+CONFIRM = ("1", "确认", "对", "是")
+RETRY = ("2", "重说", "不对", "否")
+
+
+# -- the custom menu ------------------------------------------------------------------------------
+
+def _width(name: str) -> int:
+    return sum(1 if ord(c) < 128 else 2 for c in name)
+
+
+def build_menu(items: Sequence[tuple[str, str | Sequence[tuple[str, str]]]] = MENU) -> dict:
+    """The /cgi-bin/menu/create body. `items`: (name, key) for a click button, or (name, [(name, key)…])
+    for a top button with a sub-menu. WeChat's limits: 3 top buttons of ≤ 4 汉字 (16 bytes), 5 under
+    each of ≤ 8 汉字 (60 bytes), keys ≤ 128 bytes."""
+    if not 1 <= len(items) <= 3:
+        raise ValueError("a menu has 1 to 3 top buttons")
+
+    def click(name: str, key: str, width: int, size: int) -> dict:
+        if not name or _width(name) > width or len(name.encode()) > size:
+            raise ValueError(f"menu name {name!r} is too long")
+        if not key or len(key.encode()) > 128:
+            raise ValueError(f"menu key {key!r} must be 1 to 128 bytes")
+        return {"type": "click", "name": name, "key": key}
+
+    buttons = []
+    for name, value in items:
+        if isinstance(value, str):
+            buttons.append(click(name, value, 8, 16))
+            continue
+        if not 1 <= len(value) <= 5:
+            raise ValueError(f"menu {name!r} has 1 to 5 sub-buttons")
+        click(name, "x", 8, 16)
+        buttons.append({"name": name, "sub_button": [click(n, k, 16, 60) for n, k in value]})
+    return {"button": buttons}
+
+
+async def create_menu(api: WeChatAPI, menu: dict | None = None, agent_id: str | None = None) -> dict:
+    """Install the menu (/cgi-bin/menu/create; WeCom needs the agent id)."""
+    return await api.create_menu(menu or build_menu(), agent_id=agent_id)
+
+
+# -- rendering ------------------------------------------------------------------------------------
+
+@dataclass
+class Chunk:
+    """One WeChat text message and the replies it carries (to outbox them whole if it fails)."""
+
+    text: str
+    sources: list[Reply] = field(default_factory=list)
+
+
+def split_bytes(text: str, limit: int = TEXT_LIMIT) -> list[str]:
+    """Pieces of ≤ `limit` UTF-8 bytes, cut at line ends where possible."""
+    if len(text.encode()) <= limit:
+        return [text]
+    pieces: list[str] = []
+    cur = ""
+    for line in text.split("\n"):
+        while len(line.encode()) > limit:  # one very long line: cut by characters
+            if cur:
+                pieces.append(cur)
+                cur = ""
+            cut, size = 0, 0
+            while cut < len(line) and size + len(line[cut].encode()) <= limit:
+                size += len(line[cut].encode())
+                cut += 1
+            pieces.append(line[:cut])
+            line = line[cut:]
+        candidate = f"{cur}\n{line}" if cur else line
+        if len(candidate.encode()) <= limit:
+            cur = candidate
+        else:
+            pieces.append(cur)
+            cur = line
+    if cur:
+        pieces.append(cur)
+    return pieces
+
+
+def merge(items: Sequence[tuple[str, Reply]], limit: int = TEXT_LIMIT) -> list[Chunk]:
+    """As few messages as possible, each ≤ `limit` bytes: replies joined by a blank line."""
+    chunks: list[Chunk] = []
+    for text, source in items:
+        for piece in split_bytes(text, limit):
+            if chunks and len(f"{chunks[-1].text}\n\n{piece}".encode()) <= limit:
+                chunks[-1].text = f"{chunks[-1].text}\n\n{piece}"
+                if source not in chunks[-1].sources:
+                    chunks[-1].sources.append(source)
+            else:
+                chunks.append(Chunk(piece, [source]))
+    return chunks
+
+
+def _unique(replies: Sequence[Reply]) -> list[Reply]:
+    out: list[Reply] = []
+    for r in replies:
+        if not any(r is x for x in out):
+            out.append(r)
+    return out
+
+
+# -- the channel ----------------------------------------------------------------------------------
+
+@dataclass
+class _Job:
+    """One delivery from WeChat being handled; retries of it find it here."""
+
+    rendered: asyncio.Future  # (chunks, files) once the engine has answered
+    decided: asyncio.Event = field(default_factory=asyncio.Event)
+    mode: str | None = None  # "passive": answered in the HTTP reply; "api": everything through the API
+    task: asyncio.Task | None = None
+
+    @property
+    def passive(self) -> str | None:
+        if not self.rendered.done() or self.rendered.cancelled() or self.rendered.exception():
+            return None
+        chunks, _files = self.rendered.result()
+        return chunks[0].text if chunks else None
+
+
+class WeChatChannel:
+    """`WeChatChannel(app, kind="oa" | "wecom")`; `add_routes(web_app)` mounts the callback URL."""
+
+    def __init__(self, app, kind: str = "oa", *, reply_window: float = 4.5, overflow_delay: float = 0.3,
+                 job_ttl: float = 300.0, clock: Callable[[], float] = time.time,
+                 notification_data: Callable[[Sequence[Reply]], dict[str, str]] | None = None) -> None:
+        if kind not in ("oa", "wecom"):
+            raise ValueError("kind is 'oa' or 'wecom'")
+        self.app = app
+        self.settings = s = app.settings
+        self.kind = kind
+        self.reply_window = reply_window
+        self.overflow_delay = overflow_delay
+        self.job_ttl = job_ttl
+        self.clock = clock
+        self.notification_data = notification_data or default_notification_data
+        if kind == "wecom":
+            self.name = "wecom"
+            self.token, aes_key, self.receive_id = s.wecom_token, s.wecom_encoding_aes_key, s.wecom_corp_id
+            self.path = s.wecom_path
+            self.api = WeChatAPI(s.wecom_api_base_url, "wecom", s.wecom_corp_id, s.wecom_secret)
+            if not aes_key:
+                raise ValueError("WeCom needs WECOM_ENCODING_AES_KEY (its callbacks are always encrypted)")
+        else:
+            self.name = "wechat"
+            self.token, aes_key, self.receive_id = s.wechat_token, s.wechat_encoding_aes_key, s.wechat_app_id
+            self.path = s.wechat_path
+            self.api = WeChatAPI(s.wechat_api_base_url, "oa", s.wechat_app_id, s.wechat_app_secret)
+        self.crypt = MsgCrypt(self.token, aes_key, self.receive_id) if aes_key else None
+        self.sent_via: Counter[str] = Counter()  # how `send` delivered: subscribe / custom / app / outbox
+        self._jobs: dict[str, _Job] = {}
+        self._locks: weakref.WeakValueDictionary[str, asyncio.Lock] = weakref.WeakValueDictionary()
+        self._tasks: set[asyncio.Task] = set()
+
+    # -- lifecycle ------------------------------------------------------------------------------
+
+    def add_routes(self, web_app: web.Application) -> None:
+        web_app.router.add_get(self.path, self._on_get)
+        web_app.router.add_post(self.path, self._on_post)
+
+    async def start(self) -> None:
+        log.info("%s channel at %s (%s mode)", self.name, self.path, "safe/compatible" if self.crypt else "plain")
+
+    async def stop(self, grace: float = 10.0) -> None:
+        """Let deliveries under way finish (bounded), then close the HTTP session."""
+        pending = [t for t in self._tasks if not t.done()]
+        if pending:
+            _done, late = await asyncio.wait(pending, timeout=grace)
+            for t in late:
+                t.cancel()
+        await self.api.close()
+
+    async def join(self, seconds: float = 10.0) -> None:
+        """Wait until every delivery under way is done (tests)."""
+        deadline = time.monotonic() + seconds
+        while (pending := [t for t in self._tasks if not t.done()]) and time.monotonic() < deadline:
+            await asyncio.wait(pending, timeout=max(0.0, deadline - time.monotonic()))
+
+    def _spawn(self, coro) -> asyncio.Task:
+        task = asyncio.get_running_loop().create_task(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+        return task
+
+    def _lock(self, user: str) -> asyncio.Lock:
+        lock = self._locks.get(user)
+        if lock is None:
+            lock = asyncio.Lock()
+            self._locks[user] = lock
+        return lock
+
+    def _t(self, message: str, **params) -> str:
+        return gettext("zh_CN", message, **params)
+
+    # -- HTTP -----------------------------------------------------------------------------------
+
+    async def _on_get(self, request: web.Request) -> web.Response:
+        """URL verification. OA: plain signature, echostr back. WeCom: echostr encrypted, plaintext back."""
+        q = request.query
+        ts, nonce, echostr = q.get("timestamp", ""), q.get("nonce", ""), q.get("echostr", "")
+        if self.kind == "wecom":
+            try:
+                plain = self.crypt.decrypt_verified(q.get("msg_signature"), ts, nonce, echostr)
+            except CryptoError as exc:
+                log.warning("wecom URL verification refused: %s", exc)
+                return web.Response(status=403, text="forbidden")
+            return web.Response(text=plain)
+        if not check_signature(q.get("signature"), self.token, ts, nonce):
+            return web.Response(status=403, text="forbidden")
+        return web.Response(text=echostr)
+
+    async def _read_body(self, request: web.Request) -> bytes | None:
+        if request.content_length is not None and request.content_length > MAX_BODY:
+            return None
+        body = bytearray()
+        while chunk := await request.content.readany():
+            body += chunk
+            if len(body) > MAX_BODY:
+                return None
+        return bytes(body)
+
+    async def _on_post(self, request: web.Request) -> web.Response:
+        q = request.query
+        ts, nonce = q.get("timestamp", ""), q.get("nonce", "")
+        if self.kind == "oa" and not check_signature(q.get("signature"), self.token, ts, nonce):
+            return web.Response(status=403, text="forbidden")
+        body = await self._read_body(request)
+        if body is None:
+            return web.Response(status=413, text="too large")
+        try:
+            root = parse_element(body)
+        except BadXml as exc:
+            log.info("%s: malformed XML refused: %s", self.name, exc)
+            return web.Response(status=400, text="bad request")
+        encrypted = self.kind == "wecom" or q.get("encrypt_type") == "aes"
+        outer = fields(root)
+        if encrypted and outer.get("Encrypt") and self.crypt is not None:
+            if not self.crypt.verify(q.get("msg_signature"), ts, nonce, outer["Encrypt"]):
+                return web.Response(status=403, text="forbidden")
+            try:
+                root = parse_element(self.crypt.decrypt(outer["Encrypt"]))
+            except (CryptoError, BadXml) as exc:
+                log.warning("%s: a signed message that does not decrypt (EncodingAESKey?): %s", self.name, exc)
+                return web.Response(status=400, text="bad request")
+        elif encrypted and self.kind == "oa" and outer.get("MsgType"):
+            encrypted = False  # compatible mode without a key configured here: use the plaintext copy
+        elif encrypted:
+            log.warning("%s: encrypted message but no EncodingAESKey configured", self.name)
+            return web.Response(status=400, text="bad request")
+        msg = fields(root)
+        if not msg.get("FromUserName") or not msg.get("MsgType"):
+            return web.Response(status=400, text="bad request")
+        try:
+            content = await self._respond(msg, root)
+        except Exception:  # never a traceback to WeChat; the job logs its own failures
+            log.exception("%s: failed to answer %s", self.name, msg.get("MsgId"))
+            content = None
+        if content is None:
+            return web.Response(text="success")
+        xml = text_reply(msg["FromUserName"], msg.get("ToUserName", ""), content, int(self.clock()))
+        if encrypted:
+            xml = self.crypt.encrypt_reply(xml, str(int(self.clock())), nonce)
+        return web.Response(text=xml, content_type="application/xml")
+
+    # -- one delivery ---------------------------------------------------------------------------
+
+    @staticmethod
+    def delivery_id(msg: dict[str, str]) -> str:
+        if msg.get("MsgId"):
+            return msg["MsgId"]
+        return f"{msg.get('FromUserName')}:{msg.get('CreateTime')}:{msg.get('Event', '')}"
+
+    async def _respond(self, msg: dict[str, str], root) -> str | None:
+        """The passive reply text, or None for `success` (the rest goes through the API)."""
+        key = self.delivery_id(msg)
+        job = self._jobs.get(key)
+        if job is None:
+            job = _Job(rendered=asyncio.get_running_loop().create_future())
+            self._jobs[key] = job
+            job.task = self._spawn(self._run(job, key, msg, root))
+        elif job.mode == "api":
+            return None  # a retry of a delivery already handed to the API: one effect
+        try:
+            await asyncio.wait_for(asyncio.shield(job.rendered), self.reply_window)
+        except TimeoutError:
+            if job.mode is None:
+                job.mode = "api"
+                job.decided.set()
+            return job.passive if job.mode == "passive" else None
+        if job.mode is None:
+            job.mode = "passive"
+            job.decided.set()
+        return job.passive if job.mode == "passive" else None
+
+    async def _run(self, job: _Job, key: str, msg: dict[str, str], root) -> None:
+        user = msg["FromUserName"]
+        try:
+            async with self._lock(user):  # one delivery of a user at a time, in order
+                try:
+                    replies = await self._handle(key, msg, root)
+                    rendered = self._render(user, replies)
+                except Exception:
+                    log.exception("%s: failed to handle %s", self.name, key)
+                    sorry = Reply(self._t(N_("抱歉，这条消息没有处理成功，请再发一次。之前的回答都已保存。")))
+                    rendered = self._render(user, [sorry])
+                job.rendered.set_result(rendered)
+                try:  # the HTTP side decides within its window; bounded in case it went away
+                    await asyncio.wait_for(job.decided.wait(), self.reply_window + 2.0)
+                except TimeoutError:
+                    job.mode = job.mode or "api"
+                chunks, files = rendered
+                if job.mode == "passive":
+                    chunks = chunks[1:]
+                    if chunks or files:
+                        await asyncio.sleep(self.overflow_delay)  # after the passive reply reaches the user
+                if chunks or files:
+                    await self._deliver(user, chunks, files, reason=f"reply to {key}")
+        finally:
+            if not job.rendered.done():  # cancelled mid-way: waiters answer `success`
+                job.rendered.set_result(([], []))
+            asyncio.get_running_loop().call_later(self.job_ttl, self._jobs.pop, key, None)
+
+    async def _handle(self, key: str, msg: dict[str, str], root) -> list[Reply]:
+        """Turn one WeChat message or event into replies (via the engine where it is an answer)."""
+        user = msg["FromUserName"]
+        mtype = msg.get("MsgType", "").lower()
+        event = msg.get("Event", "").lower() if mtype == "event" else ""
+        store = self.app.store
+        prefs = await store.get_prefs(self.name, user)
+        updates: dict = {}
+        text: str | None = None
+        replies: list[Reply] = []
+        if mtype != "event" or event in ("subscribe", "click", "scan"):
+            updates.update(last_msg_at=self.clock(), cs_used=0)  # a user action opens the 48 h window
+        if event == "subscribe":
+            text = "/start"
+        elif event == "click":
+            text = MENU_COMMANDS.get(msg.get("EventKey", ""))
+        elif event in ("subscribe_msg_popup_event", "subscribe_msg_change_event"):
+            template = self.settings.wechat_reminder_template_id
+            status = template_statuses(root).get(template) if template else None
+            if status:
+                updates["notify"] = status == "accept"
+                log.info("%s %s: subscription notifications %s", self.name, user, status)
+        elif event == "unsubscribe":
+            updates.update(notify=False, voice_pending=None)
+        elif mtype == "text":
+            text = msg.get("Content", "")
+        elif mtype == "voice":
+            heard = msg.get("Recognition", "").strip().rstrip("。.!！")
+            if heard:
+                updates["voice_pending"] = heard
+                replies = [Reply(self._t(N_("我听到的是：{text}。回复 1 确认，2 重说"), text=heard))]
+            else:
+                replies = [Reply(self._t(N_("这条语音没有识别出文字，请直接打字回答。")))]
+        elif mtype != "event":
+            replies = [Reply(self._t(N_("暂时只能处理文字和语音消息，请直接打字回答。")))]
+        pending = prefs.get("voice_pending")
+        if pending and mtype == "text" and text is not None:
+            updates["voice_pending"] = None
+            answer = text.strip().rstrip(".、。")
+            if answer in CONFIRM:
+                text = pending
+            elif answer in RETRY:
+                text = None
+                replies = [Reply(self._t(N_("好的，请再说一遍，或直接打字回答。")))]
+        if updates:
+            await store.update_prefs(self.name, user, **updates)
+        if text is not None:
+            replies = await self.app.engine.handle(
+                Incoming(channel=self.name, user_id=user, text=text, message_id=key))
+        return replies
+
+    # -- rendering and sending ------------------------------------------------------------------
+
+    def _text_of(self, user: str, reply: Reply) -> str:
+        text = numbered(reply)
+        if self.kind == "wecom":
+            return text  # documents go as files
+        for doc in reply.all_documents():
+            text += "\n" + self._link_line(user, doc)
+        return text
+
+    def _link_line(self, user: str, doc: Document) -> str:
+        if doc.path is None:
+            return self._t(N_("《{name}》已生成，但暂时无法提供下载，请稍后再试。"), name=doc.filename)
+        url = links.make_link(self.settings, doc.path, f"{self.name}:{user}", now=self.clock())
+        hours = max(1, self.settings.link_ttl_seconds // 3600)
+        return self._t(N_("下载《{name}》（{hours}小时内有效）：\n{url}"), name=doc.filename, hours=hours, url=url)
+
+    def _render(self, user: str, replies: Sequence[Reply]) -> tuple[list[Chunk], list[tuple[Document, Reply]]]:
+        chunks = merge([(self._text_of(user, r), r) for r in replies if r.text or r.buttons or
+                        (self.kind == "oa" and r.all_documents())])
+        files = [(d, r) for r in replies for d in r.all_documents()] if self.kind == "wecom" else []
+        return chunks, files
+
+    async def _deliver(self, user: str, chunks: Sequence[Chunk], files: Sequence[tuple[Document, Reply]],
+                       reason: str) -> bool:
+        """Send through the API; what cannot be sent goes to the outbox (shown at the next message)."""
+        for i, chunk in enumerate(chunks):
+            why = await self._send_text(user, chunk.text)
+            if why:
+                rest = _unique([r for c in chunks[i:] for r in c.sources] + [r for _d, r in files])
+                await self.app.store.outbox_put(self.name, user, rest, reason=f"{reason}: {why}")
+                log.warning("%s %s: %d replies kept for the next message (%s)", self.name, user, len(rest), why)
+                return False
+        for i, (doc, _source) in enumerate(files):
+            why = await self._send_file(user, doc)
+            if why:
+                rest = _unique([Reply(doc.filename, document=doc)] + [Reply(d.filename, document=d)
+                                                                       for d, _r in files[i + 1:]])
+                await self.app.store.outbox_put(self.name, user, rest, reason=f"{reason}: {why}")
+                return False
+        return True
+
+    async def _send_text(self, user: str, text: str) -> str | None:
+        """None when sent, else why not."""
+        if self.kind == "wecom":
+            try:
+                await self.api.app_send(user, self.settings.wecom_agent_id, "text", {"content": text})
+            except ApiError as exc:
+                return f"api {exc}"
+            return None
+        prefs = await self.app.store.get_prefs(self.name, user)
+        now = self.clock()
+        if now - float(prefs.get("last_msg_at") or 0) > CS_WINDOW:
+            return "outside the 48 h window"
+        used = int(prefs.get("cs_used") or 0)
+        if used >= CS_QUOTA:
+            return "customer-service quota used"
+        try:
+            await self.api.custom_send_text(user, text)
+        except ApiError as exc:
+            if exc.errcode in QUOTA:
+                await self.app.store.update_prefs(self.name, user, cs_used=CS_QUOTA)
+            return f"api {exc}"
+        await self.app.store.update_prefs(self.name, user, cs_used=used + 1)
+        return None
+
+    async def _send_file(self, user: str, doc: Document) -> str | None:
+        try:
+            media_id = await self.api.upload_file(doc.filename, doc.data, doc.mime)
+            await self.api.app_send(user, self.settings.wecom_agent_id, "file", {"media_id": media_id})
+        except ApiError as exc:
+            return f"api {exc}"
+        return None
+
+    # -- unprompted messages (reminders) --------------------------------------------------------
+
+    async def send(self, user_id: str, replies: Sequence[Reply]) -> bool:
+        """Push replies. OA: a subscription notification when the user consented, else customer-service
+        messages within 48 h of their last message, else the outbox. WeCom: application messages."""
+        replies = list(replies)
+        if not replies:
+            return True
+        async with self._lock(user_id):
+            path, ok = await self._send_unprompted(user_id, replies)
+        self.sent_via[path] += 1
+        log.info("%s %s: reminder sent via %s", self.name, user_id, path)
+        counts = dict((await self.app.store.get_prefs(self.name, user_id)).get("sent_via") or {})
+        counts[path] = int(counts.get(path, 0)) + 1
+        await self.app.store.update_prefs(self.name, user_id, sent_via=counts, last_sent_via=path)
+        return ok
+
+    async def _send_unprompted(self, user: str, replies: list[Reply]) -> tuple[str, bool]:
+        chunks, files = self._render(user, replies)
+        if self.kind == "wecom":
+            ok = await self._deliver(user, chunks, files, reason="reminder")
+            return ("app" if ok else "outbox"), ok
+        prefs = await self.app.store.get_prefs(self.name, user)
+        template = self.settings.wechat_reminder_template_id
+        if template and prefs.get("notify"):
+            try:
+                await self.api.subscribe_send(user, template, self.notification_data(replies))
+            except ApiError as exc:
+                log.warning("wechat %s: subscription notification failed: %s", user, exc)
+            else:  # the notification is a summary: the whole text waits for their next message
+                await self.app.store.outbox_put(self.name, user, replies, reason="after a notification")
+                return "subscribe", True
+        if self.clock() - float(prefs.get("last_msg_at") or 0) <= CS_WINDOW:
+            ok = await self._deliver(user, chunks, files, reason="reminder")
+            return ("custom" if ok else "outbox"), ok
+        await self.app.store.outbox_put(self.name, user, replies, reason="reminder: outside the 48 h window")
+        return "outbox", False
+
+
+def default_notification_data(replies: Sequence[Reply]) -> dict[str, str]:
+    """Template fields for a reminder: thing1 = first line, thing2 = second line (each ≤ 20 characters,
+    the `thing` limit). Pass `notification_data=` to match your template's keywords."""
+    lines = [x.strip() for r in replies for x in r.text.splitlines() if x.strip()] or ["揭榜助手提醒"]
+    return {"thing1": lines[0][:20], "thing2": (lines[1] if len(lines) > 1 else "回复任意消息查看详情")[:20]}

@@ -1,0 +1,560 @@
+"""The WeChat channels as WeChat talks to them: signed (and encrypted) XML posted over real HTTP to the
+running server; what the bot sends through the API is read back from a fake WeChat API server."""
+
+from __future__ import annotations
+
+import asyncio
+import importlib
+import io
+import itertools
+import re
+import socket
+import sys
+import time
+import types
+from contextlib import asynccontextmanager
+from urllib.parse import urlencode
+
+import aiohttp
+import docx
+import pytest
+from aiohttp import web
+
+from bot.adapters import links
+from bot.adapters.wechat import WeChatChannel, build_menu, create_menu
+from bot.adapters.wechat.api import WeChatAPI
+from bot.adapters.wechat.channel import TEXT_LIMIT, merge, split_bytes
+from bot.adapters.wechat.crypto import MsgCrypt, signature
+from bot.adapters.wechat.xml import cdata, parse
+from bot.app import open_app
+from bot.config import Settings
+from bot.messages import Document, Reply
+from tests.fakes.wechat_api import FakeWeChatAPI
+
+TOKEN, APP_ID, AES_KEY = "jiebangtoken", "wx1234567890abcdef", "abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG"
+CORP_ID, WECOM_TOKEN, WECOM_KEY = "wx5823bf96d3bd56c7", "QDG6eK", "jWmYm7qr5nMoAUwZRjGtBxmz3KA1tkAj3ykkR6q2B2C"
+CUSTOM = "/cgi-bin/message/custom/send"
+WAIT = 10.0  # the bound on every wait in this file
+
+# Answers by the start of the question they answer (choices by number, as a WeChat user types them).
+ANSWERS = {
+    "企业名称": "上海测试科技有限公司",
+    "统一社会信用代码": "91310000132149237G",
+    "企业注册地（省）": "上海",
+    "企业注册地（市(区)）": "浦东新区",
+    "企业注册地（县）": "跳过",
+    "注册时间": "2015-03-02",
+    "法人代表": "张三",
+    "联系电话（法人代表）": "021-68811103",
+    "手机（法人代表）": "13912345678",
+    "联系人及职务": "张三 总经理助理",
+    "联系电话（联系人）": "021-68811103",
+    "手机（联系人）": "13912345678",
+    "传真": "跳过",
+    "电子邮箱": "a@b.cn",
+    "注册资本(万元)": "500",
+    "从业人数(人)": "85",
+    "上年度营业收入(万元)": "3200",
+    "所属行业": "65",
+    "企业规模": "1",
+    "企业性质": "2",
+    "企业类型(可多选)": "1,3",
+    "通讯地址": "上海市浦东新区学林路36弄13号",
+    "邮编": "200120",
+    "企业概况": "公司专注工业软件研发，拥有发明专利12项。",
+    "事项 1 · 事项名称": "高精度视觉检测算法",
+    "事项 1 · 代码": "2024-SH-017",
+    "还要添加": "2",
+}
+
+
+def question_of(text: str) -> str:
+    lines = [x.strip() for x in text.splitlines() if x.strip()]
+    for line in lines:
+        if line.endswith(")") and "/" in line.rsplit("(", 1)[-1]:
+            return line
+    questions = [x for x in lines if not re.match(r"^\d+\. ", x)]  # not a numbered choice
+    return questions[-1] if questions else ""
+
+
+def docx_text(data: bytes) -> str:
+    d = docx.Document(io.BytesIO(data))
+    cells = [cell.text for t in d.tables for row in t.rows for cell in row.cells]
+    return "\n".join([p.text for p in d.paragraphs] + cells)
+
+
+@pytest.fixture
+def renderer(monkeypatch):
+    """The 对接表 renderer; a stand-in table while bot/documents/sme_match.py is not written yet."""
+    try:
+        importlib.import_module("bot.documents.sme_match")
+        return
+    except ModuleNotFoundError:
+        pass
+
+    def render(answers: dict) -> bytes:
+        d = docx.Document()
+        table = d.add_table(rows=0, cols=2)
+        for key, value in answers.items():
+            row = table.add_row().cells
+            row[0].text, row[1].text = str(key), str(value)
+        out = io.BytesIO()
+        d.save(out)
+        return out.getvalue()
+
+    monkeypatch.setitem(sys.modules, "bot.documents.sme_match", types.SimpleNamespace(render=render))
+
+
+# -- the rig: fake API + the bot's server on loopback -------------------------------------------------
+
+class Rig:
+    def __init__(self, fake: FakeWeChatAPI, app, channel: WeChatChannel, url: str, http: aiohttp.ClientSession):
+        self.fake, self.app, self.channel, self.url, self.http = fake, app, channel, url, http
+
+
+@asynccontextmanager
+async def rig(tmp_path, kind: str = "oa", window: float = 2.0, **overrides):
+    async with FakeWeChatAPI() as fake:
+        sock = socket.socket()
+        sock.bind(("127.0.0.1", 0))
+        url = f"http://127.0.0.1:{sock.getsockname()[1]}"
+        settings = Settings(
+            data_dir=tmp_path, secret="link-secret", public_url=url,
+            wechat_token=TOKEN, wechat_app_id=APP_ID, wechat_app_secret="appsecret",
+            wechat_encoding_aes_key=AES_KEY, wechat_api_base_url=fake.url,
+            wecom_corp_id=CORP_ID, wecom_agent_id="218", wecom_secret="corpsecret", wecom_token=WECOM_TOKEN,
+            wecom_encoding_aes_key=WECOM_KEY, wecom_api_base_url=fake.url, **overrides)
+        app = await open_app(settings)
+        channel = WeChatChannel(app, kind=kind, reply_window=window, overflow_delay=0.01)
+        web_app = web.Application()
+        channel.add_routes(web_app)
+        links.add_routes(web_app, app)
+        runner = web.AppRunner(web_app)
+        await runner.setup()
+        await web.SockSite(runner, sock).start()
+        await channel.start()
+        try:
+            async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=WAIT)) as http:
+                yield Rig(fake, app, channel, url, http)
+        finally:
+            await channel.stop(grace=WAIT)
+            await runner.cleanup()
+            await app.close()
+
+
+_ids = itertools.count(7000000000000000001)
+_times = itertools.count(1700000000)
+
+
+class WxUser:
+    """One follower of the Official Account, as WeChat's servers speak for them."""
+
+    def __init__(self, rig: Rig, openid: str = "oUser1", safe: bool = False):
+        self.rig, self.openid, self.safe = rig, openid, safe
+        self.crypt = MsgCrypt(TOKEN, AES_KEY, APP_ID)
+        self.seen: list[str] = []  # every passive reply, in order
+
+    @property
+    def last(self) -> str:
+        return self.seen[-1] if self.seen else ""
+
+    def xml(self, msg_type: str, **fields: str) -> str:
+        inner = "".join(f"<{k}>{cdata(v) if isinstance(v, str) else v}</{k}>" for k, v in fields.items())
+        return (f"<xml><ToUserName>{cdata('gh_jiebang')}</ToUserName><FromUserName>{cdata(self.openid)}"
+                f"</FromUserName><CreateTime>{next(_times)}</CreateTime>"
+                f"<MsgType>{cdata(msg_type)}</MsgType>{inner}</xml>")
+
+    async def post(self, xml: str, *, bad_signature: bool = False) -> tuple[int, str | None]:
+        ts, nonce = str(int(time.time())), "n" + str(next(_ids))[-6:]
+        query = {"signature": signature(TOKEN, ts, nonce), "timestamp": ts, "nonce": nonce, "openid": self.openid}
+        if bad_signature:
+            query["signature"] = "0" * 40
+        body = xml
+        if self.safe:
+            enc = self.crypt.encrypt(xml)
+            query.update(encrypt_type="aes", msg_signature=self.crypt.msg_signature(ts, nonce, enc))
+            body = f"<xml><ToUserName>{cdata('gh_jiebang')}</ToUserName><Encrypt>{cdata(enc)}</Encrypt></xml>"
+        async with self.rig.http.post(f"{self.rig.url}/wechat?{urlencode(query)}", data=body.encode()) as r:
+            status, text = r.status, await r.text()
+        if status != 200 or text == "success":
+            return status, None
+        reply = parse(text)
+        if self.safe:
+            assert set(reply) == {"Encrypt", "MsgSignature", "TimeStamp", "Nonce"}, text
+            assert self.crypt.verify(reply["MsgSignature"], reply["TimeStamp"], reply["Nonce"], reply["Encrypt"])
+            reply = parse(self.crypt.decrypt(reply["Encrypt"]))
+        assert (reply["ToUserName"], reply["FromUserName"], reply["MsgType"]) == (self.openid, "gh_jiebang", "text")
+        assert len(reply["Content"].encode()) <= TEXT_LIMIT
+        self.seen.append(reply["Content"])
+        return status, reply["Content"]
+
+    async def say(self, text: str, msg_id: str | None = None) -> str | None:
+        status, content = await self.post(self.xml("text", Content=text, MsgId=msg_id or str(next(_ids))))
+        assert status == 200
+        return content
+
+    async def voice(self, recognition: str | None) -> str | None:
+        fields = {"MediaId": "media1", "Format": "amr", "MsgId": str(next(_ids))}
+        if recognition is not None:
+            fields["Recognition"] = recognition
+        return (await self.post(self.xml("voice", **fields)))[1]
+
+    async def event(self, event: str, key: str | None = None, extra: str = "") -> str | None:
+        xml = self.xml("event", Event=event, **({"EventKey": key} if key is not None else {}))
+        return (await self.post(xml.replace("</xml>", extra + "</xml>")))[1]
+
+    async def fill(self, answers: dict[str, str], on: dict[str, object] | None = None, limit: int = 60) -> str:
+        """Answer until the review; `on` maps a question start to a coroutine function that answers it."""
+        for _ in range(limit):
+            text = self.last
+            if "确认并生成文件" in text:
+                return text
+            q = question_of(text)
+            key = next((k for k in sorted(answers, key=len, reverse=True) if q.startswith(k)), None)
+            if key is None:
+                raise AssertionError(f"no answer for question {q!r}; last reply:\n{text}")
+            if on and key in on:
+                await on.pop(key)(self)
+            else:
+                reply = await self.say(answers[key])
+                assert reply is not None, f"no passive reply to {answers[key]!r} after:\n{text}"
+        raise AssertionError(f"form did not finish; last reply:\n{self.last}")
+
+
+async def wait_for(predicate, what: str, seconds: float = WAIT):
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if (value := predicate()):
+            return value
+        await asyncio.sleep(0.02)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+def slow_engine(monkeypatch, app, delay: float) -> None:
+    handle = app.engine.handle
+
+    async def slow(incoming):
+        await asyncio.sleep(delay)
+        return await handle(incoming)
+
+    monkeypatch.setattr(app.engine, "handle", slow)
+
+
+# -- a whole 对接表 -------------------------------------------------------------------------------
+
+async def test_follow_menu_voice_and_whole_form_to_a_download(tmp_path, renderer):
+    async with rig(tmp_path) as r:
+        u = WxUser(r)
+        greeting = await u.event("subscribe")
+        assert "揭榜助手" in greeting and "1. 大企业（发榜）" in greeting and "2. 中小企业（揭榜）" in greeting
+        assert "中小企业“揭榜”对接表" in await u.say("2")
+        assert question_of(await u.say("1")).startswith("企业名称")
+        assert "随时可以回复" in await u.event("CLICK", "help")  # 帮助, and the question again
+        assert question_of(u.last).startswith("企业名称")
+
+        async def by_voice(user: WxUser) -> None:  # 法人代表 spoken, echoed, retried, confirmed
+            assert await user.voice("李四。") == "我听到的是：李四。回复 1 确认，2 重说"
+            assert "再说一遍" in await user.say("2")
+            assert "直接打字" in await user.voice(None)
+            assert await user.voice("张三") == "我听到的是：张三。回复 1 确认，2 重说"
+            assert "✓ 已保存：法人代表 张三" in await user.say("1")
+
+        async def check_status(user: WxUser) -> None:  # 我的进度 in the middle of the form
+            status = await user.event("CLICK", "status")
+            assert "已答" in status and question_of(status).startswith("传真")
+            await user.say("跳过")
+
+        review = await u.fill(ANSWERS, on={"法人代表": by_voice, "传真": check_status})
+        assert "上海测试科技有限公司" in review and "1. 确认并生成文件" in review
+        done = await u.say("1")
+        assert "已生成" in done and "小时内有效" in done
+        link = next(line for line in done.splitlines() if line.startswith(r.url + "/files/"))
+        async with r.http.get(link) as resp:
+            assert resp.status == 200
+            assert "filename*=UTF-8''" in resp.headers["Content-Disposition"]
+            data = await resp.read()
+        assert "上海测试科技有限公司" in docx_text(data)
+        assert not r.fake.calls_of(CUSTOM)  # everything fitted the passive replies
+        user = await r.app.store.user("wechat", u.openid)
+        assert user is not None and (user.prefs or {}).get("voice_pending") is None
+
+
+async def test_retry_of_the_same_msgid_has_one_effect(tmp_path):
+    async with rig(tmp_path) as r:
+        u = WxUser(r)
+        await u.event("subscribe")
+        await u.say("2")
+        await u.say("1")
+        first = await u.say("上海测试科技有限公司", msg_id="5555")
+        again = await u.say("上海测试科技有限公司", msg_id="5555")
+        assert first == again and question_of(first).startswith("统一社会信用代码")
+        # answered once: the next answer goes to the credit code question
+        assert "✓ 已保存：统一社会信用代码" in await u.say("91310000132149237G")
+
+
+async def test_retry_while_the_first_is_still_running_sends_once(tmp_path, monkeypatch):
+    async with rig(tmp_path, window=0.2) as r:
+        slow_engine(monkeypatch, r.app, 0.6)
+        u = WxUser(r)
+        xml = u.xml("text", Content="/start", MsgId="8888")
+        first = asyncio.create_task(u.post(xml))
+        await asyncio.sleep(0.25)  # WeChat gave up on the first (no answer yet) and retries
+        assert await u.post(xml) == (200, None)
+        assert await first == (200, None)
+        await r.channel.join(WAIT)
+        sent = r.fake.texts_to(u.openid)
+        assert len(sent) == 1 and "揭榜助手" in sent[0]
+
+
+async def test_forged_signature_is_refused_and_nothing_stored(tmp_path):
+    async with rig(tmp_path) as r:
+        u = WxUser(r, openid="oForger")
+        status, _ = await u.post(u.xml("text", Content="/start", MsgId="1"), bad_signature=True)
+        assert status == 403
+        assert await r.app.store.user("wechat", "oForger") is None
+        ts, nonce = "1409735669", "1320562132"
+        ok = {"signature": signature(TOKEN, ts, nonce), "timestamp": ts, "nonce": nonce, "echostr": "e123"}
+        async with r.http.get(f"{r.url}/wechat?{urlencode(ok)}") as resp:
+            assert (resp.status, await resp.text()) == (200, "e123")
+        async with r.http.get(f"{r.url}/wechat?{urlencode({**ok, 'signature': 'x' * 40})}") as resp:
+            assert resp.status == 403
+        # safe mode: a good plain signature but a forged msg_signature
+        ts = str(int(time.time()))
+        enc = u.crypt.encrypt(u.xml("text", Content="/start", MsgId="2"))
+        q = {"signature": signature(TOKEN, ts, "n"), "timestamp": ts, "nonce": "n", "encrypt_type": "aes",
+             "msg_signature": "f" * 40}
+        async with r.http.post(f"{r.url}/wechat?{urlencode(q)}", data=f"<xml><Encrypt>{enc}</Encrypt></xml>") as resp:
+            assert resp.status == 403
+        assert await r.app.store.user("wechat", "oForger") is None
+
+
+async def test_malformed_hostile_and_oversized_xml(tmp_path):
+    async with rig(tmp_path) as r:
+        u = WxUser(r)
+        bomb = ('<?xml version="1.0"?><!DOCTYPE x [<!ENTITY a "aaaaaaaa"><!ENTITY b "&a;&a;&a;">]>'
+                "<xml><FromUserName>o</FromUserName><MsgType>text</MsgType><Content>&b;</Content></xml>")
+        for body in ("<xml><Content>unclosed</xml>", "not xml at all", bomb, "<xml><MsgType>text</MsgType></xml>"):
+            status, _ = await u.post(body)
+            assert status == 400, body
+        big = u.xml("text", Content="长" * 30000, MsgId="3")  # 90 KB > 64 KiB
+        assert (await u.post(big))[0] == 413
+        assert await r.app.store.user("wechat", u.openid) is None
+
+
+async def test_safe_mode_end_to_end(tmp_path):
+    async with rig(tmp_path) as r:
+        u = WxUser(r, safe=True)
+        greeting = await u.event("subscribe")
+        assert "揭榜助手" in greeting
+        assert "对接表" in await u.say("2")
+        wechatpy_crypto = pytest.importorskip("wechatpy.crypto")  # cross-check with a second implementation
+        theirs = wechatpy_crypto.WeChatCrypto(TOKEN, AES_KEY, APP_ID)
+        ts, nonce = str(int(time.time())), "xyz"
+        env = theirs.encrypt_message(u.xml("text", Content="1", MsgId=str(next(_ids))), nonce, ts)
+        q = {"signature": signature(TOKEN, ts, nonce), "timestamp": ts, "nonce": nonce, "encrypt_type": "aes",
+             "msg_signature": parse(env)["MsgSignature"]}
+        async with r.http.post(f"{r.url}/wechat?{urlencode(q)}", data=env.encode()) as resp:
+            out = await resp.text()
+        reply = theirs.decrypt_message(out, parse(out)["MsgSignature"], parse(out)["TimeStamp"], nonce)
+        assert question_of(parse(reply)["Content"]).startswith("企业名称")
+
+
+# -- the 5-second window, long replies, the customer-service quota ------------------------------
+
+async def test_slow_answer_continues_through_the_customer_service_api(tmp_path, monkeypatch):
+    async with rig(tmp_path, window=0.3) as r:
+        slow_engine(monkeypatch, r.app, 0.8)
+        u = WxUser(r)
+        assert await u.event("subscribe") is None  # `success` within the window
+        await r.channel.join(WAIT)
+        calls = r.fake.calls_of(CUSTOM)
+        assert len(calls) == 1 and calls[0].body["touser"] == u.openid and "揭榜助手" in calls[0].body["text"]["content"]
+        assert len(r.fake.token_fetches) == 1
+
+
+async def test_long_replies_are_merged_into_few_messages_and_the_rest_kept(tmp_path, monkeypatch):
+    async with rig(tmp_path) as r:
+        big = [Reply(f"第{i}段\n" + "很长的内容" * 120) for i in range(8)]  # each ~1.8 KB: 8 messages
+
+        async def handle(incoming):
+            return big if incoming.text == "long" else [Reply("好")]
+
+        monkeypatch.setattr(r.app.engine, "handle", handle)
+        u = WxUser(r)
+        first = await u.say("long")
+        assert first.startswith("第0段")
+        await r.channel.join(WAIT)
+        sent = r.fake.texts_to(u.openid)
+        assert [s.split("\n")[0] for s in sent] == ["第1段", "第2段", "第3段", "第4段", "第5段"]  # the quota: 5
+        kept = await r.app.store.outbox_take("wechat", u.openid)
+        assert [k.text.split("\n")[0] for k in kept] == ["第6段", "第7段"]
+
+    short = merge([(f"回答{i}", Reply(f"回答{i}")) for i in range(30)])
+    assert len(short) == 1 and len(short[0].sources) == 30
+    pieces = split_bytes("一" * 3000)
+    assert all(len(p.encode()) <= TEXT_LIMIT for p in pieces) and "".join(pieces) == "一" * 3000
+
+
+async def test_quota_error_45047_keeps_the_reply_for_the_next_message(tmp_path, monkeypatch):
+    async with rig(tmp_path, window=0.2) as r:
+        u = WxUser(r)
+        await u.event("subscribe")
+        slow_engine(monkeypatch, r.app, 0.5)
+        r.fake.fail_next(CUSTOM, 45047)
+        assert await u.say("2") is None
+        await r.channel.join(WAIT)
+        assert r.fake.calls_of(CUSTOM, ok_only=False)[0].errcode == 45047
+        assert not r.fake.texts_to(u.openid)
+        monkeypatch.undo()
+        shown = await u.say("/help")  # the engine shows what waited, then the answer
+        assert shown.index("中小企业“揭榜”对接表") < shown.index("随时可以回复")
+
+
+# -- access_token ---------------------------------------------------------------------------------
+
+async def test_access_token_fetched_once_and_refreshed_after_40001(tmp_path):
+    async with FakeWeChatAPI() as fake:
+        api = WeChatAPI(fake.url, "oa", APP_ID, "appsecret")
+        try:
+            await asyncio.gather(*(api.custom_send_text(f"o{i}", "hi") for i in range(10)))
+            assert len(fake.token_fetches) == 1 and len(fake.calls_of(CUSTOM)) == 10
+            fake.expire_tokens()  # another process fetched a new token: ours is refused with 40001
+            await asyncio.gather(*(api.custom_send_text(f"p{i}", "hi") for i in range(5)))
+            assert len(fake.token_fetches) == 2 and len(fake.calls_of(CUSTOM)) == 15
+            assert [c.errcode for c in fake.calls_of(CUSTOM, ok_only=False)].count(40001) == 5
+        finally:
+            await api.close()
+        # it refreshes before expiry (5 min early), not per message
+        now = [0.0]
+        api = WeChatAPI(fake.url, "wecom", CORP_ID, "corpsecret", clock=lambda: now[0])
+        try:
+            await api.app_send("zhangsan", "218", "text", {"content": "x"})
+            now[0] = 7200 - 301
+            await api.app_send("zhangsan", "218", "text", {"content": "y"})
+            assert len(fake.token_fetches) == 3
+            now[0] = 7200 - 299
+            await api.app_send("zhangsan", "218", "text", {"content": "z"})
+            assert len(fake.token_fetches) == 4 and fake.token_fetches[-1]["corpid"] == CORP_ID
+        finally:
+            await api.close()
+
+
+# -- reminders ------------------------------------------------------------------------------------
+
+async def test_reminders_take_the_best_path_available(tmp_path):
+    template = "TPL-reminder-1"
+    async with rig(tmp_path, wechat_reminder_template_id=template) as r:
+        clock = [time.time()]
+        r.channel.clock = lambda: clock[0]
+        u = WxUser(r)
+        await u.event("subscribe")
+        reminder = [Reply("《对接表》还差 3 项，截止 7 月 22 日。\n回复“状态”查看")]
+        assert await r.channel.send(u.openid, reminder) is True  # within 48 h: customer service
+        assert r.fake.texts_to(u.openid)[-1].startswith("《对接表》还差 3 项")
+        popup = ("<SubscribeMsgPopupEvent><List><TemplateId>TPL-reminder-1</TemplateId>"
+                 "<SubscribeStatusString>accept</SubscribeStatusString><PopupScene>2</PopupScene></List>"
+                 "</SubscribeMsgPopupEvent>")
+        await u.event("subscribe_msg_popup_event", extra=popup)
+        assert await r.channel.send(u.openid, reminder) is True  # consented: a subscription notification
+        biz = r.fake.calls_of("/cgi-bin/message/subscribe/bizsend")
+        assert len(biz) == 1 and biz[0].body["template_id"] == template
+        assert biz[0].body["data"]["thing1"]["value"] == "《对接表》还差 3 项，截止 7 月 22 日。"[:20]
+        change = popup.replace("Popup", "Change").replace("accept", "reject").replace("<PopupScene>2</PopupScene>", "")
+        await u.event("subscribe_msg_change_event", extra=change)
+        clock[0] += 49 * 3600  # 49 h later: no notification consent, outside the window
+        assert await r.channel.send(u.openid, reminder) is False
+        assert r.channel.sent_via == {"custom": 1, "subscribe": 1, "outbox": 1}
+        prefs = await r.app.store.get_prefs("wechat", u.openid)
+        assert prefs["sent_via"] == {"custom": 1, "subscribe": 1, "outbox": 1} and prefs["last_sent_via"] == "outbox"
+        kept = await r.app.store.outbox_take("wechat", u.openid)
+        assert [k.text for k in kept] == [reminder[0].text] * 2  # after the notification, and the last one
+
+
+# -- the menu -------------------------------------------------------------------------------------
+
+async def test_menu_within_wechat_limits_and_created(tmp_path):
+    menu = build_menu()
+    assert menu == {"button": [{"type": "click", "name": "填表", "key": "start"},
+                               {"type": "click", "name": "我的进度", "key": "status"},
+                               {"type": "click", "name": "帮助", "key": "help"}]}
+    for bad in ([("一", "a")] * 4, [("五个汉字啊", "a")], [("表", [("x", "k")] * 6)], [("a", "")]):
+        with pytest.raises(ValueError):
+            build_menu(bad)
+    nested = build_menu([("表格", [("对接表", "start"), ("我的进度", "status")]), ("帮助", "help")])
+    assert nested["button"][0]["sub_button"][1] == {"type": "click", "name": "我的进度", "key": "status"}
+    async with FakeWeChatAPI() as fake:
+        api = WeChatAPI(fake.url, "oa", APP_ID, "appsecret")
+        try:
+            await create_menu(api)
+        finally:
+            await api.close()
+        assert fake.calls_of("/cgi-bin/menu/create")[0].body == menu
+
+
+# -- WeCom ----------------------------------------------------------------------------------------
+
+async def test_wecom_url_verification_with_the_encrypted_echostr(tmp_path):
+    async with rig(tmp_path, kind="wecom") as r:
+        q = {"msg_signature": "5c45ff5e21c57e6ad56bac8758b79b1d9ac89fd3", "timestamp": "1409659589",
+             "nonce": "263014780",
+             "echostr": "P9nAzCzyDtyTWESHep1vC5X9xho/qYX3Zpb4yKa9SKld1DsH3Iyt3tP3zNdtp+4RPcs8TgAE7OaBO+FZXvnaqQ=="}
+        async with r.http.get(f"{r.url}/wecom?{urlencode(q)}") as resp:
+            assert (resp.status, await resp.text()) == (200, "1616140317555161061")
+        async with r.http.get(f"{r.url}/wecom?{urlencode({**q, 'msg_signature': '1' * 40})}") as resp:
+            assert resp.status == 403
+
+
+async def post_wecom(r: Rig, user: str, content: str) -> str | None:
+    crypt = MsgCrypt(WECOM_TOKEN, WECOM_KEY, CORP_ID)
+    xml = (f"<xml><ToUserName>{cdata(CORP_ID)}</ToUserName><FromUserName>{cdata(user)}</FromUserName>"
+           f"<CreateTime>{next(_times)}</CreateTime><MsgType>{cdata('text')}</MsgType>"
+           f"<Content>{cdata(content)}</Content><MsgId>{next(_ids)}</MsgId><AgentID>218</AgentID></xml>")
+    enc, ts, nonce = crypt.encrypt(xml), str(int(time.time())), "wn1"
+    q = {"msg_signature": crypt.msg_signature(ts, nonce, enc), "timestamp": ts, "nonce": nonce}
+    body = f"<xml><ToUserName>{cdata(CORP_ID)}</ToUserName><AgentID>218</AgentID><Encrypt>{cdata(enc)}</Encrypt></xml>"
+    async with r.http.post(f"{r.url}/wecom?{urlencode(q)}", data=body.encode()) as resp:
+        assert resp.status == 200
+        text = await resp.text()
+    if text == "success":
+        return None
+    env = parse(text)
+    assert crypt.verify(env["MsgSignature"], env["TimeStamp"], env["Nonce"], env["Encrypt"])
+    reply = parse(crypt.decrypt(env["Encrypt"]))
+    assert (reply["ToUserName"], reply["FromUserName"]) == (user, CORP_ID)
+    return reply["Content"]
+
+
+async def test_wecom_tencent_sample_message_and_a_document_sent_as_a_file(tmp_path, monkeypatch):
+    async with rig(tmp_path, kind="wecom") as r:
+        # Tencent's own sample POST (vector B) is accepted and answered, encrypted
+        q = {"msg_signature": "477715d11cdb4164915debcba66cb864d751f3e6", "timestamp": "1409659813",
+             "nonce": "1372623149"}
+        from tests.adapters.test_wechat_crypto import B_ENCRYPT
+
+        body = f"<xml><ToUserName><![CDATA[{CORP_ID}]]></ToUserName><Encrypt><![CDATA[{B_ENCRYPT}]]></Encrypt>" \
+               "<AgentID><![CDATA[218]]></AgentID></xml>"
+        async with r.http.post(f"{r.url}/wecom?{urlencode(q)}", data=body) as resp:
+            assert resp.status == 200 and "<Encrypt>" in await resp.text()
+
+        assert "揭榜助手" in await post_wecom(r, "zhangsan", "/start")
+        folder = r.app.settings.documents_dir / "1"
+        folder.mkdir(parents=True, exist_ok=True)
+        path = folder / "3-中小企业揭榜对接表.docx"
+        path.write_bytes(b"PK fake docx")
+        doc = Document("中小企业揭榜对接表.docx", path.read_bytes(), path)
+
+        async def handle(incoming):
+            return [Reply("已生成《中小企业“揭榜”对接表》。", document=doc)]
+
+        monkeypatch.setattr(r.app.engine, "handle", handle)
+        assert await post_wecom(r, "zhangsan", "1") == "已生成《中小企业“揭榜”对接表》。"
+        await r.channel.join(WAIT)
+        uploads = r.fake.calls_of("/cgi-bin/media/upload")
+        assert len(uploads) == 1 and uploads[0].query["type"] == "file"
+        assert uploads[0].files["media"] == ("中小企业揭榜对接表.docx", b"PK fake docx")
+        files = [c for c in r.fake.calls_of("/cgi-bin/message/send") if c.body["msgtype"] == "file"]
+        assert len(files) == 1 and files[0].body["touser"] == "zhangsan" and files[0].body["agentid"] == 218
+        assert files[0].body["file"]["media_id"] in r.fake.media
+        # reminders on WeCom are application messages
+        assert await r.channel.send("zhangsan", [Reply("截止日期快到了")]) is True
+        assert r.fake.texts_to("zhangsan")[-1] == "截止日期快到了" and r.channel.sent_via == {"app": 1}
