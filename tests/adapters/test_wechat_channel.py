@@ -118,12 +118,12 @@ async def rig(tmp_path, kind: str = "oa", window: float = 2.0, **overrides):
         sock = socket.socket()
         sock.bind(("127.0.0.1", 0))
         url = f"http://127.0.0.1:{sock.getsockname()[1]}"
-        settings = Settings(
+        settings = Settings(**{**dict(
             data_dir=tmp_path, secret="link-secret", public_url=url,
             wechat_token=TOKEN, wechat_app_id=APP_ID, wechat_app_secret="appsecret",
             wechat_encoding_aes_key=AES_KEY, wechat_api_base_url=fake.url,
             wecom_corp_id=CORP_ID, wecom_agent_id="218", wecom_secret="corpsecret", wecom_token=WECOM_TOKEN,
-            wecom_encoding_aes_key=WECOM_KEY, wecom_api_base_url=fake.url, **overrides)
+            wecom_encoding_aes_key=WECOM_KEY, wecom_api_base_url=fake.url), **overrides})
         app = await open_app(settings)
         channel = WeChatChannel(app, kind=kind, reply_window=window, overflow_delay=0.01)
         web_app = web.Application()
@@ -357,6 +357,44 @@ async def test_safe_mode_end_to_end(tmp_path):
             out = await resp.text()
         reply = theirs.decrypt_message(out, parse(out)["MsgSignature"], parse(out)["TimeStamp"], nonce)
         assert question_of(parse(reply)["Content"]).startswith("企业名称")
+
+
+@pytest.mark.parametrize("key", [AES_KEY, ""])
+async def test_compatible_mode_plaintext_and_ciphertext_in_one_body(tmp_path, key):
+    async with rig(tmp_path, wechat_encoding_aes_key=key) as r:
+        u = WxUser(r)
+        crypt = MsgCrypt(TOKEN, AES_KEY, APP_ID)
+        xml = u.xml("event", Event="subscribe")
+        enc, ts, nonce = crypt.encrypt(xml), str(int(time.time())), "cmp"
+        body = xml.replace("</xml>", f"<Encrypt>{cdata(enc)}</Encrypt></xml>")
+        q = {"signature": signature(TOKEN, ts, nonce), "timestamp": ts, "nonce": nonce, "encrypt_type": "aes",
+             "msg_signature": crypt.msg_signature(ts, nonce, enc)}
+        async with r.http.post(f"{r.url}/wechat?{urlencode(q)}", data=body.encode()) as resp:
+            assert resp.status == 200
+            out = parse(await resp.text())
+        if key:  # a key configured: the ciphertext is used and the reply encrypted
+            assert crypt.verify(out["MsgSignature"], out["TimeStamp"], out["Nonce"], out["Encrypt"])
+            out = parse(crypt.decrypt(out["Encrypt"]))
+        assert "揭榜助手" in out["Content"]
+
+
+async def test_a_channel_without_a_token_refuses_to_start(tmp_path):
+    app = await open_app(Settings(data_dir=tmp_path))
+    try:
+        for kind in ("oa", "wecom"):
+            with pytest.raises(ValueError):
+                WeChatChannel(app, kind=kind)
+    finally:
+        await app.close()
+
+
+async def test_other_message_types_get_a_plain_answer(tmp_path):
+    async with rig(tmp_path) as r:
+        u = WxUser(r)
+        status, content = await u.post(u.xml("image", PicUrl="http://x/y.jpg", MediaId="m", MsgId="42"))
+        assert status == 200 and "文字" in content
+        assert await u.event("VIEW", "https://example.com") is None
+        assert await u.event("unsubscribe") is None
 
 
 # -- the 5-second window, long replies, the customer-service quota ------------------------------

@@ -190,6 +190,8 @@ class WeChatChannel:
             self.token, aes_key, self.receive_id = s.wechat_token, s.wechat_encoding_aes_key, s.wechat_app_id
             self.path = s.wechat_path
             self.api = WeChatAPI(s.wechat_api_base_url, "oa", s.wechat_app_id, s.wechat_app_secret)
+        if not self.token:  # an empty token would let anyone compute the signature
+            raise ValueError(f"{self.name}: set {'WECOM' if kind == 'wecom' else 'WECHAT'}_TOKEN")
         self.crypt = MsgCrypt(self.token, aes_key, self.receive_id) if aes_key else None
         self.sent_via: Counter[str] = Counter()  # how `send` delivered: subscribe / custom / app / outbox
         self._jobs: dict[str, _Job] = {}
