@@ -40,7 +40,8 @@ async def _serve(args: argparse.Namespace) -> int:
         settings = Settings.from_env(**{**settings.__dict__, "host": args.host})
     if args.port:
         settings = Settings.from_env(**{**settings.__dict__, "port": args.port})
-    return await serve(settings, telegram=args.telegram, wechat=args.wechat, wecom=args.wecom)
+    return await serve(settings, telegram=args.telegram, wechat=args.wechat, wecom=args.wecom,
+                       install_menu=args.install_menu)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -61,6 +62,8 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--telegram", action="store_true", help="Telegram (TELEGRAM_TOKEN)")
     s.add_argument("--wechat", action="store_true", help="WeChat Official Account (WECHAT_TOKEN, …)")
     s.add_argument("--wecom", action="store_true", help="WeCom 企业微信 (WECOM_CORP_ID, …)")
+    s.add_argument("--install-menu", action="store_true",
+                   help="install the WeChat/WeCom custom menu (填表 / 我的进度 / 帮助) at start")
     s.add_argument("--host", default=None, help="address for the web server (default 127.0.0.1)")
     s.add_argument("--port", type=int, default=None, help="port for the web server (default 8080)")
     try:

@@ -45,7 +45,8 @@ async def build_channels(app, web_app: web.Application, *, telegram: bool, wecha
     return channels
 
 
-async def serve(settings: Settings, *, telegram: bool, wechat: bool, wecom: bool = False) -> int:
+async def serve(settings: Settings, *, telegram: bool, wechat: bool, wecom: bool = False,
+                install_menu: bool = False) -> int:
     if not (telegram or wechat or wecom):
         log.error("name at least one channel: --telegram, --wechat or --wecom")
         return 2
@@ -60,6 +61,8 @@ async def serve(settings: Settings, *, telegram: bool, wechat: bool, wecom: bool
     log.info("listening on http://%s:%d", settings.host, settings.port)
     for ch in channels:
         await ch.start()
+        if install_menu and hasattr(ch, "install_menu"):
+            log.info("%s menu: %s", ch.name, await ch.install_menu())
     reminders = ReminderService(app, {ch.name: ch for ch in channels})
     reminder_task = asyncio.create_task(reminders.loop())
     stop = asyncio.Event()

@@ -204,6 +204,10 @@ class WeChatChannel:
         web_app.router.add_get(self.path, self._on_get)
         web_app.router.add_post(self.path, self._on_post)
 
+    async def install_menu(self) -> dict:
+        """Install the custom menu (填表 / 我的进度 / 帮助); once per account, or after changing it."""
+        return await create_menu(self.api, agent_id=self.settings.wecom_agent_id if self.kind == "wecom" else None)
+
     async def start(self) -> None:
         log.info("%s channel at %s (%s mode)", self.name, self.path, "safe/compatible" if self.crypt else "plain")
 
