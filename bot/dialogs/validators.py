@@ -1,52 +1,312 @@
-"""TEMPORARY STUB — replaced by the real validators (see bot/dialogs/results.py for the contract)."""
+"""The checks behind each question: raw text in, a normalised value or an error code out.
+
+A validator is `(raw: str, answers: Mapping) -> Ok | Invalid | Ambiguous` (see results.py). Error
+codes name templates in `bot.dialogs.errors.MESSAGES`; the walker renders them in the user's language.
+Meaning (check digits, size classes, industry tables) lives in `bot.domain`.
+"""
 
 from __future__ import annotations
 
-from bot.dialogs.fields import Choice
-from bot.dialogs.results import Invalid, Ok
+import re
+import unicodedata
+from collections.abc import Mapping
+from datetime import date, datetime
+from decimal import Decimal, InvalidOperation
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from bot.campaigns.regions import PROVINCES
+from bot.campaigns.regions import province as province_name
+from bot.dialogs.fields import Choice, Validator
+from bot.dialogs.results import Ambiguous, Invalid, Message, Ok, Result
+from bot.domain import sme_size, uscc
+from bot.domain.charcount import count_chars
+from bot.domain.industries import industries
+
+Answers = Mapping[str, Any]
+TZ = ZoneInfo("Asia/Shanghai")
 
 
-def text(max_len):
-    def v(raw, answers):
-        if len(raw) > max_len:
-            return Invalid("too_long", {"max": max_len, "n": len(raw)})
-        return Ok(raw)
-    return v
+def today() -> date:
+    """Today in China (tests replace this)."""
+    return datetime.now(TZ).date()
 
 
-def long_text(max_chars):
-    return text(max_chars)
+def _half(text: str) -> str:
+    """Full-width digits, letters and punctuation → half width; outer spaces off."""
+    return unicodedata.normalize("NFKC", text).strip()
 
 
-def _plain(raw, answers):
-    return Ok(raw)
+# -- plain text ------------------------------------------------------------------------------------
 
 
-credit_code = phone = mobile = email = postcode = past_date = province = industry = _plain
+def text(max_len: int) -> Validator:
+    def check(raw: str, answers: Answers) -> Result:
+        value = raw.strip()
+        if not value:
+            return Invalid("empty")
+        if len(value) > max_len:
+            return Invalid("too_long", {"max": max_len, "n": len(value)})
+        return Ok(value)
+
+    return check
 
 
-def amount_wan(raw, answers):
+def long_text(max_chars: int) -> Validator:
+    """Counted as the form counts (汉字 and words). Over the limit is refused with how many over."""
+
+    def check(raw: str, answers: Answers) -> Result:
+        value = raw.strip()
+        if not value:
+            return Invalid("empty")
+        n = count_chars(value)
+        if n > max_chars:
+            return Invalid("too_many_chars", {"max": max_chars, "n": n, "over": n - max_chars})
+        return Ok(value, Message("chars_left", {"n": n, "left": max_chars - n}))
+
+    return check
+
+
+# -- 统一社会信用代码 ------------------------------------------------------------------------------------
+
+
+# GB/T 2260 province codes, in the order of PROVINCES (positions 3–4 of a credit code).
+PROVINCE_BY_CODE = dict(zip(
+    "11 12 13 14 15 21 22 23 31 32 33 34 35 36 37 41 42 43 44 45 46 50 51 52 53 54 61 62 63 64 65 71 81 82".split(),
+    PROVINCES, strict=True))
+
+
+def credit_code(raw: str, answers: Answers) -> Result:
+    code = uscc.normalise(raw)
+    problem = uscc.problem(code)
+    if problem is not None:
+        return Invalid(problem.code, problem.params)
+    if not code.startswith("9"):
+        return Ok(code, Message("uscc_not_enterprise", {"prefix": code[:2]}))
+    stated = province_name(answers.get("reg_province"))
+    coded = PROVINCE_BY_CODE.get(code[2:4])
+    if stated and coded and stated != coded:
+        return Ok(code, Message("uscc_region_differs", {"coded": coded, "stated": stated}))
+    return Ok(code)
+
+
+# -- phones, e-mail, post code -----------------------------------------------------------------------
+
+_MOBILE = re.compile(r"^(?:\+?86)?(1[3-9]\d{9})$")
+_LANDLINE = re.compile(
+    r"^(?:\+?86)?\(?(0\d{2,3})?\)?(\d{7,8})(?:(?:转|ext\.?|x|#|-)(\d{1,6}))?$", re.IGNORECASE)
+_SERVICE = re.compile(r"^([48]00)(\d{7})$")
+
+
+def mobile(raw: str, answers: Answers) -> Result:
+    digits = re.sub(r"[\s\-()]", "", _half(raw))
+    m = _MOBILE.match(digits)
+    if m:
+        return Ok(m.group(1))
+    only = re.sub(r"\D", "", digits)
+    if len(only) != 11:
+        return Invalid("mobile_length", {"n": len(only)})
+    return Invalid("mobile_prefix", {"prefix": only[:2]})
+
+
+def phone(raw: str, answers: Answers) -> Result:
+    """联系电话 / 传真: 021-68811103, (021)68811103, 33134800-20986 (with extension), 400 numbers, mobiles."""
+    text_ = _half(raw).replace("－", "-").replace("—", "-")
+    compact = re.sub(r"\s+", "", text_)
+    m = _MOBILE.match(re.sub(r"[\-()]", "", compact))
+    if m:
+        return Ok(m.group(1))
+    m = _SERVICE.match(re.sub(r"[\-()]", "", compact))
+    if m:
+        return Ok(f"{m.group(1)}-{m.group(2)[:3]}-{m.group(2)[3:]}")
+    # split an area code written with a dash or space: 021-68811103, 021 6881 1103
+    parts = re.match(r"^\(?(0\d{2,3})\)?[-\s]?([\d\s]{7,10})(?:(?:转|ext\.?|x|#|-)(\d{1,6}))?$", text_, re.I)
+    if parts:
+        number = re.sub(r"\s", "", parts.group(2))
+        if 7 <= len(number) <= 8:
+            ext = f"-{parts.group(3)}" if parts.group(3) else ""
+            return Ok(f"{parts.group(1)}-{number}{ext}")
+    m = _LANDLINE.match(compact)
+    if m and not m.group(1):
+        ext = f"-{m.group(3)}" if m.group(3) else ""
+        return Ok(f"{m.group(2)}{ext}")
+    only = re.sub(r"\D", "", compact)
+    if not only:
+        return Invalid("phone_format")
+    if len(only) < 7:
+        return Invalid("phone_short", {"n": len(only)})
+    return Invalid("phone_format")
+
+
+_EMAIL = re.compile(r"^[A-Za-z0-9._%+\-]+@[A-Za-z0-9\-]+(\.[A-Za-z0-9\-]+)*\.[A-Za-z]{2,}$")
+
+
+def email(raw: str, answers: Answers) -> Result:
+    value = _half(raw).replace("＠", "@").replace("。", ".").replace(" ", "")
+    if "@" not in value:
+        return Invalid("email_no_at")
+    if not _EMAIL.match(value):
+        return Invalid("email_format")
+    return Ok(value.lower() if value.split("@")[1] else value)
+
+
+def postcode(raw: str, answers: Answers) -> Result:
+    value = re.sub(r"\s", "", _half(raw))
+    if not value.isdigit():
+        return Invalid("postcode_digits")
+    if len(value) != 6:
+        return Invalid("postcode_length", {"n": len(value)})
+    return Ok(value)
+
+
+# -- dates -----------------------------------------------------------------------------------------
+
+_DATE = re.compile(r"^(\d{4})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})\s*日?$")
+
+
+def past_date(raw: str, answers: Answers) -> Result:
+    value = _half(raw)
+    m = _DATE.match(value) or (re.match(r"^(\d{4})(\d{2})(\d{2})$", value))
+    if not m:
+        return Invalid("date_format")
     try:
-        return Ok(str(float(raw.replace(",", ""))))
+        d = date(int(m.group(1)), int(m.group(2)), int(m.group(3)))
     except ValueError:
-        return Invalid("not_a_number")
+        return Invalid("date_invalid", {"text": value})
+    if d > today():
+        return Invalid("date_future", {"date": d.isoformat()})
+    if d.year < 1949:
+        return Invalid("date_too_old", {"date": d.isoformat()})
+    return Ok(d.isoformat())
 
 
-def headcount(raw, answers):
-    return Ok(int(raw)) if raw.isdigit() else Invalid("not_whole_number")
+# -- amounts and counts ----------------------------------------------------------------------------
+
+_UNITS = {"亿元": Decimal(10000), "亿": Decimal(10000), "万元": Decimal(1), "万": Decimal(1), "元": Decimal("0.0001")}
 
 
-def industry_needs_sub(answers):
-    return answers.get("industry") in ("59", "70")
+def _plain(d: Decimal) -> str:
+    d = d.quantize(Decimal("0.0001")).normalize()
+    return f"{d:f}"
 
 
-def industry_sub_choices(answers):
-    return (Choice("591", "装卸搬运"), Choice("592", "仓储"))
+def amount_wan(raw: str, answers: Answers) -> Result:
+    """An amount in 万元: `1,200`, `1200万`, `0.5亿`, `3000万元`, `1200元` — stored as a decimal string."""
+    value = _half(raw).replace(",", "").replace("，", "").replace(" ", "").replace("人民币", "")
+    if value.startswith("-"):
+        return Invalid("amount_negative")
+    unit = next((u for u in _UNITS if value.endswith(u)), None)
+    number = value[: -len(unit)] if unit else value
+    try:
+        d = Decimal(number)
+    except InvalidOperation:
+        return Invalid("amount_format")
+    if not d.is_finite():
+        return Invalid("amount_format")
+    if d < 0:
+        return Invalid("amount_negative")
+    wan = d * _UNITS[unit] if unit else d
+    stored = _plain(wan)
+    if unit in ("万", "万元"):
+        return Ok(stored)
+    if unit:
+        return Ok(stored, Message("amount_converted", {"given": value, "wan": stored}))
+    if d >= 10_000_000:
+        return Ok(stored, Message("amount_maybe_yuan", {"wan": stored, "yuan_as_wan": _plain(d / 10000)}))
+    return Ok(stored, Message("amount_assumed_wan", {"wan": stored}))
 
 
-def needs_total_assets(answers):
-    return False
+def headcount(raw: str, answers: Answers) -> Result:
+    value = _half(raw).replace(",", "").replace("，", "").replace(" ", "")
+    value = value.removesuffix("人").removesuffix("名")
+    if re.fullmatch(r"\d+\.\d+", value):
+        return Invalid("headcount_whole")
+    if not value.isdigit():
+        return Invalid("headcount_format")
+    return Ok(int(value))
 
 
-def enterprise_size(answers):
-    return Ok("小型")
+# -- regions ---------------------------------------------------------------------------------------
+
+
+def province(raw: str, answers: Answers) -> Result:
+    name = province_name(raw)
+    if name is None:
+        return Invalid("province_unknown", {"text": raw.strip()[:20]})
+    return Ok(name)
+
+
+# -- industries and the SME size class ---------------------------------------------------------------
+
+_SYNONYMS = {
+    "软件": "65", "互联网": "64", "汽车": "36", "电子": "39", "芯片": "39", "集成电路": "39", "计算机": "39",
+    "机械": "34", "设备": "35", "医药": "27", "制药": "27", "化工": "26", "新材料": "26", "电气": "38",
+    "电池": "38", "仪器": "40", "仪表": "40", "纺织": "17", "服装": "18", "食品": "14", "建筑": "48",
+    "物流": "54", "仓储": "59", "研发": "73", "科研": "73", "技术服务": "75", "咨询": "72", "批发": "51",
+    "零售": "52", "金属": "33", "钢铁": "31", "塑料": "29", "橡胶": "29", "船舶": "37", "航空": "37",
+    "通信": "39", "电力": "44", "环保": "77", "印刷": "23", "家具": "21", "造纸": "22",
+}
+
+
+def industry(raw: str, answers: Answers) -> Result:
+    value = _half(raw).upper().replace(" ", "")
+    m = re.fullmatch(r"[A-T]?(\d{1,2})(\d*)", value)
+    if m:
+        code = m.group(1).zfill(2)
+        found = industries().get(code)
+        if found is None:
+            return Invalid("industry_code_unknown", {"code": code})
+        if int(code) >= 91:
+            return Invalid("industry_not_enterprise", {"name": found.display})
+        return Ok(code)
+    words = value.replace("业", "") or value
+    hits = [i for i in industries().values() if words in i.name or value in i.name]
+    if value in _SYNONYMS and all(h.code != _SYNONYMS[value] for h in hits):
+        hits.insert(0, industries()[_SYNONYMS[value]])
+    hits = [h for h in hits if int(h.code) < 91]
+    if not hits:
+        return Invalid("industry_not_found", {"text": raw.strip()[:20]})
+    if len(hits) == 1:
+        return Ok(hits[0].code, Message("industry_matched", {"name": hits[0].display}))
+    return Ambiguous(tuple((h.code, h.display) for h in hits[:8]), code="industry_choose")
+
+
+def industry_needs_sub(answers: Answers) -> bool:
+    return answers.get("industry") in sme_size.SUBDIVIDED
+
+
+def industry_sub_choices(answers: Answers) -> tuple[Choice, ...]:
+    return tuple(Choice(code, label) for code, label, _g in sme_size.SUBDIVIDED.get(answers.get("industry"), ()))
+
+
+def _group(answers: Answers) -> int | None:
+    code = answers.get("industry")
+    return sme_size.group_of(code, answers.get("industry_sub")) if isinstance(code, str) else None
+
+
+def needs_total_assets(answers: Answers) -> bool:
+    g = _group(answers)
+    return g is not None and "assets" in sme_size.GROUPS[g].measures
+
+
+def enterprise_size(answers: Answers) -> Ok | Invalid:
+    code = answers.get("industry") or ""
+    if code in sme_size.FINANCIAL:
+        return Invalid("size_financial")
+    g = _group(answers)
+    if g is None:
+        return Invalid("size_unknown_industry")
+    result = sme_size.classify(g, answers.get("employees"), Decimal(str(answers.get("revenue") or 0)),
+                               Decimal(str(answers.get("total_assets") or 0)))
+    figures = "，".join(f"{sme_size.MEASURES[m]} {_plain(v) if m != 'employees' else int(v)}"
+                       f"{'人' if m == 'employees' else '万元'}" for m, v in result.figures.items())
+    small = "、".join(f"{sme_size.MEASURES[m]}≥{b}" for m, b in result.group.bounds["小型"].items())
+    medium = "、".join(f"{sme_size.MEASURES[m]}≥{b}" for m, b in result.group.bounds["中型"].items())
+    params = {"group": result.group.name, "figures": figures, "small": small, "medium": medium,
+              "size": result.size}
+    if code == sme_size.RAILWAY:
+        return Ok(result.size, Message("size_by_analogy", params))
+    if result.size == "大型":
+        large = "、".join(f"{sme_size.MEASURES[m]}≥{b}" for m, b in result.group.bounds["大型"].items())
+        return Ok(result.size, Message("size_large", {**params, "large": large}))
+    return Ok(result.size, Message("size_result", params))
