@@ -1,0 +1,123 @@
+"""The checks a user meets at each question: what is accepted, how it is stored, what is said."""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from bot.dialogs import validators as v
+from bot.dialogs.results import Ambiguous, Invalid, Ok
+
+
+@pytest.mark.parametrize(("typed", "stored"), [
+    ("13912345678", "13912345678"), ("139 1234 5678", "13912345678"), ("+86 139-1234-5678", "13912345678"),
+    ("８６13912345678", "13912345678"),
+])
+def test_mobile_accepted(typed, stored):
+    assert v.mobile(typed, {}) == Ok(stored)
+
+
+def test_mobile_wrong_length_and_prefix_are_named():
+    assert v.mobile("1391234567", {}) == Invalid("mobile_length", {"n": 10})
+    assert v.mobile("12912345678", {}) == Invalid("mobile_prefix", {"prefix": "12"})
+
+
+@pytest.mark.parametrize(("typed", "stored"), [
+    ("021-68811103", "021-68811103"), ("(021)68811103", "021-68811103"), ("021 6881 1103", "021-68811103"),
+    ("33134800-20986", "33134800-20986"), ("68811103", "68811103"), ("0571-88888888转123", "0571-88888888-123"),
+    ("400-123-4567", "400-123-4567"), ("13912345678", "13912345678"),
+])
+def test_landline_and_fax_formats(typed, stored):
+    assert v.phone(typed, {}) == Ok(stored)
+
+
+@pytest.mark.parametrize("typed", ["12345", "电话", "021-123"])
+def test_bad_phones_are_refused(typed):
+    assert isinstance(v.phone(typed, {}), Invalid)
+
+
+def test_email_and_postcode():
+    assert v.email("Zhang.San＠Example.COM", {}) == Ok("zhang.san@example.com")
+    assert v.email("zhangsan.example.com", {}).code == "email_no_at"
+    assert v.email("a@b", {}).code == "email_format"
+    assert v.postcode("２００１２０", {}) == Ok("200120")
+    assert v.postcode("20012", {}) == Invalid("postcode_length", {"n": 5})
+
+
+@pytest.mark.parametrize("typed", ["2015-03-02", "2015年3月2日", "2015/3/2", "2015.3.2", "20150302", "２０１５-03-02"])
+def test_dates_in_the_ways_people_write_them(typed):
+    assert v.past_date(typed, {}) == Ok("2015-03-02")
+
+
+def test_dates_not_in_the_future_and_real(monkeypatch):
+    monkeypatch.setattr(v, "today", lambda: date(2026, 11, 24))
+    assert v.past_date("2026-11-24", {}) == Ok("2026-11-24")
+    assert v.past_date("2026-11-25", {}).code == "date_future"
+    assert v.past_date("2015-02-30", {}).code == "date_invalid"
+    assert v.past_date("1900-01-01", {}).code == "date_too_old"
+    assert v.past_date("去年", {}).code == "date_format"
+
+
+@pytest.mark.parametrize(("typed", "stored", "note"), [
+    ("1,200", "1200", "amount_assumed_wan"), ("1200万", "1200", None), ("3000万元", "3000", None),
+    ("0.5亿", "5000", "amount_converted"), ("1200元", "0.12", "amount_converted"), ("１２００", "1200", "amount_assumed_wan"),
+    ("12000000", "12000000", "amount_maybe_yuan"),
+])
+def test_amounts_in_wan(typed, stored, note):
+    result = v.amount_wan(typed, {})
+    assert isinstance(result, Ok) and result.value == stored
+    assert (result.note.code if result.note else None) == note
+
+
+def test_bad_amounts():
+    assert v.amount_wan("-5", {}).code == "amount_negative"
+    assert v.amount_wan("很多", {}).code == "amount_format"
+    assert v.amount_wan("NaN", {}).code == "amount_format"
+
+
+amounts = st.decimals(min_value=0, max_value=Decimal("99999999"), places=2, allow_nan=False, allow_infinity=False)
+
+
+@given(amounts)
+def test_the_same_amount_in_any_unit_is_stored_the_same(d):
+    wan = v.amount_wan(f"{d}万", {}).value
+    assert v.amount_wan(f"{d / 10000}亿", {}).value == wan
+    assert v.amount_wan(f"{d * 10000}元", {}).value == wan
+    assert Decimal(wan) == d
+
+
+def test_headcount():
+    assert v.headcount("85人", {}) == Ok(85)
+    assert v.headcount("1,200", {}) == Ok(1200)
+    assert v.headcount("8.5", {}).code == "headcount_whole"
+
+
+def test_industry_by_code_or_words():
+    assert v.industry("65", {}) == Ok("65")
+    assert v.industry("C39", {}) == Ok("39")
+    assert v.industry("98", {}).code == "industry_code_unknown"
+    assert v.industry("93", {}).code == "industry_not_enterprise"
+    soft = v.industry("软件", {})
+    assert isinstance(soft, Ok) and soft.value == "65"
+    many = v.industry("制造", {})
+    assert isinstance(many, Ambiguous) and 2 <= len(many.options) <= 8
+    assert all(label.startswith(code) for code, label in many.options)
+    assert v.industry("量子玄学", {}).code == "industry_not_found"
+
+
+def test_province_normalised():
+    assert v.province("上海", {}) == Ok("上海市")
+    assert v.province("广西", {}) == Ok("广西壮族自治区")
+    assert v.province("火星", {}).code == "province_unknown"
+
+
+def test_long_text_counted_as_the_form_counts():
+    check = v.long_text(500)
+    ok = check("我们是一家AI公司", {})
+    assert ok.note.params == {"n": 8, "left": 492}  # 7 汉字 + "AI"
+    over = check("字" * 510, {})
+    assert over == Invalid("too_many_chars", {"max": 500, "n": 510, "over": 10})
