@@ -26,7 +26,7 @@ FORM = Form(
     items=(
         Field("company_name", N_("企业名称"), N_("与营业执照一致，例：上海某某科技有限公司"),
               validate=v.text(100), section=BASIC, profile=True, example=N_("上海某某科技有限公司")),
-        Field("credit_code", N_("统一社会信用代码"), N_("18位，见营业执照，例：91310115MA1H7GXX0X"),
+        Field("credit_code", N_("统一社会信用代码"), N_("18位，见营业执照，例：91310000132149237G"),
               validate=v.credit_code, section=BASIC, profile=True, example="91310000132149237G"),
         Field("reg_province", N_("企业注册地（省）"), N_("例：上海市、江苏省"),
               validate=v.province, section=BASIC, profile=True, example=N_("上海市")),
