@@ -211,11 +211,16 @@ def attachment_label(doc: DocxDocument, label: str) -> Paragraph:
 
 
 def title(doc: DocxDocument, content: str, size: Pt = TITLE_SIZE) -> Paragraph:
+    """The centred 黑体 title; a newline in it breaks the line (附件4 prints its title on two lines)."""
     p = doc.add_paragraph()
     p.alignment = WD_ALIGN_PARAGRAPH.CENTER
     p.paragraph_format.space_before = Pt(12)
     p.paragraph_format.space_after = Pt(12)
-    add_run(p, content, HEI, size)
+    lines = content.split("\n")
+    for i, line in enumerate(lines):
+        run = add_run(p, line, HEI, size)
+        if i < len(lines) - 1:
+            run.add_break()  # a line break inside the one title paragraph
     return p
 
 

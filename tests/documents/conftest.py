@@ -59,6 +59,14 @@ class Read:
                 return cells
         raise AssertionError(f"no row starts with {first!r}")
 
+    def cells_beside(self, label: str) -> list[_Cell]:
+        """The cells right of every cell whose text is exactly ``label``, top to bottom."""
+        out = []
+        for row in self.table.rows:
+            cells = unique_cells(row)
+            out.extend(cells[i + 1] for i, c in enumerate(cells[:-1]) if c.text == label)
+        return out
+
     def cell_paragraphs_beside(self, label: str) -> list[str]:
         for row in self.table.rows:
             cells = unique_cells(row)
