@@ -40,7 +40,9 @@ SIZE_XIAO_SI = Pt(12)  # 小四
 SIZE_WU = Pt(10.5)  # 五号
 
 BODY_SIZE = SIZE_XIAO_SI
+TABLE_SIZE = SIZE_WU  # the tables' text: 五号 keeps phone numbers and codes on one line
 TITLE_SIZE = SIZE_XIAO_ER
+SPLIT_ROW_CHARS = 300  # a row holding more text than this may break across pages
 
 CHECKED = "☑"
 UNCHECKED = "☐"
@@ -321,7 +323,7 @@ def _set_cell_borders(table: Table, size: int = 6) -> None:
 
 
 def write_cell(cell: _Cell, content: str, *, center: bool = False, east_asia: str = SONG,
-               bold: bool | None = None, size: Pt | None = None) -> None:
+               bold: bool | None = None, size: Pt | None = TABLE_SIZE, top: bool = False) -> None:
     """Replace a cell's text; newlines become paragraphs of the cell."""
     lines = paragraphs_of(content) if "\n" in content or "\r" in content else [content]
     if not lines:
@@ -336,7 +338,7 @@ def write_cell(cell: _Cell, content: str, *, center: bool = False, east_asia: st
         p.alignment = WD_ALIGN_PARAGRAPH.CENTER if center else WD_ALIGN_PARAGRAPH.LEFT
         if line:
             add_run(p, line, east_asia, size, bold)
-    cell.vertical_alignment = WD_CELL_VERTICAL_ALIGNMENT.CENTER
+    cell.vertical_alignment = WD_CELL_VERTICAL_ALIGNMENT.TOP if top else WD_CELL_VERTICAL_ALIGNMENT.CENTER
 
 
 class FormTable:
@@ -363,20 +365,27 @@ class FormTable:
     def ncols(self) -> int:
         return len(self.widths)
 
-    def _new_row(self, height_cm: float | None = None):
+    def _new_row(self, height_cm: float | None = None, can_split: bool = False):
         row = self.table.add_row()
         row.height = Cm(height_cm) if height_cm else self.min_row_height
         row.height_rule = WD_ROW_HEIGHT_RULE.AT_LEAST
+        if not can_split:
+            # rows stay whole on a page; this also keeps LibreOffice from dropping the borders of a
+            # vertically merged label (需求 n) when its rows would otherwise break across pages
+            row._tr.get_or_add_trPr().insert(0, OxmlElement("w:cantSplit"))
         for cell, width in zip(row.cells, self.widths, strict=True):
             cell.width = width
         return row
 
     def row(self, *cells: Cell, height_cm: float | None = None) -> list[_Cell]:
-        """Add a row; the cells' spans must add up to the grid. Returns the (merged) cells in order."""
+        """Add a row; the cells' spans must add up to the grid. Returns the (merged) cells in order.
+
+        A row given a height is a writing area: its value cells start at the top, like a blank to fill in.
+        """
         total = sum(c.span for c in cells)
         if total != self.ncols:
             raise ValueError(f"row spans {total} columns, the table has {self.ncols}")
-        row = self._new_row(height_cm)
+        row = self._new_row(height_cm, can_split=sum(len(c.text) for c in cells) > SPLIT_ROW_CHARS)
         out = []
         col = 0
         for spec in cells:
@@ -384,7 +393,7 @@ class FormTable:
             if spec.span > 1:
                 cell = cell.merge(row.cells[col + spec.span - 1])
             center = spec.label if spec.center is None else spec.center
-            write_cell(cell, spec.text, center=center)
+            write_cell(cell, spec.text, center=center, top=bool(height_cm) and not spec.label)
             out.append(cell)
             col += spec.span
         return out
@@ -393,7 +402,8 @@ class FormTable:
         """A full-width section row (一、企业基本情况), 黑体 on the left."""
         row = self._new_row()
         cell = row.cells[0].merge(row.cells[-1])
-        write_cell(cell, content, east_asia=HEI)
+        write_cell(cell, content, east_asia=HEI, size=BODY_SIZE)
+        cell.paragraphs[0].paragraph_format.keep_with_next = True  # never the last row on a page
         return cell
 
     def block(self, label: str, rows: Sequence[Sequence[Cell]],

@@ -33,7 +33,7 @@ INDUSTRY_PREFIX = "按照《国民经济行业分类(GB/T 4754-2017)》，行业
 NOTE = "（注：可揭榜多个事项，每个事项均需附揭榜申请书）"
 
 # six grid columns: label | value | label | value | label | value (16 cm, the A4 text width)
-WIDTHS = (3.1, 3.3, 2.3, 2.9, 2.3, 2.1)
+WIDTHS = (2.9, 2.8, 2.0, 3.1, 2.0, 3.2)
 
 
 def industry_text(code: Any) -> str:
@@ -76,7 +76,7 @@ def render(answers: Mapping[str, Any]) -> bytes:
     t.row(L("通讯地址"), V(a.get("address"), 3), L("邮编"), V(a.get("postcode")))
 
     t.section("二、企业概况")
-    t.row(L("企业概况"), V(answer(a, "overview"), 5), height_cm=6)
+    t.row(L("企业概况"), V(answer(a, "overview"), 5), height_cm=5)
 
     t.section("三、拟揭榜事项")
     items = items_of(a, "items") or [{}]  # an empty row to write in by hand rather than no row at all
