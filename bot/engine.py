@@ -163,7 +163,7 @@ class Engine:
         if mode == "edit" and not action:
             return [session.edit_list()]
         if action == "confirm":
-            return [session.confirm()]
+            return [await session.confirm()]
         if mode in ("review", "done") or (mode == "paused" and session.step() is None):
             if action == "edit":
                 return [session.edit_list()]

@@ -46,6 +46,10 @@ class Button:
     selected: bool | None = None  # multi-select: ticked or not; None for a plain choice
 
 
+DOCX_MIME = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
+PDF_MIME = "application/pdf"
+
+
 @dataclass(frozen=True, slots=True)
 class Document:
     """A finished form. `path` is where the file lives on disk (for download links)."""
@@ -53,7 +57,7 @@ class Document:
     filename: str
     data: bytes
     path: Path | None = None
-    mime: str = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
+    mime: str = DOCX_MIME
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,7 +93,7 @@ def reply_from_dict(d: dict) -> Reply:
     for x in d.get("documents", ()):
         path = Path(x["path"]) if x.get("path") else None
         if path is not None and path.exists():
-            docs.append(Document(x["filename"], path.read_bytes(), path, x.get("mime") or Document.mime))
+            docs.append(Document(x["filename"], path.read_bytes(), path, x.get("mime") or DOCX_MIME))
     return Reply(
         text=d.get("text", ""),
         buttons=tuple(Button(label, payload, selected) for label, payload, selected in d.get("buttons", ())),

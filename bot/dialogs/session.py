@@ -11,6 +11,8 @@ State kept in the conversation row (ctx.state):
 
 from __future__ import annotations
 
+import asyncio
+import logging
 import re
 from pathlib import Path
 from typing import Any
@@ -19,11 +21,13 @@ from bot.context import Ctx
 from bot.dialogs import walker as w
 from bot.dialogs.fields import Choice, Field, Form, Group
 from bot.dialogs.results import Ambiguous, Invalid, Message, Ok
+from bot.documents.pdf import PdfError, to_pdf
 from bot.domain.charcount import count_chars
 from bot.i18n import N_
-from bot.messages import Document, Reply
+from bot.messages import DOCX_MIME, PDF_MIME, Document, Reply
 from storage.models import Submission
 
+log = logging.getLogger(__name__)
 _UNSAFE = re.compile(r'[\\/:*?"<>|\s]+')
 
 
@@ -472,21 +476,34 @@ class FormSession:
             name = f"{self.form.id}.docx"
         return _UNSAFE.sub("_", name)
 
-    def confirm(self) -> Reply:
+    async def confirm(self) -> Reply:
+        """Render the document (and a PDF where LibreOffice is installed), keep it, hand it over."""
         t = self.ctx.t
         if self.step() is not None:
             return self.question(t(N_("还有未填的项目。")))
-        data = self.form.render(self.answers)
-        folder = self.ctx.settings.documents_dir / str(self.ctx.tx.user.id)
-        folder.mkdir(parents=True, exist_ok=True)
+        data = await asyncio.to_thread(self.form.render, self.answers)  # other users go on meanwhile
         filename = self.filename()
-        path = folder / f"{self.sub.id}-{filename}"
-        tmp = path.with_suffix(".part")
-        tmp.write_bytes(data)
-        tmp.replace(path)
-        self.ctx.extras["document_path"] = path
+        docs = [self._keep(filename, data)]
+        lines = [t(N_("已生成《{title}》。请打印、加盖企业公章后报送。"), title=t(self.form.title))]
+        try:
+            pdf = await to_pdf(data)
+        except PdfError:
+            log.exception("PDF conversion failed for submission %s", self.sub.id)
+            pdf = None
+            lines.append(t(N_("（PDF 暂时生成失败，请使用 Word 文件。）")))
+        if pdf is not None:
+            docs.append(self._keep(filename.removesuffix(".docx") + ".pdf", pdf, PDF_MIME))
         self.ctx.tx.set_status(self.sub, "complete")
         self.state["mode"] = "done"
-        doc = Document(filename=filename, data=data, path=Path(path))
-        text = t(N_("已生成《{title}》。请打印、加盖企业公章后报送。"), title=t(self.form.title))
-        return self.ctx.reply(text, document=doc)
+        reply = self.ctx.reply("\n".join(lines), document=docs[0])
+        return Reply(reply.text, reply.buttons, reply.multi, docs[0], tuple(docs[1:]))
+
+    def _keep(self, filename: str, data: bytes, mime: str = DOCX_MIME) -> Document:
+        """Write a document under the user's folder (atomically: a crash leaves no half file)."""
+        folder = self.ctx.settings.documents_dir / str(self.ctx.tx.user.id)
+        folder.mkdir(parents=True, exist_ok=True)
+        path = folder / f"{self.sub.id}-{filename}"
+        tmp = path.with_name(path.name + ".part")
+        tmp.write_bytes(data)
+        tmp.replace(path)
+        return Document(filename=filename, data=data, path=path, mime=mime)
