@@ -124,7 +124,8 @@ def add_routes(web_app: web.Application, app) -> None:
             path = await _resolve(app, request.match_info["token"])
         except LinkError as exc:
             log.info("download refused (%d): %s", exc.status, exc)
-            text = {403: "链接无效。", 404: "文件不存在。", 410: "链接已过期，请回到对话中重新生成文件。"}
+            text = {403: "链接无效。Invalid link.", 404: "文件不存在。File not found.",
+                    410: "链接已过期，请回到对话中重新生成文件。The link has expired: ask the chat for the file again."}
             return web.Response(status=exc.status, text=text.get(exc.status, "error"))
         return web.FileResponse(path, headers={
             "Content-Disposition": content_disposition(download_name(path)),

@@ -435,6 +435,7 @@ class FormSession:
 
     def summary_lines(self) -> list[str]:
         t = self.ctx.t
+        unfilled = t(N_("（未填）"))
         lines: list[str] = []
         section = None
         for s in w.steps(self.form, self.answers):
@@ -448,7 +449,7 @@ class FormSession:
             if s.group is not None:
                 label = f"{t(s.group.label)}{s.index + 1} {label}"
             value = w.get_value(self.answers, s.path)
-            lines.append(f"{label}：{'（未填）' if value is w._MISSING else _display(value)}")
+            lines.append(f"{label}：{unfilled if value is w._MISSING else _display(value)}")
         return lines
 
     def preview(self) -> Reply:
