@@ -23,7 +23,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from bot.campaigns import regions
 from bot.campaigns.handlers import STATE_LINES, _title
 from bot.campaigns.model import Campaign, days_left, parse_date, parse_time
 from bot.campaigns.reminders import STATUS, ReminderService, concerned, deadline_notice
@@ -31,6 +30,7 @@ from bot.campaigns.repo import STATUSES, all_user_forms, get_campaign, load_camp
 from bot.config import Settings
 from bot.dialogs import walker as w
 from bot.dialogs.forms import FORMS
+from bot.domain import regions
 from bot.i18n import N_, gettext
 from bot.messages import Button, Reply
 from storage.migrate import upgrade

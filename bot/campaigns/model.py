@@ -14,7 +14,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from bot.campaigns import regions
+from bot.domain import regions
 
 OFFSETS = (7, 3, 1, 0)  # reminder days before a deadline; 0 is the day itself
 TZ = "Asia/Shanghai"

@@ -9,9 +9,9 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.campaigns import regions
 from bot.campaigns.data import SHIPPED
 from bot.campaigns.model import Campaign, pick
+from bot.domain import regions
 from storage.campaign_models import CampaignRow
 from storage.models import Submission, User, utcnow
 

@@ -15,13 +15,13 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from bot.campaigns.regions import PROVINCES
-from bot.campaigns.regions import province as province_name
 from bot.dialogs.fields import Choice, Validator
 from bot.dialogs.results import Ambiguous, Invalid, Message, Ok, Result
 from bot.domain import sme_size, uscc
 from bot.domain.charcount import count_chars
 from bot.domain.industries import industries
+from bot.domain.regions import PROVINCES
+from bot.domain.regions import province as province_name
 
 Answers = Mapping[str, Any]
 TZ = ZoneInfo("Asia/Shanghai")

@@ -6,9 +6,9 @@ from datetime import date
 
 import pytest
 
-from bot.campaigns import regions
 from bot.campaigns.data import SHIPPED
 from bot.campaigns.model import Campaign, pick
+from bot.domain import regions
 
 CAMPAIGNS = {c["id"]: Campaign(c) for c in SHIPPED}
 NATIONAL, SHANGHAI = CAMPAIGNS["2024-national"], CAMPAIGNS["2024-shanghai"]
