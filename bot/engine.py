@@ -11,6 +11,7 @@
 from __future__ import annotations
 
 import asyncio
+import copy
 import logging
 import weakref
 from collections.abc import Callable
@@ -22,6 +23,7 @@ from sqlalchemy.exc import TimeoutError as PoolTimeout
 from bot.campaigns import handlers as campaigns
 from bot.config import Settings
 from bot.context import COMMAND_PREFIX, Ctx
+from bot.documents.produce import Produced, produce
 from bot.handlers import commands as cmd
 from bot.i18n import N_, gettext, normalise_language
 from bot.messages import Incoming, Reply
@@ -40,6 +42,7 @@ class Engine:
         self.settings = settings
         self.now = now or (lambda: datetime.now(UTC))
         self.retry_delays = retry_delays
+        self._reviewing: set[tuple[str, str]] = set()  # users looking at their answers, to confirm
         self._locks: weakref.WeakValueDictionary[tuple[str, str], asyncio.Lock] = weakref.WeakValueDictionary()
 
     def _lock(self, channel: str, user_id: str) -> asyncio.Lock:
@@ -53,9 +56,10 @@ class Engine:
     async def handle(self, incoming: Incoming) -> list[Reply]:
         lang = normalise_language(incoming.language)
         async with self._lock(incoming.channel, incoming.user_id):
+            produced = await self._prepare(incoming)
             for attempt, delay in enumerate((*self.retry_delays, None)):
                 try:
-                    return await self._handle_once(incoming)
+                    return await self._handle_once(incoming, produced)
                 except TRANSIENT as exc:
                     if delay is None:
                         log.error("database unavailable, gave up after %d tries: %s", attempt + 1, exc)
@@ -68,7 +72,30 @@ class Engine:
                     return [Reply(gettext(lang, N_("抱歉，这条消息没有处理成功，请再发一次。之前的回答都已保存。")))]
         raise AssertionError("unreachable")
 
-    async def _handle_once(self, incoming: Incoming) -> list[Reply]:
+    async def _prepare(self, incoming: Incoming) -> Produced | None:
+        """For a "confirm" tap, the form's files, made before the message's transaction opens: a PDF
+        takes a second, and on SQLite a transaction holds the one writer's lock for everybody."""
+        key = (incoming.channel, incoming.user_id)
+        tapped = bool(incoming.payload and incoming.payload.endswith(":confirm"))
+        if not tapped and key not in self._reviewing:  # typed "1"/"确认" only counts at the review
+            return None
+        try:
+            async with self.store.user_tx(incoming.channel, incoming.user_id) as tx:
+                if incoming.message_id and await tx.processed(incoming.message_id) is not None:
+                    return None
+                ctx = Ctx(tx=tx, settings=self.settings, incoming=incoming, now=self.now, lang=tx.user.language)
+                action, stale = ctx.action_from(incoming)
+                session = None if stale or action != "confirm" else await cmd.open_session(ctx)
+                tx.state = copy.deepcopy(tx.conversation.state or {})  # a look, not a change
+                if session is None or session.step() is not None:
+                    return None
+                form, answers = session.form, copy.deepcopy(session.answers)
+            return await produce(form, answers)
+        except Exception:  # the transaction proper will render (and report) if this could not
+            log.warning("could not prepare the documents ahead", exc_info=True)
+            return None
+
+    async def _handle_once(self, incoming: Incoming, produced: Produced | None = None) -> list[Reply]:
         hint = normalise_language(incoming.language)
         async with self.store.user_tx(incoming.channel, incoming.user_id, hint) as tx:
             if incoming.message_id:
@@ -76,7 +103,14 @@ class Engine:
                 if earlier is not None:
                     return earlier
             ctx = Ctx(tx=tx, settings=self.settings, incoming=incoming, now=self.now, lang=tx.user.language)
+            if produced is not None:
+                ctx.extras["produced"] = produced
             replies = list(await self.route(ctx))
+            key = (incoming.channel, incoming.user_id)
+            if ctx.state.get("mode") == "review":
+                self._reviewing.add(key)
+            else:
+                self._reviewing.discard(key)
             waiting = await tx.take_outbox()
             replies = waiting + replies
             if incoming.message_id:

@@ -32,7 +32,11 @@ from storage.models import (
 
 def make_engine(url: str) -> AsyncEngine:
     if url.startswith("sqlite"):
-        engine = create_async_engine(url, connect_args={"timeout": 30})
+        # One connection per process: SQLite takes one writer at a time anyway, and queueing for the
+        # pool is first come, first served, where SQLite's own busy handler sleeps and retries (tens
+        # of ms per try, seconds at the tail). busy_timeout still covers a second process.
+        engine = create_async_engine(url, connect_args={"timeout": 30}, pool_size=1, max_overflow=0,
+                                     pool_timeout=60)
 
         @event.listens_for(engine.sync_engine, "connect")
         def _on_connect(dbapi_conn: Any, _record: Any) -> None:

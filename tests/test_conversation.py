@@ -242,3 +242,29 @@ async def test_help_words_work_at_any_question_and_repeat_it(app, word):
     await start_form(c)
     await c.send(word)
     assert "上一步" in c.text and "企业名称 (1/" in c.text
+
+
+async def test_confirm_typed_on_another_process_gives_the_document_of_the_answers_stored(settings):
+    """A process that showed the review makes the document before the transaction; one that did not (a
+    second process, or one restarted since) makes it inside. Either way it holds the stored answers."""
+    app1, app2, app3 = await open_app(settings), await open_app(settings), await open_app(settings)
+    try:
+        c1 = ChatClient(app1.engine, user_id="two")
+        await start_form(c1)
+        await c1.fill(SME_ANSWERS)
+        c2 = ChatClient(app2.engine, user_id="two")
+        await c2.send("修改")
+        await c2.click("企业名称")
+        await c2.send("上海第二进程科技有限公司")
+        assert "请核对" in c2.text
+        c3 = ChatClient(app3.engine, user_id="two")
+        [reply] = await c3.send("1")  # the review's first choice: 确认并生成文件
+        assert reply.document is not None, reply.text
+        assert reply.document.filename == "中小企业揭榜对接表-上海第二进程科技有限公司.docx"
+        cells = [c.text for t in docx.Document(io.BytesIO(reply.document.data)).tables
+                 for r in t.rows for c in r.cells]
+        assert any("上海第二进程科技有限公司" in c for c in cells)
+        assert not any("上海测试科技有限公司" in c for c in cells)
+    finally:
+        for app in (app1, app2, app3):
+            await app.close()

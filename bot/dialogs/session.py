@@ -11,8 +11,6 @@ State kept in the conversation row (ctx.state):
 
 from __future__ import annotations
 
-import asyncio
-import logging
 import re
 from pathlib import Path
 from typing import Any
@@ -21,13 +19,12 @@ from bot.context import Ctx
 from bot.dialogs import walker as w
 from bot.dialogs.fields import Choice, Field, Form, Group
 from bot.dialogs.results import Ambiguous, Invalid, Message, Ok
-from bot.documents.pdf import PdfError, to_pdf
+from bot.documents.produce import key_of, produce
 from bot.domain.charcount import count_chars
 from bot.i18n import N_
 from bot.messages import DOCX_MIME, PDF_MIME, Document, Reply
 from storage.models import Submission
 
-log = logging.getLogger(__name__)
 _UNSAFE = re.compile(r'[\\/:*?"<>|\s]+')
 
 
@@ -482,18 +479,16 @@ class FormSession:
         t = self.ctx.t
         if self.step() is not None:
             return self.question(t(N_("还有未填的项目。")))
-        data = await asyncio.to_thread(self.form.render, self.answers)  # other users go on meanwhile
+        made = self.ctx.extras.get("produced")
+        if made is None or made.key != key_of(self.form, self.answers):
+            made = await produce(self.form, self.answers)
         filename = self.filename()
-        docs = [self._keep(filename, data)]
+        docs = [self._keep(filename, made.docx)]
         lines = [t(N_("已生成《{title}》。请打印、加盖企业公章后报送。"), title=t(self.form.title))]
-        try:
-            pdf = await to_pdf(data)
-        except PdfError:
-            log.exception("PDF conversion failed for submission %s", self.sub.id)
-            pdf = None
+        if made.pdf is not None:
+            docs.append(self._keep(filename.removesuffix(".docx") + ".pdf", made.pdf, PDF_MIME))
+        elif made.pdf_failed:
             lines.append(t(N_("（PDF 暂时生成失败，请使用 Word 文件。）")))
-        if pdf is not None:
-            docs.append(self._keep(filename.removesuffix(".docx") + ".pdf", pdf, PDF_MIME))
         self.ctx.tx.set_status(self.sub, "complete")
         self.state["mode"] = "done"
         reply = self.ctx.reply("\n".join(lines), document=docs[0])
