@@ -10,6 +10,7 @@ import pytest
 from sqlalchemy.exc import OperationalError
 
 from bot.app import open_app
+from bot.documents.pdf import pdf_available
 from bot.testing import ChatClient
 from tests.conftest import SME_ANSWERS
 
@@ -46,6 +47,12 @@ async def test_whole_form_gives_a_docx_with_every_answer(app):
                      for row in t.rows for cell in row.cells)
     for value in ("上海测试科技有限公司", "91310000132149237G", "高精度视觉检测算法", "2024-SH-017", "lisi@example.com"):
         assert value in text
+    if pdf_available():  # and a PDF beside it, kept on disk like the .docx
+        [pdf] = reply.documents
+        assert pdf.filename == "中小企业揭榜对接表-上海测试科技有限公司.pdf" and pdf.data.startswith(b"%PDF")
+        assert pdf.path is not None and pdf.path.read_bytes() == pdf.data
+    else:
+        assert reply.documents == ()
 
 
 async def test_wrong_answer_gets_one_specific_reask_then_an_example_after_three(app):

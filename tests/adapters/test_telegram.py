@@ -21,6 +21,7 @@ from aiohttp import web
 from bot.adapters.telegram import TelegramChannel, split_text
 from bot.app import open_app
 from bot.config import Settings
+from bot.documents.pdf import pdf_available
 from bot.messages import Button, Reply
 from tests.fakes.telegram_api import FakeBotAPI, utf16_len
 
@@ -272,12 +273,18 @@ async def test_whole_form_by_taps_and_text_gives_the_docx(fake, bot, renderer):
     assert "上海测试二号科技有限公司" in "\n".join(m.get("text", "") for m in user.messages[-3:])
 
     sent = await user.tap("确认并生成")
-    [doc_call] = [c for c in sent if c.method == "sendDocument"]
+    doc_call, *pdf_calls = [c for c in sent if c.method == "sendDocument"]
     name, data = doc_call.files["document"]
     assert name == "中小企业揭榜对接表-上海测试二号科技有限公司.docx"
     assert "上海测试二号科技有限公司" in docx_text(data)
     assert "\n" not in doc_call.params["caption"] and 0 < utf16_len(doc_call.params["caption"]) <= 1024
     assert "已生成" in doc_call.params["caption"]
+    if pdf_available():  # the PDF follows, as a second document
+        [pdf_call] = pdf_calls
+        assert pdf_call.files["document"][0] == "中小企业揭榜对接表-上海测试二号科技有限公司.pdf"
+        assert pdf_call.files["document"][1].startswith(b"%PDF")
+    else:
+        assert pdf_calls == []
     # every tap was answered once, and no keyboard is left to tap but the newest one
     taps = [u["callback_query"]["id"] for u in fake.pushed if "callback_query" in u]
     assert sorted(c.params["callback_query_id"] for c in fake.calls_of("answerCallbackQuery")) == sorted(taps)
