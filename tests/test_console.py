@@ -9,6 +9,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import docx
 import pytest
 
 from tests.conftest import SME_ANSWERS
@@ -46,6 +47,40 @@ def test_piped_whole_form_writes_the_docx_and_prints_its_path(tmp_path):
     docs = list((tmp_path / "documents").rglob("*.docx"))
     assert [d.name.split("-", 1)[1] for d in docs] == ["中小企业揭榜对接表-上海测试科技有限公司.docx"]
     assert str(docs[0].resolve()) in out.stdout
+
+
+def test_piped_large_enterprise_need_form_with_two_needs(tmp_path):
+    lines = ["/start", "1", "1", "上海大集团有限公司", "公开", "91310000132149237G", "上海", "王五", "赵六 技术中心主任",
+             "021-68811103", "跳过", "zhao@example.com", "13912345678", "50000", "3000", "500000", "国有", "36", "1",
+             "上海市经济和信息化委员会", "上海市浦东新区世纪大道1号", "200120",
+             "电池外壳改性材料", "研发一款改性材料。", "参数要求：熔指 20g/10min。", "完成", "是",
+             "焊接视觉检测", "视觉检测焊缝缺陷。", "完成", "否", "1", "1"]
+    out = run_bot(tmp_path, lines)
+    assert out.returncode == 0, out.stderr
+    assert "需求1 需求内容：研发一款改性材料。\n参数要求：熔指 20g/10min。" in out.stdout  # two parts, one answer
+    assert "已生成《大企业技术创新需求表》" in out.stdout
+    [doc] = (tmp_path / "documents").rglob("*.docx")
+    assert doc.name.endswith("-大企业技术创新需求表-上海大集团有限公司.docx") and str(doc.resolve()) in out.stdout
+    cells = _cells(doc)
+    assert cells.index("电池外壳改性材料") < cells.index("焊接视觉检测")
+
+
+def test_piped_application_for_the_matchmaking_forms_item(tmp_path):
+    run_bot(tmp_path, ["/start", "2", "1", *_answers_in_order(), "1"])
+    sections = [x for i in range(8) for x in (f"第{i + 1}节内容。", "完成")]
+    out = run_bot(tmp_path, ["菜单", "2", "1", *sections, "发明专利 ZL2020XXXXXXX.X", "完成", "1"])
+    assert out.returncode == 0, out.stderr
+    assert "2. 申请书 事项1《高精度视觉检测算法》" in out.stdout
+    assert "已生成《大中小企业融通创新项目中小企业“揭榜”申请书》" in out.stdout
+    [doc] = (tmp_path / "documents").rglob("*揭榜申请书*.docx")
+    assert doc.name.endswith("-揭榜申请书-高精度视觉检测算法-上海测试科技有限公司.docx")
+    text = _cells(doc) + "\n".join(p.text for p in docx.Document(str(doc)).paragraphs)
+    for value in ("高精度视觉检测算法", "第1节内容。", "第8节内容。", "发明专利 ZL2020XXXXXXX.X"):
+        assert value in text
+
+
+def _cells(path: Path) -> str:
+    return "\n".join(c.text for t in docx.Document(str(path)).tables for r in t.rows for c in r.cells)
 
 
 def test_two_users_share_a_machine(tmp_path):

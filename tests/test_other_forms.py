@@ -58,6 +58,7 @@ async def test_large_enterprise_fills_the_need_form_with_two_needs(app):
     await c.send("否")
     review = await c.fill(LARGE_ANSWERS)
     assert "所有需求均不得涉密" in review.text
+    assert "所属行业：36 汽车制造业" in review.text  # the code the user typed, with its name
     [reply] = await c.click("确认")
     assert reply.document is not None
     body = "\n".join(cell.text for t in docx.Document(io.BytesIO(reply.document.data)).tables

@@ -63,6 +63,7 @@ class Field:
     # True shares it under `key`; a string shares it under that name.
     profile: bool | str = False
     guidance: str = ""  # the form's own guidance line or sample, shown with the question (N_)
+    show: Callable[[Any], str] | None = None  # how a stored answer reads in summaries (e.g. "36 汽车制造业")
 
     @property
     def profile_key(self) -> str | None:

@@ -28,7 +28,9 @@ from storage.models import Submission
 _UNSAFE = re.compile(r'[\\/:*?"<>|\s]+')
 
 
-def _display(value: Any) -> str:
+def _display(value: Any, field: Field | None = None) -> str:
+    if field is not None and field.show is not None and value is not None:
+        return field.show(value)
     if value is None:
         return "—"
     if isinstance(value, list):
@@ -92,11 +94,11 @@ class FormSession:
             lines.append(self._text_progress(step))
         offered = self._profile_offer(step)
         if offered is not None:
-            lines.append(t(N_("沿用上次：{value}？"), value=_display(offered)))
+            lines.append(t(N_("沿用上次：{value}？"), value=_display(offered, f)))
             return self.ctx.reply("\n".join(lines), [(t(N_("是")), "pf_yes"), (t(N_("修改")), "pf_no")])
         current = w.get_value(self.answers, step.path)
         if current is not w._MISSING and self.state.get("at"):
-            lines.append(t(N_("当前：{value}（发送新答案，或回复“跳过”保留）"), value=_display(current)))
+            lines.append(t(N_("当前：{value}（发送新答案，或回复“跳过”保留）"), value=_display(current, f)))
         choices = f.choices_for(self.answers)
         if choices:
             if f.multi:
@@ -202,9 +204,8 @@ class FormSession:
                     value = result.value
             return self._accept(step, value)
         self.state["parts"] = parts
-        received = t(N_("已收到第 {n} 段。"), n=len(parts))
-        return self.ctx.reply("\n".join([received, self._text_progress(step),
-                                         t(N_("继续发送，或回复“完成”。"))]))
+        lines = [] if f.long_text == "list" else [t(N_("已收到第 {n} 段。"), n=len(parts))]
+        return self.ctx.reply("\n".join([*lines, self._text_progress(step), t(N_("继续发送，或回复“完成”。"))]))
 
     def _text_progress(self, step: w.Step) -> str:
         """Running count: this section, and the whole document against its guideline (warned, not enforced)."""
@@ -299,7 +300,7 @@ class FormSession:
         self._reset_step_state()
         self.state.pop("at", None)
         t = self.ctx.t
-        prefix = t(N_("✓ 已保存：{label} {value}"), label=t(step.field.label), value=_display(value))
+        prefix = t(N_("✓ 已保存：{label} {value}"), label=t(step.field.label), value=_display(value, step.field))
         if note:
             prefix += "\n" + w.render_message(t, note)
         return self.question(prefix)
@@ -446,7 +447,7 @@ class FormSession:
             if s.group is not None:
                 label = f"{t(s.group.label)}{s.index + 1} {label}"
             value = w.get_value(self.answers, s.path)
-            lines.append(f"{label}：{unfilled if value is w._MISSING else _display(value)}")
+            lines.append(f"{label}：{unfilled if value is w._MISSING else _display(value, s.field)}")
         return lines
 
     def preview(self) -> Reply:

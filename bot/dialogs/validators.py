@@ -271,6 +271,12 @@ def industry(raw: str, answers: Answers) -> Result:
     return Ambiguous(tuple((h.code, h.display) for h in hits[:8]), code="industry_choose")
 
 
+def industry_display(code: Any) -> str:
+    """"36" → "36 汽车制造业" (what the user picked, as the summary shows it)."""
+    found = industries().get(str(code))
+    return found.display if found else str(code)
+
+
 def industry_needs_sub(answers: Answers) -> bool:
     return answers.get("industry") in sme_size.SUBDIVIDED
 
