@@ -31,7 +31,7 @@ CONTENT_GUIDANCE = "（请详细阐明技术参数要求、需达到的目标效
 NOTES = ("注：1. 所有需求均不得涉密。", "　　2. 公开企业名称有利于吸引更多优质企业“揭榜”，是否公开尊重企业意愿。")
 
 # six grid columns: label | value | label | value | label | value (16 cm)
-WIDTHS = (2.8, 2.5, 2.0, 3.7, 2.0, 3.0)
+WIDTHS = (2.6, 2.2, 1.9, 4.1, 1.9, 3.3)  # the phone and e-mail columns fit 021-68811103, zhao@example.com
 
 
 def channel_text(answers: Mapping[str, Any]) -> str:
