@@ -39,6 +39,18 @@ LARGE_ANSWERS = {
 }
 
 
+async def open_application(app) -> ChatClient:
+    """An SME with a finished 对接表, at the first section of 事项1's 申请书 (the declaration confirmed)."""
+    c = ChatClient(app.engine)
+    await start_form(c)
+    await c.fill(SME_ANSWERS)
+    await c.click("确认")
+    await c.send("菜单")
+    await c.click("事项1")
+    await c.click("确认")
+    return c
+
+
 async def test_large_enterprise_fills_the_need_form_with_two_needs(app):
     c = ChatClient(app.engine)
     await start_form(c, form="需求表", role="大企业")
@@ -108,13 +120,7 @@ async def test_one_application_per_item_prefilled_from_the_matchmaking_form(app)
 
 
 async def test_long_sections_count_against_the_6000_guideline_and_warn_past_it(app):
-    c = ChatClient(app.engine)
-    await start_form(c)
-    await c.fill(SME_ANSWERS)
-    await c.click("确认")
-    await c.send("菜单")
-    await c.click("事项1")
-    await c.click("确认")
+    c = await open_application(app)
     await c.send("字" * 3500)
     assert "全文约 3500/6000 字" in c.text and "⚠" not in c.text
     await c.send("完成")
@@ -125,13 +131,7 @@ async def test_long_sections_count_against_the_6000_guideline_and_warn_past_it(a
 
 
 async def test_evidence_is_listed_by_message_and_files_are_kept(app):
-    c = ChatClient(app.engine)
-    await start_form(c)
-    await c.fill(SME_ANSWERS)
-    await c.click("确认")
-    await c.send("菜单")
-    await c.click("事项1")
-    await c.click("确认")
+    c = await open_application(app)
     for _ in range(8):  # the eight text sections
         await c.send("内容")
         await c.send("完成")

@@ -7,7 +7,6 @@ long-polls for); what the bot sends is read back from the calls the server answe
 from __future__ import annotations
 
 import asyncio
-import importlib
 import io
 import sys
 import types
@@ -23,6 +22,7 @@ from bot.app import open_app
 from bot.config import Settings
 from bot.documents.pdf import pdf_available
 from bot.messages import Button, Reply
+from tests.conftest import SME_ANSWERS
 from tests.fakes.telegram_api import FakeBotAPI, utf16_len
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -31,32 +31,10 @@ SENT = ("sendMessage", "sendDocument", "editMessageText", "editMessageReplyMarku
 # Answers by the start of the question they answer. A str is typed; ("tap", label) taps a button;
 # ("toggle", [labels]) ticks multi-select buttons one by one and then taps 完成.
 ANSWERS: dict[str, object] = {
-    "企业名称": "上海测试科技有限公司",
-    "统一社会信用代码": "91310000132149237G",
-    "企业注册地（省）": "上海",
-    "企业注册地（市(区)）": "浦东新区",
-    "企业注册地（县）": "跳过",
-    "注册时间": "2015-03-02",
-    "法人代表": "张三",
-    "联系电话（法人代表）": "021-68811103",
-    "手机（法人代表）": "13912345678",
-    "联系人及职务": "张三 总经理助理",
-    "联系电话（联系人）": "021-68811103",
-    "手机（联系人）": "13912345678",
-    "传真": "跳过",
-    "电子邮箱": "a@b.cn",
-    "注册资本(万元)": "500",
-    "从业人数(人)": "85",
-    "上年度营业收入(万元)": "3200",
-    "所属行业": "65",
+    **SME_ANSWERS,
     "企业规模": ("tap", "确认"),
     "企业性质": ("tap", "民营"),
     "企业类型(可多选)": ("toggle", ["专精特新“小巨人”企业", "创新型中小企业"]),
-    "通讯地址": "上海市浦东新区学林路36弄13号",
-    "邮编": "200120",
-    "企业概况": "公司专注工业软件研发，拥有发明专利12项。",
-    "事项 1 · 事项名称": "高精度视觉检测算法",
-    "事项 1 · 代码": "2024-SH-017",
     "还要添加": ("tap", "否"),
 }
 
@@ -199,28 +177,6 @@ async def bot(settings):
     await b.stop()
 
 
-@pytest.fixture
-def renderer(monkeypatch):
-    """The 对接表 renderer; a stand-in table while bot/documents/sme_match.py is not written yet."""
-    try:
-        importlib.import_module("bot.documents.sme_match")
-        return
-    except ModuleNotFoundError:
-        pass
-
-    def render(answers: dict) -> bytes:
-        d = docx.Document()
-        table = d.add_table(rows=0, cols=2)
-        for key, value in answers.items():
-            row = table.add_row().cells
-            row[0].text, row[1].text = str(key), str(value)
-        out = io.BytesIO()
-        d.save(out)
-        return out.getvalue()
-
-    monkeypatch.setitem(sys.modules, "bot.documents.sme_match", types.SimpleNamespace(render=render))
-
-
 async def open_form(user: TgUser) -> None:
     await user.say("/start")
     if any("中小企业" in x for x in labels(user.last)):
@@ -236,7 +192,7 @@ def docx_text(data: bytes) -> str:
 
 # ---- the whole form ----------------------------------------------------------------------------
 
-async def test_whole_form_by_taps_and_text_gives_the_docx(fake, bot, renderer):
+async def test_whole_form_by_taps_and_text_gives_the_docx(fake, bot):
     user = TgUser(fake, bot.channel)
     await open_form(user)
     assert question_of(user.text).startswith("企业名称")

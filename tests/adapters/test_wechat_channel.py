@@ -4,14 +4,11 @@ running server; what the bot sends through the API is read back from a fake WeCh
 from __future__ import annotations
 
 import asyncio
-import importlib
 import io
 import itertools
 import re
 import socket
-import sys
 import time
-import types
 from contextlib import asynccontextmanager
 from urllib.parse import urlencode
 
@@ -29,6 +26,7 @@ from bot.adapters.wechat.xml import cdata, parse
 from bot.app import open_app
 from bot.config import Settings
 from bot.messages import Document, Reply
+from tests.conftest import SME_ANSWERS
 from tests.fakes.wechat_api import FakeWeChatAPI
 
 TOKEN, APP_ID, AES_KEY = "jiebangtoken", "wx1234567890abcdef", "abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG"
@@ -37,35 +35,7 @@ CUSTOM = "/cgi-bin/message/custom/send"
 WAIT = 10.0  # the bound on every wait in this file
 
 # Answers by the start of the question they answer (choices by number, as a WeChat user types them).
-ANSWERS = {
-    "企业名称": "上海测试科技有限公司",
-    "统一社会信用代码": "91310000132149237G",
-    "企业注册地（省）": "上海",
-    "企业注册地（市(区)）": "浦东新区",
-    "企业注册地（县）": "跳过",
-    "注册时间": "2015-03-02",
-    "法人代表": "张三",
-    "联系电话（法人代表）": "021-68811103",
-    "手机（法人代表）": "13912345678",
-    "联系人及职务": "张三 总经理助理",
-    "联系电话（联系人）": "021-68811103",
-    "手机（联系人）": "13912345678",
-    "传真": "跳过",
-    "电子邮箱": "a@b.cn",
-    "注册资本(万元)": "500",
-    "从业人数(人)": "85",
-    "上年度营业收入(万元)": "3200",
-    "所属行业": "65",
-    "企业规模": "1",
-    "企业性质": "2",
-    "企业类型(可多选)": "1,3",
-    "通讯地址": "上海市浦东新区学林路36弄13号",
-    "邮编": "200120",
-    "企业概况": "公司专注工业软件研发，拥有发明专利12项。",
-    "事项 1 · 事项名称": "高精度视觉检测算法",
-    "事项 1 · 代码": "2024-SH-017",
-    "还要添加": "2",
-}
+ANSWERS = {**SME_ANSWERS, "企业性质": "2", "还要添加": "2"}
 
 
 def question_of(text: str) -> str:
@@ -81,28 +51,6 @@ def docx_text(data: bytes) -> str:
     d = docx.Document(io.BytesIO(data))
     cells = [cell.text for t in d.tables for row in t.rows for cell in row.cells]
     return "\n".join([p.text for p in d.paragraphs] + cells)
-
-
-@pytest.fixture
-def renderer(monkeypatch):
-    """The 对接表 renderer; a stand-in table while bot/documents/sme_match.py is not written yet."""
-    try:
-        importlib.import_module("bot.documents.sme_match")
-        return
-    except ModuleNotFoundError:
-        pass
-
-    def render(answers: dict) -> bytes:
-        d = docx.Document()
-        table = d.add_table(rows=0, cols=2)
-        for key, value in answers.items():
-            row = table.add_row().cells
-            row[0].text, row[1].text = str(key), str(value)
-        out = io.BytesIO()
-        d.save(out)
-        return out.getvalue()
-
-    monkeypatch.setitem(sys.modules, "bot.documents.sme_match", types.SimpleNamespace(render=render))
 
 
 # -- the rig: fake API + the bot's server on loopback -------------------------------------------------
@@ -242,7 +190,7 @@ def slow_engine(monkeypatch, app, delay: float) -> None:
 
 # -- a whole 对接表 -------------------------------------------------------------------------------
 
-async def test_follow_menu_voice_and_whole_form_to_a_download(tmp_path, renderer):
+async def test_follow_menu_voice_and_whole_form_to_a_download(tmp_path):
     async with rig(tmp_path) as r:
         u = WxUser(r)
         greeting = await u.event("subscribe")
