@@ -26,7 +26,7 @@ from typing import Any
 from bot.campaigns.handlers import STATE_LINES, _title
 from bot.campaigns.model import Campaign, days_left, parse_date, parse_time
 from bot.campaigns.reminders import STATUS, ReminderService, concerned, deadline_notice
-from bot.campaigns.repo import STATUSES, all_user_forms, get_campaign, load_campaigns, save_campaign
+from bot.campaigns.repo import STATUSES, all_user_forms, get_campaign, load_campaigns, per_item, save_campaign
 from bot.config import Settings
 from bot.dialogs import walker as w
 from bot.dialogs.forms import FORMS
@@ -415,10 +415,12 @@ async def cmd_set_status(store: Store, args, now: datetime, out) -> int:
         if user is None:
             raise AdminError(f"没有用户 {args.user}")
         subs = (await session.execute(select(Submission).where(
-            Submission.user_id == user.id, Submission.form_id == args.form).order_by(Submission.id))).scalars().all()
-        latest = list({(s.answers or {}).get("_item"): s for s in subs}.values())
+            Submission.user_id == user.id).order_by(Submission.id))).scalars().all()
+        linked = per_item(subs).get(args.form, {})
         if args.item is not None:
-            latest = [s for s in latest if (s.answers or {}).get("_item") == args.item - 1]
+            latest = [linked[args.item - 1]] if args.item - 1 in linked else []
+        else:
+            latest = [linked[i] for i in sorted(linked, key=lambda i: -1 if i is None else i)]
         if not latest:
             raise AdminError(f"用户 {args.user} 没有 {args.form}")
         if args.status == "returned" and not args.note:

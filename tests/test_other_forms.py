@@ -171,3 +171,40 @@ async def test_needs_can_be_added_moved_up_and_removed(app):
     await c.click("删除")
     await c.send("预览")
     assert "焊接视觉检测" in c.text and "电池外壳改性材料" not in c.text
+
+
+async def test_an_application_follows_its_item_when_items_move_or_are_renamed_or_removed(app):
+    c = ChatClient(app.engine)
+    await start_form(c)
+    answers = {**SME_ANSWERS, "还要添加": "是", "事项 2 · 事项名称": "柔性装配机器人", "事项 2 · 代码": "2024-SH-033"}
+    await c.fill(answers, until="还要添加")
+    await c.send("是")
+    await c.fill(answers, until="还要添加")
+    await c.send("否")
+    await c.click("确认")
+    await c.send("菜单")
+    await c.click("事项2")
+    await c.click("确认")
+    await c.send("机器人公司。")
+    await c.send("完成")  # 事项2's application: 4 answers in
+    progress = next(b.label for b in (await c.send("菜单"))[0].buttons if "柔性装配机器人" in b.label)
+
+    await c.click("对接表")
+    await c.send("修改")
+    await c.click("事项1")
+    await c.click("删除")  # 事项2 becomes 事项1
+    await c.send("菜单")
+    labels = [b.label for b in c.last.buttons]
+    assert not any("高精度视觉检测算法" in x for x in labels)  # its application is not listed
+    assert progress.replace("事项2", "事项1") in labels  # the robot's application, its progress kept
+    await c.send("状态")
+    assert "高精度视觉检测算法" not in c.text and "柔性装配机器人" in c.text
+
+    await c.send("修改")  # 状态 came back to the 对接表's review
+    await c.click("事项1")
+    await c.click("事项名称")
+    await c.send("柔性装配机器人二期")
+    await c.send("菜单")
+    await c.click("事项1")
+    await c.send("预览")
+    assert "“揭榜”事项名称：柔性装配机器人二期" in c.text and "机器人公司。" in c.text

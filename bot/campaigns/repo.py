@@ -11,6 +11,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.campaigns.data import SHIPPED
 from bot.campaigns.model import Campaign, pick
+from bot.dialogs.forms import FORMS
+from bot.dialogs.items import link_items, parent_items
 from bot.domain import regions
 from storage.campaign_models import CampaignRow
 from storage.models import Submission, User, utcnow
@@ -47,11 +49,27 @@ async def save_campaign(session: AsyncSession, campaign: Campaign) -> None:
 
 
 def latest_per_item(subs: Iterable[Submission]) -> dict[str, list[Submission]]:
-    """form id → the newest submission of each item (per-item forms have several), oldest item first."""
-    out: dict[str, dict[Any, Submission]] = {}
+    """form id → its newest submission; for a per-item form, the one of each current item of its parent
+    form in item order (an application whose item was removed from the 对接表 is left out)."""
+    return {form_id: [linked[i] for i in sorted(linked)] for form_id, linked in per_item(subs).items() if linked}
+
+
+def per_item(subs: Iterable[Submission]) -> dict[str, dict[int | None, Submission]]:
+    """form id → {item position (None for a form of its own) → its newest submission}."""
+    by_form: dict[str, list[Submission]] = {}
     for s in sorted(subs, key=lambda s: s.id or 0):
-        out.setdefault(s.form_id, {})[(s.answers or {}).get("_item")] = s
-    return {k: list(v.values()) for k, v in out.items()}
+        by_form.setdefault(s.form_id, []).append(s)
+    out: dict[str, dict[int | None, Submission]] = {}
+    for form_id, mine in by_form.items():
+        form = FORMS.get(form_id)
+        if form is None or not form.per_item:
+            out[form_id] = {None: mine[-1]}
+            continue
+        parent_id, _, group = form.per_item.partition(".")
+        parents = by_form.get(parent_id) or []
+        items = parent_items(parents[-1].answers or {}, group) if parents else []
+        out[form_id] = dict(link_items(items, mine))
+    return out
 
 
 def region_of(prefs: Mapping[str, Any] | None, subs: Sequence[Submission]) -> dict[str, str | None]:

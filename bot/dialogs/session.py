@@ -281,7 +281,7 @@ class FormSession:
         assert group is not None
         if yes:
             rows = list(self.answers.get(group.key) or [])
-            rows.append({})
+            rows.append(w.new_row())
             self.answers[group.key] = rows
         else:
             self.answers[f"{group.key}{w.MORE}"] = False
@@ -391,7 +391,7 @@ class FormSession:
             return self.edit_list()
         rows = [dict(r) for r in self.answers.get(key) or []]
         if kind == "ga":
-            rows.append({})
+            rows.append(w.new_row())
             self.answers[key] = rows
             self.answers.pop(f"{key}{w.MORE}", None)
             self._save()

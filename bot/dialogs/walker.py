@@ -12,6 +12,7 @@ back or picked an answer to edit: then `state["at"]` holds that path until it is
 from __future__ import annotations
 
 import re
+import uuid
 from dataclasses import dataclass
 from typing import Any
 
@@ -92,6 +93,12 @@ def has_value(answers: Answers, path: str) -> bool:
     return get_value(answers, path) is not _MISSING
 
 
+def new_row() -> dict[str, Any]:
+    """A new item of a repeatable group. Its `_id` stays with it through moves, removals of others and
+    edits, so what hangs on an item (its 申请书) can find it."""
+    return {"_id": uuid.uuid4().hex[:12]}
+
+
 def set_value(answers: dict[str, Any], path: str, value: Any) -> None:
     parts = path.split(".")
     if len(parts) == 1:
@@ -101,7 +108,7 @@ def set_value(answers: dict[str, Any], path: str, value: Any) -> None:
     rows = [dict(r) for r in (answers.get(key) or [])]
     i = int(idx)
     while len(rows) <= i:
-        rows.append({})
+        rows.append(new_row())
     rows[i][sub] = value
     answers[key] = rows
 

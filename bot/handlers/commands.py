@@ -7,6 +7,7 @@ import unicodedata
 from bot.context import Ctx
 from bot.dialogs import walker as w
 from bot.dialogs.forms import FORMS, get_form
+from bot.dialogs.items import link_items, parent_items, relinked
 from bot.dialogs.session import FormSession
 from bot.i18n import N_
 from bot.messages import Reply
@@ -48,7 +49,7 @@ async def _parent_items(ctx: Ctx, per_item: str) -> tuple[dict, list[dict]]:
     parent_id, _, group = per_item.partition(".")
     subs = await ctx.tx.submissions(parent_id)
     answers = subs[-1].answers if subs else {}
-    return answers, [row for row in answers.get(group) or [] if row.get("name")]
+    return answers, parent_items(answers, group)
 
 
 async def open_session(ctx: Ctx, form_ref: str | None = None) -> FormSession | None:
@@ -61,20 +62,20 @@ async def open_session(ctx: Ctx, form_ref: str | None = None) -> FormSession | N
     sub = None
     if form_ref is None or form_ref == ctx.state.get("form"):
         sub = await ctx.tx.submission(ctx.state.get("sub"))
-    if sub is None:
-        subs = [s for s in await ctx.tx.submissions(form.id) if (s.answers or {}).get("_item") == item]
-        if subs:
-            sub = subs[-1]
-        else:
-            answers: dict = {}
-            if form.per_item:
-                parent, items = await _parent_items(ctx, form.per_item)
-                if item is None or item >= len(items):
-                    return None
-                answers = {"_item": item, "item_name": items[item]["name"],
-                           "company_name": parent.get("company_name")}
-                answers = {k: v for k, v in answers.items() if v is not None}
-            sub = await ctx.tx.new_submission(form.id, answers)
+    if sub is None and form.per_item:
+        parent, items = await _parent_items(ctx, form.per_item)
+        if item is None or item >= len(items):
+            return None
+        sub = link_items(items, await ctx.tx.submissions(form.id)).get(item)
+        if sub is None:
+            answers = {"_item": item, "_item_id": items[item].get("_id"), "item_name": items[item]["name"],
+                       "company_name": parent.get("company_name")}
+            sub = await ctx.tx.new_submission(form.id, {k: v for k, v in answers.items() if v is not None})
+        elif (moved := relinked(sub, item, items[item])) is not None:
+            ctx.tx.save_answers(sub, moved)  # the item moved or was renamed in the parent form
+    elif sub is None:
+        subs = await ctx.tx.submissions(form.id)
+        sub = subs[-1] if subs else await ctx.tx.new_submission(form.id, {})
     ctx.state["form"], ctx.state["sub"] = ref, sub.id
     return FormSession(ctx, form, sub)
 
@@ -87,19 +88,20 @@ async def form_entries(ctx: Ctx) -> list[tuple[str, str, str]]:
     for form in FORMS.values():
         if role and form.audience != role:
             continue
-        refs: list[tuple[str, int | None, str]] = [(form.id, None, t(form.title))]
+        subs = await ctx.tx.submissions(form.id)
         if form.per_item:
             _, items = await _parent_items(ctx, form.per_item)
-            refs = [(f"{form.id}:{i}", i, f"{t(form.short_title)} {t(N_('事项'))}{i + 1}《{row['name']}》")
+            linked = link_items(items, subs)
+            refs = [(f"{form.id}:{i}", linked.get(i), f"{t(form.short_title)} {t(N_('事项'))}{i + 1}《{row['name']}》")
                     for i, row in enumerate(items)]
-        subs = await ctx.tx.submissions(form.id)
-        for ref, item, title in refs:
-            mine = [s for s in subs if (s.answers or {}).get("_item") == item]
-            if not mine:
+        else:
+            refs = [(form.id, subs[-1] if subs else None, t(form.title))]
+        for ref, sub, title in refs:
+            if sub is None:
                 entries.append((title, "", ref))
                 continue
-            done, total, _ = w.answered_count(form, mine[-1].answers or {})
-            mark = t(N_("已完成")) if mine[-1].status != "draft" else ""
+            done, total, _ = w.answered_count(form, sub.answers or {})
+            mark = t(N_("已完成")) if sub.status != "draft" else ""
             entries.append((title, f"{done}/{total} {mark}".strip(), ref))
     return entries
 
@@ -129,29 +131,3 @@ def help_text(ctx: Ctx) -> str:
         "状态 — 看进度、缺哪些、截止时间和报送地点\n联系 — 报送部门的电话和地址\n已报送 — 盖章报送后告诉我\n"
         "退订提醒 / 开启提醒\n取消 — 暂停填写（答案保留）\n菜单 — 回到表格列表\nEnglish / 中文 — 切换语言"
     ))
-
-
-async def status_text(ctx: Ctx) -> str:
-    """Each form: answered/total and what is missing, by label."""
-    t = ctx.t
-    lines = []
-    for form in FORMS.values():
-        subs = await ctx.tx.submissions(form.id)
-        latest = {(sub.answers or {}).get("_item"): sub for sub in subs}  # newest per item
-        for sub in latest.values():
-            answers = sub.answers or {}
-            done, total, missing = w.answered_count(form, answers)
-            title = t(form.short_title)
-            if form.per_item and answers.get("item_name"):
-                title += f"《{answers['item_name']}》"
-            if sub.status != "draft":
-                lines.append(t(N_("《{title}》{done}/{total} 已完成"), title=title, done=done, total=total))
-                continue
-            lines.append(t(N_("《{title}》已答 {done}/{total}"), title=title, done=done, total=total))
-            if missing:
-                names = "、".join(t(s.field.label) for s in missing[:6])
-                more = "…" if len(missing) > 6 else ""
-                lines.append(t(N_("待填：{names}{more}"), names=names, more=more))
-    if not lines:
-        lines.append(t(N_("还没有开始填写任何表格。")))
-    return "\n".join(lines)
