@@ -275,3 +275,22 @@ async def test_confirm_typed_on_another_process_gives_the_document_of_the_answer
     finally:
         for app in (app1, app2, app3):
             await app.close()
+
+
+async def test_an_english_speaker_sees_the_official_label_beside_its_translation(app):
+    c = ChatClient(app.engine, language="en")
+    await c.send("/start")
+    await c.click("SME")
+    await c.click("Matching Form")
+    assert c.text.startswith("企业名称 (Enterprise name) (1/")
+    await c.send("上海测试科技有限公司")
+    await c.send("91310000132149237A")
+    assert c.text.startswith("✗ Check failed") and "should be G" in c.text
+    await c.send("status")
+    assert "Still to fill: Unified social credit code, Registered in (province)" in c.text
+    await c.send("91310000132149237G")
+    await c.send("上海")
+    await c.send("contact 浦东")  # the English word, a Chinese district name
+    assert "浦东新区学林路36弄13号" in c.text
+    await c.send("中文")
+    assert c.text.startswith("已切换为中文。") and "企业注册地（市(区)）" in c.text

@@ -50,7 +50,7 @@ def command_of(text: str) -> tuple[str, str] | None:
         if not squeezed.startswith(word):
             continue
         rest = squeezed[len(word):]
-        if name == "contact" and len(rest) <= 6 and not word.isascii():
+        if name == "contact" and len(rest) <= 6 and not (word.isascii() and rest.isascii()):
             return name, rest
         if name == "submitted" and (rest.isdigit() or rest in ("全部", "all")):
             return name, rest
@@ -139,7 +139,7 @@ def form_lines(lang: str, uf: UserForms, form_id: str, now: datetime) -> list[st
             needs_paper = True
             lines.append(t(N_("《{title}》已答 {done}/{total}"), title=title, done=done, total=total))
             if missing:
-                names = "、".join(t(s.field.label) for s in missing[:MAX_MISSING])
+                names = t(N_("、")).join(t(s.field.label) for s in missing[:MAX_MISSING])
                 more = "…" if len(missing) > MAX_MISSING else ""
                 lines.append(t(N_("待填：{names}{more}"), names=names, more=more))
             continue

@@ -77,7 +77,7 @@ def reminder_reply(lang: str, uf: UserForms, campaign: Campaign, form_id: str, n
     for sub in uf.forms.get(form_id, ()):
         if sub.status == "draft":
             _done, _total, missing = w.answered_count(form, sub.answers or {})
-            names = "、".join(t(s.field.label) for s in missing[:MAX_MISSING])
+            names = t(N_("、")).join(t(s.field.label) for s in missing[:MAX_MISSING])
             more = "…" if len(missing) > MAX_MISSING else ""
             lines.append(t(N_("《{title}》还缺 {k} 项：{names}{more}"), title=_title(lang, sub), k=len(missing),
                            names=names, more=more))
