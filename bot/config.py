@@ -26,6 +26,7 @@ class Settings:
     link_ttl_seconds: int = 24 * 3600
     log_level: str = "INFO"
     timezone: str = "Asia/Shanghai"
+    pdf: bool = True  # a PDF beside each .docx where LibreOffice is installed (JIEBANG_PDF=off: never)
     # Telegram
     telegram_token: str = ""
     telegram_api_base_url: str = ""  # another Bot API server (self-hosted or a test fake)
@@ -64,6 +65,7 @@ class Settings:
             link_ttl_seconds=_int(env, "JIEBANG_LINK_TTL_SECONDS", 24 * 3600),
             log_level=g("JIEBANG_LOG_LEVEL", "INFO"),
             timezone=g("JIEBANG_TIMEZONE", "Asia/Shanghai"),
+            pdf=g("JIEBANG_PDF", "").strip().lower() not in ("off", "0", "no", "false"),
             telegram_token=g("TELEGRAM_TOKEN", ""),
             telegram_api_base_url=g("TELEGRAM_API_BASE_URL", ""),
             telegram_webhook_url=g("TELEGRAM_WEBHOOK_URL", ""),

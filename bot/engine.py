@@ -90,7 +90,7 @@ class Engine:
                 if session is None or session.step() is not None:
                     return None
                 form, answers = session.form, copy.deepcopy(session.answers)
-            return await produce(form, answers)
+            return await produce(form, answers, self.settings.pdf)
         except Exception:  # the transaction proper will render (and report) if this could not
             log.warning("could not prepare the documents ahead", exc_info=True)
             return None

@@ -10,6 +10,7 @@ import pytest
 from sqlalchemy.exc import OperationalError
 
 from bot.app import open_app
+from bot.config import Settings
 from bot.documents.pdf import pdf_available
 from bot.testing import ChatClient
 from tests.conftest import SME_ANSWERS
@@ -294,3 +295,19 @@ async def test_an_english_speaker_sees_the_official_label_beside_its_translation
     assert "浦东新区学林路36弄13号" in c.text
     await c.send("中文")
     assert c.text.startswith("已切换为中文。") and "企业注册地（市(区)）" in c.text
+
+
+async def test_jiebang_pdf_off_sends_the_docx_alone(tmp_path):
+    settings = Settings.from_env({"JIEBANG_DATA_DIR": str(tmp_path), "JIEBANG_PDF": "off"})
+    assert settings.pdf is False and Settings.from_env({}).pdf is True
+    app = await open_app(settings)
+    try:
+        c = ChatClient(app.engine)
+        await start_form(c)
+        await c.fill(SME_ANSWERS)
+        [reply] = await c.click("确认")
+        assert reply.document is not None and reply.document.filename.endswith(".docx")
+        assert reply.documents == () and "PDF" not in reply.text
+        assert [p.suffix for p in (tmp_path / "documents").rglob("*.*")] == [".docx"]
+    finally:
+        await app.close()

@@ -482,7 +482,7 @@ class FormSession:
             return self.question(t(N_("还有未填的项目。")))
         made = self.ctx.extras.get("produced")
         if made is None or made.key != key_of(self.form, self.answers):
-            made = await produce(self.form, self.answers)
+            made = await produce(self.form, self.answers, self.ctx.settings.pdf)
         filename = self.filename()
         docs = [self._keep(filename, made.docx)]
         lines = [t(N_("已生成《{title}》。请打印、加盖企业公章后报送。"), title=t(self.form.title))]

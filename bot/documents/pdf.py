@@ -11,13 +11,19 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 import shutil
 import tempfile
+import weakref
 from pathlib import Path
 
 log = logging.getLogger(__name__)
 
 TIMEOUT_SECONDS = 60.0
+# Conversions at once: each is a LibreOffice process busy on a core for about a second; more than the
+# cores only makes every one slower and starves the bot. The rest wait their turn (within the timeout).
+PARALLEL = max(1, min(2, (os.cpu_count() or 1)))
+_slots: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Semaphore] = weakref.WeakKeyDictionary()
 _BINARIES = ("soffice", "libreoffice")
 
 
@@ -42,6 +48,22 @@ async def to_pdf(docx: bytes, limit_seconds: float = TIMEOUT_SECONDS) -> bytes |
     binary = soffice_path()
     if binary is None:
         return None
+    loop = asyncio.get_running_loop()
+    slots = _slots.get(loop)
+    if slots is None:
+        slots = _slots[loop] = asyncio.Semaphore(PARALLEL)
+    try:
+        async with asyncio.timeout(limit_seconds):
+            await slots.acquire()
+    except TimeoutError:
+        raise PdfError(f"no LibreOffice slot free within {limit_seconds:g}s") from None
+    try:
+        return await _convert(binary, docx, limit_seconds)
+    finally:
+        slots.release()
+
+
+async def _convert(binary: str, docx: bytes, limit_seconds: float) -> bytes:
     with tempfile.TemporaryDirectory(prefix="jiebang-pdf-") as tmp:
         work = Path(tmp)
         source = work / "form.docx"

@@ -33,11 +33,14 @@ def key_of(form: Form, answers: dict[str, Any]) -> str:
     return hashlib.sha256(raw.encode()).hexdigest()
 
 
-async def produce(form: Form, answers: dict[str, Any]) -> Produced:
+async def produce(form: Form, answers: dict[str, Any], pdf: bool = True) -> Produced:
+    """The .docx, and its PDF when `pdf` (the JIEBANG_PDF setting) and LibreOffice is installed."""
     docx = await asyncio.to_thread(form.render, answers)  # the event loop serves other users meanwhile
+    if not pdf:
+        return Produced(key_of(form, answers), docx, None)
     try:
-        pdf, failed = await to_pdf(docx), False
+        pdf_data, failed = await to_pdf(docx), False
     except PdfError:
         log.exception("PDF conversion failed for %s", form.id)
-        pdf, failed = None, True
-    return Produced(key_of(form, answers), docx, pdf, failed)
+        pdf_data, failed = None, True
+    return Produced(key_of(form, answers), docx, pdf_data, failed)

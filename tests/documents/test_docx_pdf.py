@@ -69,3 +69,27 @@ def test_real_conversion_keeps_the_company_name():
         pytest.skip("pdftotext (poppler-utils) is not installed; checked %PDF only")
     out = subprocess.run(["pdftotext", "-", "-"], input=data, capture_output=True, check=True).stdout.decode()
     assert "上海某某科技有限公司" in out
+
+
+async def test_conversions_beyond_the_slots_wait_their_turn(fake_soffice, tmp_path, monkeypatch):
+    """Ten users confirming at once start two LibreOffice processes, not ten; every one still gets a PDF."""
+    log = tmp_path / "runs.log"
+    fake_soffice(
+        f"log = pathlib.Path({str(log)!r})\n"
+        "with log.open('a') as f: f.write(f'start {time.monotonic()}\\n')\n"
+        "time.sleep(0.3)\n"
+        "with log.open('a') as f: f.write(f'end {time.monotonic()}\\n')\n"
+        "args = sys.argv[1:]\n"
+        "out = pathlib.Path(args[args.index('--outdir') + 1])\n"
+        "(out / (pathlib.Path(args[-1]).stem + '.pdf')).write_bytes(b'%PDF-1.7 fake')"
+    )
+    monkeypatch.setattr(pdf, "PARALLEL", 2)
+    monkeypatch.setattr(pdf, "_slots", type(pdf._slots)())
+    results = await asyncio.gather(*(to_pdf(b"PK...") for _ in range(6)))
+    assert results == [b"%PDF-1.7 fake"] * 6
+    events = sorted((float(t), kind) for kind, t in (line.split() for line in log.read_text().splitlines()))
+    running = peak = 0
+    for _t, kind in events:
+        running += 1 if kind == "start" else -1
+        peak = max(peak, running)
+    assert peak == 2
