@@ -69,6 +69,9 @@ class Reply:
     multi: bool = False  # buttons toggle; a `done` button (payload ends with ":done") closes the choice
     document: Document | None = None
     documents: tuple[Document, ...] = field(default=())
+    # This answer finished a section of a form: a good moment for a channel to ask something of its own
+    # once (WeChat: consent to reminder notifications). Channels that need nothing ignore it.
+    section_done: bool = False
 
     def all_documents(self) -> tuple[Document, ...]:
         return ((self.document,) if self.document else ()) + self.documents
@@ -85,6 +88,8 @@ def reply_to_dict(reply: Reply) -> dict:
             for x in reply.all_documents()]
     if docs:
         d["documents"] = docs
+    if reply.section_done:
+        d["section_done"] = True
     return d
 
 
@@ -100,4 +105,5 @@ def reply_from_dict(d: dict) -> Reply:
         multi=bool(d.get("multi")),
         document=docs[0] if docs else None,
         documents=tuple(docs[1:]),
+        section_done=bool(d.get("section_done")),
     )

@@ -11,6 +11,7 @@ State kept in the conversation row (ctx.state):
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from pathlib import Path
 from typing import Any
@@ -26,6 +27,12 @@ from bot.messages import DOCX_MIME, PDF_MIME, Document, Reply
 from storage.models import Submission
 
 _UNSAFE = re.compile(r'[\\/:*?"<>|\s]+')
+
+
+def _section(step: w.Step | None) -> str:
+    if step is None:
+        return ""
+    return (step.group.section if step.group else step.field.section) or ""
 
 
 def _display(value: Any, field: Field | None = None) -> str:
@@ -303,7 +310,11 @@ class FormSession:
         prefix = t(N_("✓ 已保存：{label} {value}"), label=t(step.field.label), value=_display(value, step.field))
         if note:
             prefix += "\n" + w.render_message(t, note)
-        return self.question(prefix)
+        reply = self.question(prefix)
+        section, after = _section(step), _section(self.step())
+        if section and after != section:
+            reply = dataclasses.replace(reply, section_done=True)
+        return reply
 
     def _fail(self, step: w.Step, error: Invalid) -> Reply:
         """One message: what is wrong, then the question again; after 3 tries, an example and ways out."""

@@ -4,6 +4,7 @@ running server; what the bot sends through the API is read back from a fake WeCh
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import io
 import itertools
 import re
@@ -544,3 +545,54 @@ async def test_wecom_tencent_sample_message_and_a_document_sent_as_a_file(tmp_pa
         # reminders on WeCom are application messages
         assert await r.channel.send("zhangsan", [Reply("截止日期快到了")]) is True
         assert r.fake.texts_to("zhangsan")[-1] == "截止日期快到了" and r.channel.sent_via == {"app": 1}
+
+
+# -- consent to reminder notifications ------------------------------------------------------------
+
+async def test_after_the_first_finished_section_the_user_is_asked_once_to_allow_reminders(tmp_path):
+    template = "TPL-reminder-1"
+    async with rig(tmp_path, wechat_reminder_template_id=template) as r:
+        u = WxUser(r)
+        await u.event("subscribe")
+        await u.say("2")
+        await u.say("1")
+        await u.fill(ANSWERS)
+        url = f"{r.url}/wechat/subscribe"
+        asked = [i for i, text in enumerate(u.seen) if url in text]
+        assert len(asked) == 1, "asked once"
+        assert u.seen[asked[0]].startswith("✓ 已保存：邮编")  # 一、企业基本情况 has just been finished
+        assert "企业概况" in u.seen[asked[0]]  # with the next question, in the same message
+
+        async with r.http.get(url) as resp:
+            assert resp.status == 200 and resp.content_type == "text/html"
+            page = await resp.text()
+        assert f'<wx-open-subscribe template="{template}"' in page and "jweixin" in page
+        found = dict(re.findall(r'(timestamp|nonceStr|signature): "([^"]+)"', page))
+        raw = f"jsapi_ticket={r.fake.jsapi_ticket}&noncestr={found['nonceStr']}&timestamp={found['timestamp']}&url={url}"
+        assert found["signature"] == hashlib.sha1(raw.encode()).hexdigest()  # what WeChat's JS-SDK checks
+        async with r.http.get(url) as resp:
+            await resp.text()
+        assert len(r.fake.calls_of("/cgi-bin/ticket/getticket")) == 1  # the ticket is cached
+
+        other = WxUser(r, openid="oUser2")  # said no in a popup already: not asked
+        await other.event("subscribe")
+        popup = (f"<SubscribeMsgPopupEvent><List><TemplateId>{template}</TemplateId>"
+                 "<SubscribeStatusString>reject</SubscribeStatusString><PopupScene>2</PopupScene></List>"
+                 "</SubscribeMsgPopupEvent>")
+        await other.event("subscribe_msg_popup_event", extra=popup)
+        await other.say("2")
+        await other.say("1")
+        await other.fill(ANSWERS)
+        assert not any(url in text for text in other.seen + r.fake.texts_to(other.openid))
+
+
+async def test_without_a_reminder_template_nobody_is_asked_and_there_is_no_page(tmp_path):
+    async with rig(tmp_path) as r:
+        u = WxUser(r)
+        await u.event("subscribe")
+        await u.say("2")
+        await u.say("1")
+        await u.fill(ANSWERS)
+        assert not any("/subscribe" in text for text in u.seen + r.fake.texts_to(u.openid))
+        async with r.http.get(f"{r.url}/wechat/subscribe") as resp:
+            assert resp.status == 404

@@ -5,7 +5,8 @@
         ...
         fake.calls_of("/cgi-bin/message/custom/send")
 
-It issues access_tokens (/cgi-bin/token, /cgi-bin/gettoken), checks them on every call (a new token
+It issues access_tokens (/cgi-bin/token, /cgi-bin/gettoken) and the JS-SDK ticket
+(/cgi-bin/ticket/getticket), checks them on every call (a new token
 retires the old one at once — stricter than WeChat's 5 minutes), records every call, and can be told
 to fail: `fail_next(path, 45047)`, or `expire_tokens()` so the next call gets 40001.
 """
@@ -45,11 +46,13 @@ class FakeWeChatAPI:
         self._ids = itertools.count(1)
         self._runner: web.AppRunner | None = None
         self.url = ""
+        self.jsapi_ticket = "sM4AOVdWfPE4DxkXGEs8VMCPGGVi4C3VM0P37wVUCFvkVAy_90u5h9nbSlYy3-Sl-HhTdfl2fzFy1AOcHKP7qg"
 
     async def __aenter__(self) -> FakeWeChatAPI:
         app = web.Application(client_max_size=25 * 1024 * 1024)
         app.router.add_get("/cgi-bin/token", self._token)
         app.router.add_get("/cgi-bin/gettoken", self._token)
+        app.router.add_get("/cgi-bin/ticket/getticket", self._ticket)
         for path in PATHS:
             app.router.add_post(path, self._api)
         self._runner = web.AppRunner(app)
@@ -96,6 +99,14 @@ class FakeWeChatAPI:
         self.valid_tokens = {token}
         return web.json_response({"access_token": token, "expires_in": 7200}
                                  | ({"errcode": 0, "errmsg": "ok"} if request.path == "/cgi-bin/gettoken" else {}))
+
+    async def _ticket(self, request: web.Request) -> web.Response:
+        call = Call(path=request.path, query=dict(request.query))
+        if call.query.get("access_token") not in self.valid_tokens:
+            return self._answer(call, 40001, "invalid credential, access_token is invalid or not latest")
+        if call.query.get("type") != "jsapi":
+            return self._answer(call, 40097, "invalid args")
+        return self._answer(call, 0, "ok", {"ticket": self.jsapi_ticket, "expires_in": 7200})
 
     async def _api(self, request: web.Request) -> web.Response:
         call = Call(path=request.path, query=dict(request.query))

@@ -47,6 +47,9 @@ class WeChatAPI:
         self._expires_at = 0.0
         self._lock = asyncio.Lock()
         self.token_fetches = 0
+        self._ticket: str | None = None
+        self._ticket_expires_at = 0.0
+        self._ticket_lock = asyncio.Lock()
 
     @property
     def session(self) -> aiohttp.ClientSession:
@@ -122,6 +125,30 @@ class WeChatAPI:
             if code:
                 raise ApiError(code, str(result.get("errmsg", "")))
             return result
+        raise AssertionError("unreachable")
+
+    async def jsapi_ticket(self) -> str:
+        """The JS-SDK ticket (Official Account), cached like the access_token: valid 7200 s, fetches
+        limited per day, so one fetcher for the process."""
+        if self._ticket and self.clock() < self._ticket_expires_at:
+            return self._ticket
+        async with self._ticket_lock:
+            if self._ticket and self.clock() < self._ticket_expires_at:
+                return self._ticket
+            for attempt in (1, 2):
+                token = await self.token()
+                data = await self._request("GET", "/cgi-bin/ticket/getticket",
+                                           params={"access_token": token, "type": "jsapi"})
+                code = int(data.get("errcode") or 0)
+                if code in INVALID_TOKEN and attempt == 1:
+                    self._invalidate(token)
+                    continue
+                if code or not data.get("ticket"):
+                    raise ApiError(code or -1, str(data.get("errmsg") or "no ticket"))
+                self._ticket = str(data["ticket"])
+                self._ticket_expires_at = self.clock() + max(
+                    60.0, float(data.get("expires_in") or 7200) - REFRESH_EARLY)
+                return self._ticket
         raise AssertionError("unreachable")
 
     # Official Account

@@ -17,13 +17,16 @@ has one effect: an in-process map of jobs answers retries, and the engine rememb
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import logging
+import secrets
 import time
 import weakref
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
+import jinja2
 from aiohttp import web
 
 from bot.adapters import links
@@ -162,6 +165,17 @@ class _Job:
         return chunks[0].text if chunks else None
 
 
+_SUBSCRIBE_PAGE = jinja2.Environment(
+    loader=jinja2.PackageLoader("bot.adapters.wechat", "templates"), autoescape=True,
+).get_template("subscribe.html")
+
+
+def jsapi_signature(ticket: str, nonce: str, timestamp: str, url: str) -> str:
+    """JS-SDK wx.config signature: sha1 of the four fields in this order, the URL without its #fragment."""
+    raw = f"jsapi_ticket={ticket}&noncestr={nonce}&timestamp={timestamp}&url={url.split('#', 1)[0]}"
+    return hashlib.sha1(raw.encode()).hexdigest()
+
+
 class WeChatChannel:
     """`WeChatChannel(app, kind="oa" | "wecom")`; `add_routes(web_app)` mounts the callback URL."""
 
@@ -203,6 +217,8 @@ class WeChatChannel:
     def add_routes(self, web_app: web.Application) -> None:
         web_app.router.add_get(self.path, self._on_get)
         web_app.router.add_post(self.path, self._on_post)
+        if self.kind == "oa":
+            web_app.router.add_get(f"{self.path}/subscribe", self._on_subscribe_page)
 
     async def install_menu(self) -> dict:
         """Install the custom menu (填表 / 我的进度 / 帮助); once per account, or after changing it."""
@@ -419,7 +435,46 @@ class WeChatChannel:
         if text is not None:
             replies = await self.app.engine.handle(
                 Incoming(channel=self.name, user_id=user, text=text, message_id=key))
+            if any(r.section_done for r in replies) and self._may_ask_consent(prefs):
+                await store.update_prefs(self.name, user, notify_asked=True)
+                replies = [*replies, Reply(self._t(N_("想在截止前收到微信提醒吗？点这里开启（随时可退订）：\n{url}"),
+                                                   url=self.subscribe_url))]
         return replies
+
+    # -- consent to reminder notifications (订阅通知) --------------------------------------------
+
+    @property
+    def subscribe_url(self) -> str:
+        return f"{self.settings.public_url}{self.path}/subscribe"
+
+    def _may_ask_consent(self, prefs: dict) -> bool:
+        """Once per user, after a finished section; only where notifications are set up (OA + template)
+        and the page can be reached, and not from users who already said yes or no."""
+        return (self.kind == "oa" and bool(self.settings.wechat_reminder_template_id)
+                and bool(self.settings.public_url) and prefs.get("notify") is None
+                and not prefs.get("notify_asked"))
+
+    async def _on_subscribe_page(self, request: web.Request) -> web.Response:
+        """The page with WeChat's subscribe button (JS-SDK open tag wx-open-subscribe). The consent
+        itself arrives as a subscribe_msg_popup_event at the callback URL."""
+        template = self.settings.wechat_reminder_template_id
+        if self.kind != "oa" or not template:
+            raise web.HTTPNotFound()
+        url = self.subscribe_url + (f"?{request.query_string}" if request.query_string else "")
+        try:
+            ticket = await self.api.jsapi_ticket()
+        except ApiError as exc:
+            log.warning("%s: no JS-SDK ticket for the subscribe page: %s", self.name, exc)
+            return web.Response(status=503, text=self._t(N_("暂时无法开启提醒，请稍后再试。")),
+                                content_type="text/plain", charset="utf-8")
+        nonce, timestamp = secrets.token_hex(8), str(int(self.clock()))
+        html = _SUBSCRIBE_PAGE.render(
+            title=self._t(N_("截止提醒")), template_id=template, app_id=self.settings.wechat_app_id,
+            timestamp=timestamp, nonce=nonce, signature=jsapi_signature(ticket, nonce, timestamp, url),
+            explain=self._t(N_("开启后，表格截止前7天、3天、1天和当天，我们会通过服务通知提醒您。")),
+            button=self._t(N_("开启截止提醒")), done=self._t(N_("已开启，回到对话继续填写即可。")),
+            failed=self._t(N_("没有开启成功，可稍后再试；不开启也会在您下次发消息时提醒。")))
+        return web.Response(text=html, content_type="text/html", charset="utf-8")
 
     # -- rendering and sending ------------------------------------------------------------------
 
