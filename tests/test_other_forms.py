@@ -39,6 +39,20 @@ LARGE_ANSWERS = {
 }
 
 
+async def two_items_confirmed(app) -> ChatClient:
+    """An SME whose 对接表 (事项1 高精度视觉检测算法, 事项2 柔性装配机器人) is confirmed, at the menu."""
+    c = ChatClient(app.engine)
+    await start_form(c)
+    answers = {**SME_ANSWERS, "还要添加": "是", "事项 2 · 事项名称": "柔性装配机器人", "事项 2 · 代码": "2024-SH-033"}
+    await c.fill(answers, until="还要添加")
+    await c.send("是")
+    await c.fill(answers, until="还要添加")
+    await c.send("否")
+    await c.click("确认")
+    await c.send("菜单")
+    return c
+
+
 async def open_application(app) -> ChatClient:
     """An SME with a finished 对接表, at the first section of 事项1's 申请书 (the declaration confirmed)."""
     c = ChatClient(app.engine)
@@ -97,15 +111,7 @@ async def test_firm_facts_are_offered_again_in_the_next_form(app):
 
 
 async def test_one_application_per_item_prefilled_from_the_matchmaking_form(app):
-    c = ChatClient(app.engine)
-    await start_form(c)
-    answers = {**SME_ANSWERS, "还要添加": "是", "事项 2 · 事项名称": "柔性装配机器人", "事项 2 · 代码": "2024-SH-033"}
-    await c.fill(answers, until="还要添加")
-    await c.send("是")
-    await c.fill(answers, until="还要添加")
-    await c.send("否")
-    await c.click("确认")
-    await c.send("菜单")
+    c = await two_items_confirmed(app)
     labels = [b.label for b in c.last.buttons]
     assert any("事项1《高精度视觉检测算法》" in x for x in labels)
     assert any("事项2《柔性装配机器人》" in x for x in labels)
@@ -174,15 +180,7 @@ async def test_needs_can_be_added_moved_up_and_removed(app):
 
 
 async def test_an_application_follows_its_item_when_items_move_or_are_renamed_or_removed(app):
-    c = ChatClient(app.engine)
-    await start_form(c)
-    answers = {**SME_ANSWERS, "还要添加": "是", "事项 2 · 事项名称": "柔性装配机器人", "事项 2 · 代码": "2024-SH-033"}
-    await c.fill(answers, until="还要添加")
-    await c.send("是")
-    await c.fill(answers, until="还要添加")
-    await c.send("否")
-    await c.click("确认")
-    await c.send("菜单")
+    c = await two_items_confirmed(app)
     await c.click("事项2")
     await c.click("确认")
     await c.send("机器人公司。")
