@@ -307,7 +307,10 @@ class FormSession:
         self._reset_step_state()
         self.state.pop("at", None)
         t = self.ctx.t
-        prefix = t(N_("✓ 已保存：{label} {value}"), label=t(step.field.label), value=_display(value, step.field))
+        if value is None:  # skipped: nothing to show but that it was
+            prefix = t(N_("✓ 已跳过：{label}"), label=t(step.field.label))
+        else:
+            prefix = t(N_("✓ 已保存：{label} {value}"), label=t(step.field.label), value=_display(value, step.field))
         if note:
             prefix += "\n" + w.render_message(t, note)
         reply = self.question(prefix)
