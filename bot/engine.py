@@ -166,6 +166,8 @@ class Engine:
             if said_reply is not None:
                 return [await self._resume(ctx, said_reply)]
 
+        if mode == "menu" and not action and not command:
+            return [await cmd.menu(ctx, "✗ " + t(N_("没有这个选项。请回复选项前的编号，或选项的文字。")), greet=False)]
         session = await cmd.open_session(ctx)
         if session is None:
             return [await cmd.menu(ctx)]

@@ -35,6 +35,7 @@ def test_piped_start_shows_the_menu_and_exits_cleanly(tmp_path):
     out = run_bot(tmp_path / "d", ["/start"])
     assert out.returncode == 0, out.stderr
     assert "1. 大企业（发榜）\n2. 中小企业（揭榜）" in out.stdout
+    assert out.stdout.count("您好，我是揭榜助手") == 1  # greeted once, not once on opening and again for /start
     assert "Traceback" not in out.stderr
     assert (tmp_path / "d" / "jiebang.sqlite3").exists()
 

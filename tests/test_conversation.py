@@ -35,6 +35,19 @@ async def test_first_question_is_the_official_label_with_progress(app):
     assert len(c.replies) == 3  # one message per step
 
 
+async def test_a_menu_answer_that_is_no_option_says_so_and_shows_the_choices_again(app):
+    c = ChatClient(app.engine)
+    await c.send("/start")
+    await c.send("上海某某科技有限公司")  # an answer typed before choosing who they are
+    assert c.text.startswith("✗ 没有这个选项")
+    assert "您好" not in c.text  # not greeted a second time
+    assert [b.label for b in c.last.buttons] == ["大企业（发榜）", "中小企业（揭榜）"]
+    await c.send("2")
+    await c.send("9")
+    assert c.text.startswith("✗ 没有这个选项")
+    assert "对接表" in c.last.buttons[0].label
+
+
 async def test_whole_form_gives_a_docx_with_every_answer(app):
     c = ChatClient(app.engine)
     await start_form(c)

@@ -59,17 +59,25 @@ class ConsoleChannel:
         line = await asyncio.to_thread(self.stdin.readline)
         return None if line == "" else line.rstrip("\r\n")
 
-    async def say(self, text: str) -> None:
+    async def say(self, text: str, unless_shown: list[str] | None = None) -> list[str]:
+        """Send one line; print the replies unless they are exactly `unless_shown` (already on screen)."""
         incoming = Incoming(channel=CHANNEL, user_id=self.user_id, text=text,
                             message_id=uuid.uuid4().hex, language=self.language)
-        await self.send(self.user_id, await self.handler.handle(incoming))
+        replies = await self.handler.handle(incoming)
+        shown = [numbered(reply) for reply in replies]
+        if shown != unless_shown:
+            await self.send(self.user_id, replies)
+        return shown
 
     async def run(self) -> int:
         """Chat until end of input. Every accepted answer is already stored when it is shown."""
-        await self.say("/resume")
+        opening = await self.say("/resume")  # where they stand, before they type
+        first = True
         while True:
             line = await self._read()
             if line is None:
                 return 0
             if line.strip():
-                await self.say(line)
+                # A script that begins with /start would get the greeting it has just seen a second time.
+                await self.say(line, unless_shown=opening if first and not self.interactive else None)
+                first = False
