@@ -46,8 +46,8 @@ MESSAGES: dict[str, str] = {
     "industry_code_unknown": N_("没有 {code} 这个行业大类代码（01–97），请核对或输入行业名称。"),
     "industry_not_enterprise": N_("“{name}”属于公共管理或国际组织，不是企业的行业，请重新选择。"),
     "industry_not_found": N_("没有找到与“{text}”相符的行业，请换个词或输入两位代码（如 39）。"),
-    "industry_matched": N_("所属行业：{name}。"),
     "industry_choose": N_("找到几个相符的行业，请选择："),
+    "industry_choose_more": N_("找到{n}个相符的行业，这里是前{shown}个。都不对请换个更具体的词，或输入两位代码（如 39）："),
     # 企业规模
     "size_result": N_("{group}：{figures}。中型需{medium}，小型需{small}。"),
     "size_by_analogy": N_("铁路运输业不在划型标准的交通运输业内，参照“其他未列明行业”划型：{figures}。"),

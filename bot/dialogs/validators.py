@@ -238,14 +238,29 @@ def province(raw: str, answers: Answers) -> Result:
 
 # -- industries and the SME size class ---------------------------------------------------------------
 
-_SYNONYMS = {
-    "软件": "65", "互联网": "64", "汽车": "36", "电子": "39", "芯片": "39", "集成电路": "39", "计算机": "39",
-    "机械": "34", "设备": "35", "医药": "27", "制药": "27", "化工": "26", "新材料": "26", "电气": "38",
-    "电池": "38", "仪器": "40", "仪表": "40", "纺织": "17", "服装": "18", "食品": "14", "建筑": "48",
-    "物流": "54", "仓储": "59", "研发": "73", "科研": "73", "技术服务": "75", "咨询": "72", "批发": "51",
-    "零售": "52", "金属": "33", "钢铁": "31", "塑料": "29", "橡胶": "29", "船舶": "37", "航空": "37",
-    "通信": "39", "电力": "44", "环保": "77", "印刷": "23", "家具": "21", "造纸": "22",
+# Everyday words for what a firm does → the GB/T 4754-2017 大类 it most likely belongs to, likeliest
+# first. A word found anywhere in the answer counts ("软件开发", "新能源汽车零部件"); the user always picks
+# or sees the 大类 before it is saved.
+_SYNONYMS: dict[str, tuple[str, ...]] = {
+    "软件": ("65",), "信息技术": ("65",), "人工智能": ("65",), "大数据": ("65", "64"), "云计算": ("65", "64"),
+    "物联网": ("65", "39"), "互联网": ("64",), "数据": ("65", "64"), "平台": ("64",),
+    "汽车": ("36",), "零部件": ("36", "34"), "电子": ("39",), "芯片": ("39",), "集成电路": ("39",),
+    "集成电路设计": ("65",), "半导体": ("39",), "计算机": ("39",), "通信": ("39", "63"), "传感器": ("39", "40"), "显示": ("39",),
+    "机械": ("34", "35"), "设备": ("35", "34"), "机器人": ("34",), "数控": ("34",), "模具": ("35",),
+    "医疗器械": ("35",), "医药": ("27",), "制药": ("27",), "生物": ("27", "73"), "化工": ("26",),
+    "新材料": ("26", "30", "32"), "材料": ("26", "30", "32"), "电气": ("38",), "电池": ("38",),
+    "新能源": ("38", "44", "36"), "光伏": ("38", "44"), "储能": ("38",), "电机": ("38",),
+    "仪器": ("40",), "仪表": ("40",), "检测": ("74", "40"), "设计": ("74",), "纺织": ("17",),
+    "服装": ("18",), "食品": ("14", "13"), "建筑": ("48", "47", "49", "50"), "装修": ("50",),
+    "物流": ("54", "58", "59"), "快递": ("60",), "仓储": ("59",), "研发": ("73",), "科研": ("73",),
+    "技术服务": ("75", "74"), "咨询": ("72",), "批发": ("51",), "贸易": ("51",), "零售": ("52",),
+    "电商": ("52", "64"), "金属": ("33",), "钢铁": ("31",), "有色": ("32",), "塑料": ("29",),
+    "橡胶": ("29",), "船舶": ("37",), "航空": ("37",), "航天": ("37",), "无人机": ("37",),
+    "轨道交通": ("37",), "电力": ("44",), "环保": ("77",), "节能": ("77", "38"), "印刷": ("23",),
+    "家具": ("21",), "造纸": ("22",), "餐饮": ("62",), "酒店": ("61",), "广告": ("72",),
+    "文化": ("88", "86"), "教育": ("83",), "农业": ("01",), "养殖": ("03",),
 }
+_SHOWN = 8  # choices offered at once: more do not fit a phone screen
 
 
 def industry(raw: str, answers: Answers) -> Result:
@@ -259,16 +274,30 @@ def industry(raw: str, answers: Answers) -> Result:
         if int(code) >= 91:
             return Invalid("industry_not_enterprise", {"name": found.display})
         return Ok(code)
+    exact = [f.code for f in industries().values() if value in (f.name, f.name.removesuffix("业"))]
+    if exact:
+        return Ok(exact[0]) if int(exact[0]) < 91 else Invalid("industry_not_enterprise", {"name": industries()[exact[0]].display})
     words = value.replace("业", "") or value
-    hits = [i for i in industries().values() if words in i.name or value in i.name]
-    if value in _SYNONYMS and all(h.code != _SYNONYMS[value] for h in hits):
-        hits.insert(0, industries()[_SYNONYMS[value]])
-    hits = [h for h in hits if int(h.code) < 91]
-    if not hits:
+    # Likeliest first: a code named by more of the answer's words, then by a word's own order.
+    score: dict[str, float] = {}
+    said = [word for word in _SYNONYMS if word in value]
+    for word in said:
+        if any(word != longer and word in longer for longer in said):
+            continue  # "集成电路设计" is 65, whatever "集成电路" and "设计" alone would suggest
+        for rank, code in enumerate(_SYNONYMS[word]):
+            score[code] = score.get(code, 0) + 1 - rank / 10
+    for found in industries().values():
+        if words in found.name or value in found.name:
+            score[found.code] = score.get(found.code, 0) + 0.5
+    codes = sorted((c for c in score if int(c) < 91), key=lambda c: (-score[c], c))
+    if not codes:
         return Invalid("industry_not_found", {"text": raw.strip()[:20]})
-    if len(hits) == 1:
-        return Ok(hits[0].code, Message("industry_matched", {"name": hits[0].display}))
-    return Ambiguous(tuple((h.code, h.display) for h in hits[:8]), code="industry_choose")
+    if len(codes) == 1:
+        return Ok(codes[0])  # the saved line shows "65 软件和信息技术服务业": no second note
+    options = tuple((c, industries()[c].display) for c in codes[:_SHOWN])
+    if len(codes) > _SHOWN:
+        return Ambiguous(options, code="industry_choose_more", params={"n": len(codes), "shown": _SHOWN})
+    return Ambiguous(options, code="industry_choose")
 
 
 def industry_display(code: Any) -> str:

@@ -104,9 +104,29 @@ def test_industry_by_code_or_words():
     soft = v.industry("软件", {})
     assert isinstance(soft, Ok) and soft.value == "65"
     many = v.industry("制造", {})
-    assert isinstance(many, Ambiguous) and 2 <= len(many.options) <= 8
+    assert isinstance(many, Ambiguous) and len(many.options) == 8
     assert all(label.startswith(code) for code, label in many.options)
+    # 31 manufacturing 大类 match: the user is told only 8 are offered and how to narrow it down
+    assert many.code == "industry_choose_more" and many.params["n"] > 8
     assert v.industry("量子玄学", {}).code == "industry_not_found"
+
+
+@pytest.mark.parametrize(("typed", "code"), [
+    ("软件开发", "65"), ("工业软件", "65"), ("人工智能", "65"), ("集成电路设计", "65"), ("芯片封装", "39"),
+    ("软件和信息技术服务业", "65"),  # the official name itself, though "技术服务" is also a word for 75
+    ("汽车制造业", "36"), ("农业", "01"),
+])
+def test_industry_from_what_a_firm_says_it_does(typed, code):
+    assert v.industry(typed, {}) == Ok(code)
+
+
+def test_industry_words_that_fit_several_offer_the_likeliest_first():
+    ev = v.industry("新能源汽车零部件", {})
+    assert isinstance(ev, Ambiguous) and ev.code == "industry_choose"
+    assert ev.options[0][0] == "36"  # named by 新能源, 汽车 and 零部件
+    assert {"38", "44"} <= {code for code, _label in ev.options}
+    logistics = v.industry("物流", {})
+    assert [code for code, _label in logistics.options] == ["54", "58", "59"]
 
 
 def test_province_normalised():
