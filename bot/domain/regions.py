@@ -33,6 +33,15 @@ def _short(name: str) -> str:
 _BY_SHORT = {_short(p): p for p in PROVINCES}
 _BY_SHORT["内蒙"] = "内蒙古自治区"
 
+# What an English-speaking clerk types: pinyin or the English name ("Shanghai", "Inner Mongolia").
+_LATIN = dict(zip((
+    "beijing", "tianjin", "hebei", "shanxi", "innermongolia", "liaoning", "jilin", "heilongjiang", "shanghai",
+    "jiangsu", "zhejiang", "anhui", "fujian", "jiangxi", "shandong", "henan", "hubei", "hunan", "guangdong",
+    "guangxi", "hainan", "chongqing", "sichuan", "guizhou", "yunnan", "tibet", "shaanxi", "gansu", "qinghai",
+    "ningxia", "xinjiang", "taiwan", "hongkong", "macau"), PROVINCES, strict=True))
+_LATIN.update({"neimenggu": "内蒙古自治区", "xizang": "西藏自治区", "macao": "澳门特别行政区"})
+_LATIN_SUFFIX = re.compile(r"(province|municipality|city|autonomousregion|region|sar|sheng|shi|zizhiqu)$")
+
 
 def province(text: Any) -> str | None:
     """"上海" / "上海市" / "广西" → the official province name; None when not one."""
@@ -46,7 +55,8 @@ def province(text: Any) -> str | None:
     for short, full in _BY_SHORT.items():
         if t.startswith(short):
             return full
-    return None
+    latin = re.sub(r"[^a-z]", "", t.lower())
+    return _LATIN.get(latin) or _LATIN.get(_LATIN_SUFFIX.sub("", latin))
 
 
 def plan_city(*texts: Any) -> str | None:

@@ -59,7 +59,10 @@ def test_shanghai_city_contacts_with_email_where_given():
 
 @pytest.mark.parametrize("text, expected", [
     ("上海", "上海市"), ("上海市", "上海市"), ("广西", "广西壮族自治区"), ("内蒙古", "内蒙古自治区"),
-    ("新疆生产建设兵团第八师", "新疆生产建设兵团"), ("Shanghai", None), ("", None)])
+    ("新疆生产建设兵团第八师", "新疆生产建设兵团"), ("", None), ("London", None),
+    # typed by an English-speaking clerk: the form still gets the official Chinese name
+    ("Shanghai", "上海市"), ("Jiangsu Province", "江苏省"), ("Inner Mongolia", "内蒙古自治区"),
+    ("Shaanxi", "陕西省"), ("Shanxi", "山西省"), ("Hong Kong", "香港特别行政区")])
 def test_province_names_are_normalised(text, expected):
     assert regions.province(text) == expected
 
