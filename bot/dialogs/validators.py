@@ -112,6 +112,9 @@ def mobile(raw: str, answers: Answers) -> Result:
 def phone(raw: str, answers: Answers) -> Result:
     """联系电话 / 传真: 021-68811103, (021)68811103, 33134800-20986 (with extension), 400 numbers, mobiles."""
     text_ = _half(raw).replace("－", "-").replace("—", "-")
+    text_ = re.sub(r"\s*(转|分机|ext\.?|x|#)\s*", "转", text_, flags=re.I)  # 68811103 转 20, 分机20
+    # +86 21 6881 1103 (the international form): area codes lose their 0 there, mobiles keep their 1
+    text_ = re.sub(r"^(?:\+|00)86[\s\-]*\(?(?=10|[2-9])", "0", text_)
     compact = re.sub(r"\s+", "", text_)
     m = _MOBILE.match(re.sub(r"[\-()]", "", compact))
     if m:
@@ -190,11 +193,59 @@ def _plain(d: Decimal) -> str:
     return f"{d:f}"
 
 
+_CN_DIGITS = {c: i % 10 for i, c in enumerate("〇一二三四五六七八九零壹贰叁肆伍陆柒捌玖")} | {"两": 2}
+_CN_UNITS = {"十": 10, "拾": 10, "百": 100, "佰": 100, "千": 1000, "仟": 1000}
+_CN_BIG = {"万": 10_000, "亿": 100_000_000}
+_CN_CHARS = re.compile(f"[{''.join(_CN_DIGITS)}{''.join(_CN_UNITS)}]")
+_ABOUT = re.compile(r"^(大约|大概|约为|约)|(左右|上下)$")
+
+
+def cn_number(text: str) -> Decimal | None:
+    """"三千二百万" → 32000000, "1千万", "两万五" (= 25000), "一百零五"; None when it is not a number.
+
+    Voice input in WeChat writes numbers the way they are spoken, so amounts and head counts come so."""
+    total = section = Decimal(0)
+    number: Decimal | None = None
+    last_unit = 0  # the unit just before a trailing digit: "三千二" is 3200, "一百零五" is 105
+    for tok in re.findall(r"\d+(?:\.\d+)?|.", text):
+        if tok[0].isdigit() or tok in _CN_DIGITS:
+            if number is not None:
+                return None  # "一二", "12三": digits without units between them
+            number = Decimal(tok) if tok[0].isdigit() else Decimal(_CN_DIGITS[tok])
+            if tok in ("零", "〇"):
+                number, last_unit = None, 0
+        elif tok in _CN_UNITS:
+            section += (number if number is not None else Decimal(1)) * _CN_UNITS[tok]
+            number, last_unit = None, _CN_UNITS[tok]
+        elif tok in _CN_BIG:
+            part = section + (number or 0)
+            if tok == "亿":
+                total, section = (total + part) * _CN_BIG[tok], Decimal(0)
+            else:
+                total, section = total + part * _CN_BIG[tok], Decimal(0)
+            number, last_unit = None, _CN_BIG[tok]
+        else:
+            return None
+    if number is not None and last_unit > 10:
+        number *= Decimal(last_unit) / 10
+    return total + section + (number or 0)
+
+
 def amount_wan(raw: str, answers: Answers) -> Result:
-    """An amount in 万元: `1,200`, `1200万`, `0.5亿`, `3000万元`, `1200元` — stored as a decimal string."""
+    """An amount in 万元: `1,200`, `1200万`, `0.5亿`, `3000万元`, `1200元`, `五百万` — stored as a decimal string."""
     value = _half(raw).replace(",", "").replace("，", "").replace(" ", "").replace("人民币", "")
+    value = _ABOUT.sub("", value) or value
     if value.startswith("-"):
         return Invalid("amount_negative")
+    if _CN_CHARS.search(value):
+        body = value.removesuffix("元")
+        total = cn_number(body)
+        if total is None:
+            return Invalid("amount_format")
+        if body != value or any(big in body for big in _CN_BIG):
+            stored = _plain(total / 10000)
+            return Ok(stored, Message("amount_converted", {"given": value, "wan": stored}))
+        value = _plain(total)  # "五百": a bare number, read as 万元 like "500"
     unit = next((u for u in _UNITS if value.endswith(u)), None)
     number = value[: -len(unit)] if unit else value
     try:
@@ -219,6 +270,12 @@ def amount_wan(raw: str, answers: Answers) -> Result:
 def headcount(raw: str, answers: Answers) -> Result:
     value = _half(raw).replace(",", "").replace("，", "").replace(" ", "")
     value = value.removesuffix("人").removesuffix("名")
+    value = _ABOUT.sub("", value) or value
+    if _CN_CHARS.search(value):
+        total = cn_number(value)
+        if total is None:
+            return Invalid("headcount_format")
+        value = _plain(total)
     if re.fullmatch(r"\d+\.\d+", value):
         return Invalid("headcount_whole")
     if not value.isdigit():

@@ -30,6 +30,8 @@ def test_mobile_wrong_length_and_prefix_are_named():
     ("021-68811103", "021-68811103"), ("(021)68811103", "021-68811103"), ("021 6881 1103", "021-68811103"),
     ("33134800-20986", "33134800-20986"), ("68811103", "68811103"), ("0571-88888888转123", "0571-88888888-123"),
     ("400-123-4567", "400-123-4567"), ("13912345678", "13912345678"),
+    ("+86 21 6881 1103", "021-68811103"), ("+86-10-12345678", "010-12345678"), ("+86 139 1234 5678", "13912345678"),
+    ("021-6881 1103 转 20", "021-68811103-20"), ("021-68811103分机20", "021-68811103-20"),
 ])
 def test_landline_and_fax_formats(typed, stored):
     assert v.phone(typed, {}) == Ok(stored)
@@ -66,6 +68,10 @@ def test_dates_not_in_the_future_and_real(monkeypatch):
     ("1,200", "1200", "amount_assumed_wan"), ("1200万", "1200", None), ("3000万元", "3000", None),
     ("0.5亿", "5000", "amount_converted"), ("1200元", "0.12", "amount_converted"), ("１２００", "1200", "amount_assumed_wan"),
     ("12000000", "12000000", "amount_maybe_yuan"),
+    # as WeChat's voice input writes them
+    ("五百万", "500", "amount_converted"), ("三千二百万元", "3200", "amount_converted"), ("1千万", "1000", "amount_converted"),
+    ("两万五千元", "2.5", "amount_converted"), ("一亿二千万", "12000", "amount_converted"),
+    ("五百", "500", "amount_assumed_wan"), ("约500万", "500", None), ("3200万左右", "3200", None),
 ])
 def test_amounts_in_wan(typed, stored, note):
     result = v.amount_wan(typed, {})
@@ -77,6 +83,39 @@ def test_bad_amounts():
     assert v.amount_wan("-5", {}).code == "amount_negative"
     assert v.amount_wan("很多", {}).code == "amount_format"
     assert v.amount_wan("NaN", {}).code == "amount_format"
+    assert v.amount_wan("五百万美元", {}).code == "amount_format"
+    assert v.amount_wan("一二三", {}).code == "amount_format"
+
+
+def _spoken(n: int) -> str:
+    """n as it is said in Chinese: 12005 → 一万二千零五."""
+    digits, units = "零一二三四五六七八九", ("", "十", "百", "千")
+
+    def below_10k(m: int, leading: bool) -> str:
+        out, zero = "", False
+        for i in range(3, -1, -1):
+            d = m // 10**i % 10
+            if d == 0:
+                zero = bool(out) or not leading
+                continue
+            if zero:
+                out += "零"
+            out, zero = out + digits[d] + units[i], False
+        return out
+
+    if n == 0:
+        return "零"
+    parts = [(n // 10**8, "亿"), (n // 10**4 % 10**4, "万"), (n % 10**4, "")]
+    out = ""
+    for m, unit in parts:
+        if m:
+            out += below_10k(m, leading=not out) + unit
+    return out
+
+
+@given(st.integers(min_value=0, max_value=99_999_999_999))
+def test_chinese_numerals_read_as_the_number_they_say(n):
+    assert v.cn_number(_spoken(n)) == n
 
 
 amounts = st.decimals(min_value=0, max_value=Decimal("99999999"), places=2, allow_nan=False, allow_infinity=False)
@@ -94,6 +133,10 @@ def test_headcount():
     assert v.headcount("85人", {}) == Ok(85)
     assert v.headcount("1,200", {}) == Ok(1200)
     assert v.headcount("8.5", {}).code == "headcount_whole"
+    assert v.headcount("八十五人", {}) == Ok(85)
+    assert v.headcount("一千二百名", {}) == Ok(1200)
+    assert v.headcount("约85人", {}) == Ok(85)
+    assert v.headcount("85多人", {}).code == "headcount_format"  # "more than 85" is not a count
 
 
 def test_industry_by_code_or_words():
