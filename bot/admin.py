@@ -404,7 +404,7 @@ def status_notice(lang: str, sub: Submission) -> Reply:
         line += "\n" + t(N_("请按意见修改后重新报送；回复“修改”可改答案。"))
     elif sub.status_note:
         line += f"\n{sub.status_note}"
-    return Reply("📢 " + line, buttons=(Button(t(N_("查看进度")), STATUS),))
+    return Reply("📢 " + line, buttons=(Button(t(N_("查看进度")), STATUS),), language=lang)
 
 
 async def cmd_set_status(store: Store, args, now: datetime, out) -> int:

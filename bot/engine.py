@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import copy
+import dataclasses
 import logging
 import weakref
 from collections.abc import Callable
@@ -63,13 +64,15 @@ class Engine:
                 except TRANSIENT as exc:
                     if delay is None:
                         log.error("database unavailable, gave up after %d tries: %s", attempt + 1, exc)
-                        return [Reply(gettext(lang, N_("系统暂时繁忙，这条消息没有保存。请稍后再发一次；之前的回答都已保存。")))]
+                        return [Reply(gettext(lang, N_("系统暂时繁忙，这条消息没有保存。请稍后再发一次；之前的回答都已保存。")),
+                                      language=lang)]
                     log.warning("database error (try %d), retrying in %.1fs: %s", attempt + 1, delay, exc)
                     await asyncio.sleep(delay)
                 except Exception:
                     log.exception("failed to handle %s/%s message %s", incoming.channel, incoming.user_id,
                                   incoming.message_id)
-                    return [Reply(gettext(lang, N_("抱歉，这条消息没有处理成功，请再发一次。之前的回答都已保存。")))]
+                    return [Reply(gettext(lang, N_("抱歉，这条消息没有处理成功，请再发一次。之前的回答都已保存。")),
+                                  language=lang)]
         raise AssertionError("unreachable")
 
     async def _prepare(self, incoming: Incoming) -> Produced | None:
@@ -111,6 +114,7 @@ class Engine:
                 self._reviewing.add(key)
             else:
                 self._reviewing.discard(key)
+            replies = [dataclasses.replace(r, language=ctx.lang) for r in replies]
             waiting = await tx.take_outbox()
             replies = waiting + replies
             if incoming.message_id:

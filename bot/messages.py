@@ -72,6 +72,8 @@ class Reply:
     # This answer finished a section of a form: a good moment for a channel to ask something of its own
     # once (WeChat: consent to reminder notifications). Channels that need nothing ignore it.
     section_done: bool = False
+    # The language the text is in, so a channel writes its own lines (download links…) in it too.
+    language: str = "zh_CN"
 
     def all_documents(self) -> tuple[Document, ...]:
         return ((self.document,) if self.document else ()) + self.documents
@@ -90,6 +92,8 @@ def reply_to_dict(reply: Reply) -> dict:
         d["documents"] = docs
     if reply.section_done:
         d["section_done"] = True
+    if reply.language != "zh_CN":
+        d["language"] = reply.language
     return d
 
 
@@ -106,4 +110,5 @@ def reply_from_dict(d: dict) -> Reply:
         document=docs[0] if docs else None,
         documents=tuple(docs[1:]),
         section_done=bool(d.get("section_done")),
+        language=d.get("language") or "zh_CN",
     )

@@ -87,7 +87,7 @@ def reminder_reply(lang: str, uf: UserForms, campaign: Campaign, form_id: str, n
     if where:
         lines.append(where)
     lines.append(t(N_("回复“退订提醒”不再提醒。")))
-    return Reply("\n".join(lines), buttons=(Button(t(N_("继续填写")), RESUME),))
+    return Reply("\n".join(lines), buttons=(Button(t(N_("继续填写")), RESUME),), language=lang)
 
 
 class ReminderService:
@@ -349,4 +349,4 @@ def deadline_notice(lang: str, uf: UserForms, campaign: Campaign, form_id: str, 
     old_text = old.isoformat() if old else t(N_("另行通知"))
     lines = [t(N_("📢 《{title}》截止时间调整（原：{old}）"), title=title, old=old_text),
              deadline_line(lang, campaign, form_id, now), where_line(lang, uf, campaign, form_id)]
-    return Reply("\n".join(x for x in lines if x), buttons=(Button(t(N_("继续填写")), RESUME),))
+    return Reply("\n".join(x for x in lines if x), buttons=(Button(t(N_("继续填写")), RESUME),), language=lang)

@@ -507,7 +507,7 @@ class FormSession:
         self.ctx.tx.set_status(self.sub, "complete")
         self.state["mode"] = "done"
         reply = self.ctx.reply("\n".join(lines), document=docs[0])
-        return Reply(reply.text, reply.buttons, reply.multi, docs[0], tuple(docs[1:]))
+        return dataclasses.replace(reply, document=docs[0], documents=tuple(docs[1:]))
 
     def _keep(self, filename: str, data: bytes, mime: str = DOCX_MIME) -> Document:
         """Write a document under the user's folder (atomically: a crash leaves no half file)."""

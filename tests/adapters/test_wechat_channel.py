@@ -228,6 +228,21 @@ async def test_follow_menu_voice_and_whole_form_to_a_download(tmp_path):
         assert user is not None and (user.prefs or {}).get("voice_pending") is None
 
 
+async def test_an_english_speaker_gets_the_channels_own_lines_in_english(tmp_path):
+    async with rig(tmp_path) as r:
+        u = WxUser(r)
+        await u.event("subscribe")
+        await u.say("2")
+        await u.say("1")
+        await u.fill(ANSWERS)
+        assert (await u.say("English")).startswith("Switched to English.")
+        assert await u.voice("2") == "I heard: 2. Reply 1 to confirm, 2 to say it again"
+        assert (await u.say("2")).startswith("OK, please say it again, or type your answer.")
+        done = await u.say("1")  # confirm the review
+        assert "Download “" in done and "valid for" in done and "下载" not in done
+        assert "小时内有效" not in done
+
+
 async def test_retry_of_the_same_msgid_has_one_effect(tmp_path):
     async with rig(tmp_path) as r:
         u = WxUser(r)

@@ -255,8 +255,10 @@ class WeChatChannel:
             self._locks[user] = lock
         return lock
 
-    def _t(self, message: str, **params) -> str:
-        return gettext("zh_CN", message, **params)
+    @staticmethod
+    def _t(message: str, lang: str = "zh_CN", **params) -> str:
+        """The channel's own lines, in the user's language once known (WeChat does not tell it)."""
+        return gettext(lang, message, **params)
 
     # -- HTTP -----------------------------------------------------------------------------------
 
@@ -392,7 +394,8 @@ class WeChatChannel:
         mtype = msg.get("MsgType", "").lower()
         event = msg.get("Event", "").lower() if mtype == "event" else ""
         store = self.app.store
-        prefs = await store.get_prefs(self.name, user)
+        known = await store.user(self.name, user)
+        prefs, lang = (dict(known.prefs or {}), known.language) if known else ({}, "zh_CN")
         updates: dict = {}
         text: str | None = None
         replies: list[Reply] = []
@@ -416,11 +419,11 @@ class WeChatChannel:
             heard = msg.get("Recognition", "").strip().rstrip("。.!！")
             if heard:
                 updates["voice_pending"] = heard
-                replies = [Reply(self._t(N_("我听到的是：{text}。回复 1 确认，2 重说"), text=heard))]
+                replies = [Reply(self._t(N_("我听到的是：{text}。回复 1 确认，2 重说"), lang, text=heard), language=lang)]
             else:
-                replies = [Reply(self._t(N_("这条语音没有识别出文字，请直接打字回答。")))]
+                replies = [Reply(self._t(N_("这条语音没有识别出文字，请直接打字回答。"), lang), language=lang)]
         elif mtype != "event":
-            replies = [Reply(self._t(N_("暂时只能处理文字和语音消息，请直接打字回答。")))]
+            replies = [Reply(self._t(N_("暂时只能处理文字和语音消息，请直接打字回答。"), lang), language=lang)]
         pending = prefs.get("voice_pending")
         if pending and mtype == "text" and text is not None:
             updates["voice_pending"] = None
@@ -429,7 +432,7 @@ class WeChatChannel:
                 text = pending
             elif answer in RETRY:
                 text = None
-                replies = [Reply(self._t(N_("好的，请再说一遍，或直接打字回答。")))]
+                replies = [Reply(self._t(N_("好的，请再说一遍，或直接打字回答。"), lang), language=lang)]
         if updates:
             await store.update_prefs(self.name, user, **updates)
         if text is not None:
@@ -437,8 +440,10 @@ class WeChatChannel:
                 Incoming(channel=self.name, user_id=user, text=text, message_id=key))
             if any(r.section_done for r in replies) and self._may_ask_consent(prefs):
                 await store.update_prefs(self.name, user, notify_asked=True)
+                lang = replies[-1].language if replies else lang
+                page = self.subscribe_url + ("?lang=en" if lang == "en" else "")
                 replies = [*replies, Reply(self._t(N_("想在截止前收到微信提醒吗？点这里开启（随时可退订）：\n{url}"),
-                                                   url=self.subscribe_url))]
+                                                   lang, url=page), language=lang)]
         return replies
 
     # -- consent to reminder notifications (订阅通知) --------------------------------------------
@@ -461,19 +466,20 @@ class WeChatChannel:
         if self.kind != "oa" or not template:
             raise web.HTTPNotFound()
         url = self.subscribe_url + (f"?{request.query_string}" if request.query_string else "")
+        lang = "en" if request.query.get("lang") == "en" else "zh_CN"
         try:
             ticket = await self.api.jsapi_ticket()
         except ApiError as exc:
             log.warning("%s: no JS-SDK ticket for the subscribe page: %s", self.name, exc)
-            return web.Response(status=503, text=self._t(N_("暂时无法开启提醒，请稍后再试。")),
+            return web.Response(status=503, text=self._t(N_("暂时无法开启提醒，请稍后再试。"), lang),
                                 content_type="text/plain", charset="utf-8")
         nonce, timestamp = secrets.token_hex(8), str(int(self.clock()))
         html = _SUBSCRIBE_PAGE.render(
-            title=self._t(N_("截止提醒")), template_id=template, app_id=self.settings.wechat_app_id,
+            title=self._t(N_("截止提醒"), lang), template_id=template, app_id=self.settings.wechat_app_id,
             timestamp=timestamp, nonce=nonce, signature=jsapi_signature(ticket, nonce, timestamp, url),
-            explain=self._t(N_("开启后，表格截止前7天、3天、1天和当天，我们会通过服务通知提醒您。")),
-            button=self._t(N_("开启截止提醒")), done=self._t(N_("已开启，回到对话继续填写即可。")),
-            failed=self._t(N_("没有开启成功，可稍后再试；不开启也会在您下次发消息时提醒。")))
+            explain=self._t(N_("开启后，表格截止前7天、3天、1天和当天，我们会通过服务通知提醒您。"), lang),
+            button=self._t(N_("开启截止提醒"), lang), done=self._t(N_("已开启，回到对话继续填写即可。"), lang),
+            failed=self._t(N_("没有开启成功，可稍后再试；不开启也会在您下次发消息时提醒。"), lang))
         return web.Response(text=html, content_type="text/html", charset="utf-8")
 
     # -- rendering and sending ------------------------------------------------------------------
@@ -483,15 +489,16 @@ class WeChatChannel:
         if self.kind == "wecom":
             return text  # documents go as files
         for doc in reply.all_documents():
-            text += "\n" + self._link_line(user, doc)
+            text += "\n" + self._link_line(user, doc, reply.language)
         return text
 
-    def _link_line(self, user: str, doc: Document) -> str:
+    def _link_line(self, user: str, doc: Document, lang: str = "zh_CN") -> str:
         if doc.path is None:
-            return self._t(N_("《{name}》已生成，但暂时无法提供下载，请稍后再试。"), name=doc.filename)
+            return self._t(N_("《{name}》已生成，但暂时无法提供下载，请稍后再试。"), lang, name=doc.filename)
         url = links.make_link(self.settings, doc.path, f"{self.name}:{user}", now=self.clock())
         hours = max(1, self.settings.link_ttl_seconds // 3600)
-        return self._t(N_("下载《{name}》（{hours}小时内有效）：\n{url}"), name=doc.filename, hours=hours, url=url)
+        return self._t(N_("下载《{name}》（{hours}小时内有效）：\n{url}"), lang, name=doc.filename, hours=hours,
+                       url=url)
 
     def _render(self, user: str, replies: Sequence[Reply]) -> tuple[list[Chunk], list[tuple[Document, Reply]]]:
         chunks = merge([(self._text_of(user, r), r) for r in replies if r.text or r.buttons or
