@@ -152,6 +152,12 @@ class WxUser:
         xml = self.xml("event", Event=event, **({"EventKey": key} if key is not None else {}))
         return (await self.post(xml.replace("</xml>", extra + "</xml>")))[1]
 
+    async def open_form(self) -> str:
+        """Follow the account, say "SME", open the 对接表: the first question."""
+        await self.event("subscribe")
+        await self.say("2")
+        return await self.say("1")
+
     async def fill(self, answers: dict[str, str], on: dict[str, object] | None = None, limit: int = 60) -> str:
         """Answer until the review; `on` maps a question start to a coroutine function that answers it."""
         for _ in range(limit):
@@ -231,9 +237,7 @@ async def test_follow_menu_voice_and_whole_form_to_a_download(tmp_path):
 async def test_an_english_speaker_gets_the_channels_own_lines_in_english(tmp_path):
     async with rig(tmp_path) as r:
         u = WxUser(r)
-        await u.event("subscribe")
-        await u.say("2")
-        await u.say("1")
+        await u.open_form()
         await u.fill(ANSWERS)
         assert (await u.say("English")).startswith("Switched to English.")
         assert await u.voice("2") == "I heard: 2. Reply 1 to confirm, 2 to say it again"
@@ -246,9 +250,7 @@ async def test_an_english_speaker_gets_the_channels_own_lines_in_english(tmp_pat
 async def test_retry_of_the_same_msgid_has_one_effect(tmp_path):
     async with rig(tmp_path) as r:
         u = WxUser(r)
-        await u.event("subscribe")
-        await u.say("2")
-        await u.say("1")
+        await u.open_form()
         first = await u.say("上海测试科技有限公司", msg_id="5555")
         again = await u.say("上海测试科技有限公司", msg_id="5555")
         assert first == again and question_of(first).startswith("统一社会信用代码")
@@ -568,9 +570,7 @@ async def test_after_the_first_finished_section_the_user_is_asked_once_to_allow_
     template = "TPL-reminder-1"
     async with rig(tmp_path, wechat_reminder_template_id=template) as r:
         u = WxUser(r)
-        await u.event("subscribe")
-        await u.say("2")
-        await u.say("1")
+        await u.open_form()
         await u.fill(ANSWERS)
         url = f"{r.url}/wechat/subscribe"
         asked = [i for i, text in enumerate(u.seen) if url in text]
@@ -604,9 +604,7 @@ async def test_after_the_first_finished_section_the_user_is_asked_once_to_allow_
 async def test_without_a_reminder_template_nobody_is_asked_and_there_is_no_page(tmp_path):
     async with rig(tmp_path) as r:
         u = WxUser(r)
-        await u.event("subscribe")
-        await u.say("2")
-        await u.say("1")
+        await u.open_form()
         await u.fill(ANSWERS)
         assert not any("/subscribe" in text for text in u.seen + r.fake.texts_to(u.openid))
         async with r.http.get(f"{r.url}/wechat/subscribe") as resp:
