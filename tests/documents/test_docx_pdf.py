@@ -71,25 +71,58 @@ def test_real_conversion_keeps_the_company_name():
     assert "上海某某科技有限公司" in out
 
 
-async def test_conversions_beyond_the_slots_wait_their_turn(fake_soffice, tmp_path, monkeypatch):
-    """Ten users confirming at once start two LibreOffice processes, not ten; every one still gets a PDF."""
+# A stand-in LibreOffice that converts every .docx it is given (as the real one does), unless it holds BAD.
+CONVERT_ALL = (
+    "args = sys.argv[1:]\n"
+    "out = pathlib.Path(args[args.index('--outdir') + 1])\n"
+    "for name in [a for a in args if a.endswith('.docx')]:\n"
+    "    src = pathlib.Path(name)\n"
+    "    if b'BAD' not in src.read_bytes():\n"
+    "        (out / (src.stem + '.pdf')).write_bytes(b'%PDF-1.7 ' + src.read_bytes())\n"
+)
+
+
+async def test_a_burst_of_conversions_shares_two_libreoffice_runs_at_a_time(fake_soffice, tmp_path, monkeypatch):
+    """Ten users confirming at once: at most two LibreOffice processes, fewer runs than forms (starting
+    LibreOffice is most of the cost), and every user gets the PDF of their own form."""
     log = tmp_path / "runs.log"
     fake_soffice(
         f"log = pathlib.Path({str(log)!r})\n"
         "with log.open('a') as f: f.write(f'start {time.monotonic()}\\n')\n"
         "time.sleep(0.3)\n"
-        "with log.open('a') as f: f.write(f'end {time.monotonic()}\\n')\n"
-        "args = sys.argv[1:]\n"
-        "out = pathlib.Path(args[args.index('--outdir') + 1])\n"
-        "(out / (pathlib.Path(args[-1]).stem + '.pdf')).write_bytes(b'%PDF-1.7 fake')"
+        "with log.open('a') as f: f.write(f'end {time.monotonic()}\\n')\n" + CONVERT_ALL
     )
     monkeypatch.setattr(pdf, "PARALLEL", 2)
-    monkeypatch.setattr(pdf, "_slots", type(pdf._slots)())
-    results = await asyncio.gather(*(to_pdf(b"PK...") for _ in range(6)))
-    assert results == [b"%PDF-1.7 fake"] * 6
+    monkeypatch.setattr(pdf, "_batchers", type(pdf._batchers)())
+    forms = [f"PK form of user {i}".encode() for i in range(10)]
+    results = await asyncio.gather(*(to_pdf(form) for form in forms))
+    assert results == [b"%PDF-1.7 " + form for form in forms]
     events = sorted((float(t), kind) for kind, t in (line.split() for line in log.read_text().splitlines()))
     running = peak = 0
     for _t, kind in events:
         running += 1 if kind == "start" else -1
         peak = max(peak, running)
     assert peak == 2
+    assert sum(kind == "start" for _t, kind in events) == 2  # 10 forms: 5 in each run
+
+
+async def test_a_form_that_fails_in_a_shared_run_fails_alone(fake_soffice, monkeypatch):
+    fake_soffice("time.sleep(0.2)\n" + CONVERT_ALL)
+    monkeypatch.setattr(pdf, "PARALLEL", 1)
+    monkeypatch.setattr(pdf, "_batchers", type(pdf._batchers)())
+    first = asyncio.ensure_future(to_pdf(b"PK first"))
+    await asyncio.sleep(0.05)  # the first run is busy: the next three wait and go together
+    results = await asyncio.gather(first, to_pdf(b"PK good"), to_pdf(b"PK BAD"), to_pdf(b"PK fine"),
+                                   return_exceptions=True)
+    assert results[0] == b"%PDF-1.7 PK first" and results[1] == b"%PDF-1.7 PK good"
+    assert isinstance(results[2], PdfError) and results[3] == b"%PDF-1.7 PK fine"
+
+
+async def test_a_caller_that_gives_up_does_not_stop_the_others(fake_soffice, monkeypatch):
+    fake_soffice("time.sleep(0.5)\n" + CONVERT_ALL)
+    monkeypatch.setattr(pdf, "PARALLEL", 1)
+    monkeypatch.setattr(pdf, "_batchers", type(pdf._batchers)())
+    impatient = to_pdf(b"PK impatient", limit_seconds=0.1)
+    patient = to_pdf(b"PK patient")
+    results = await asyncio.gather(impatient, patient, return_exceptions=True)
+    assert isinstance(results[0], PdfError) and results[1] == b"%PDF-1.7 PK patient"
