@@ -265,6 +265,16 @@ async def test_help_words_work_at_any_question_and_repeat_it(app, word):
     assert "上一步" in c.text and "企业名称 (1/" in c.text
 
 
+@pytest.mark.parametrize("asked", ["状态", "我在哪？", "还缺什么", "Where am I?", "status"])
+async def test_where_am_i_in_the_ways_people_ask_it_is_answered_in_one_message(app, asked):
+    c = ChatClient(app.engine)
+    await start_form(c)
+    await c.send("上海测试科技有限公司")
+    [status] = await c.send(asked)  # one message: where they are, what is missing, then the question
+    assert "已答 1/" in status.text or "answered 1/" in status.text
+    assert "统一社会信用代码 (2/" in status.text
+
+
 async def test_confirm_typed_on_another_process_gives_the_document_of_the_answers_stored(settings):
     """A process that showed the review makes the document before the transaction; one that did not (a
     second process, or one restarted since) makes it inside. Either way it holds the stored answers."""

@@ -16,7 +16,8 @@ from bot.messages import Reply
 WORDS: dict[str, tuple[str, ...]] = {
     "start": ("/start", "开始", "start", "菜单", "menu", "/menu", "填表"),
     "help": ("/help", "帮助", "help", "?", "？"),
-    "status": ("/status", "状态", "status", "进度", "我的进度", "whereami"),
+    "status": ("/status", "状态", "status", "进度", "我的进度", "whereami", "我在哪", "我在哪里", "填到哪了",
+               "到哪了", "还差什么", "还缺什么", "还差哪些"),
     "back": ("/back", "上一步", "back", "返回"),
     "skip": ("/skip", "跳过", "skip"),
     "edit": ("/edit", "修改", "edit"),
@@ -32,7 +33,7 @@ _LOOKUP = {word: name for name, words in WORDS.items() for word in words}
 
 def command_of(text: str) -> str | None:
     key = unicodedata.normalize("NFKC", text).strip().lower().replace(" ", "")
-    return _LOOKUP.get(key)
+    return _LOOKUP.get(key) or _LOOKUP.get(key.rstrip("?。.!～~") or key)  # "我在哪？", "where am I?"
 
 
 ROLES = {"sme": N_("中小企业（揭榜）"), "large": N_("大企业（发榜）")}
