@@ -76,10 +76,12 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _logging(args: argparse.Namespace) -> None:
-    """Servers log to stderr. The terminal chat logs to a file, so its user never sees a traceback."""
+    """Servers log to stderr. `admin` prints its answers, with warnings only on stderr (not the database
+    migration's chatter). The terminal chat logs to a file, so its user never sees a traceback."""
     fmt = "%(asctime)s %(levelname)s %(name)s: %(message)s"
     if args.command or args.verbose:
-        logging.basicConfig(level=logging.INFO, stream=sys.stderr, format=fmt)
+        quiet = args.command == "admin" and not args.verbose
+        logging.basicConfig(level=logging.WARNING if quiet else logging.INFO, stream=sys.stderr, format=fmt)
         return
     data_dir = _settings(args).data_dir
     data_dir.mkdir(parents=True, exist_ok=True)

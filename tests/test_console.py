@@ -31,6 +31,13 @@ def test_help_lists_subcommands_and_options(tmp_path):
         assert word in out.stdout
 
 
+def test_admin_prints_its_answer_without_log_chatter(tmp_path):
+    out = run_bot(tmp_path, [], "admin", "campaigns")
+    assert out.returncode == 0, out.stderr
+    assert "2024-shanghai" in out.stdout and "沪经信企〔2024〕481号" in out.stdout
+    assert out.stderr == ""  # a fresh database is migrated quietly
+
+
 def test_piped_start_shows_the_menu_and_exits_cleanly(tmp_path):
     out = run_bot(tmp_path / "d", ["/start"])
     assert out.returncode == 0, out.stderr
