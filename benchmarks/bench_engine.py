@@ -17,6 +17,7 @@ import sys
 import tempfile
 import time
 import tracemalloc
+import uuid
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -27,6 +28,8 @@ from bot.dialogs.forms import FORMS  # noqa: E402
 from bot.documents.pdf import pdf_available  # noqa: E402
 from bot.testing import ChatClient  # noqa: E402
 from tests.conftest import SME_ANSWERS  # noqa: E402
+
+RUN = uuid.uuid4().hex[:8]
 
 
 def ms(seconds: float) -> str:
@@ -39,7 +42,7 @@ def pct(values: list[float], p: float) -> float:
 
 
 async def one_user(app, n: int, latencies: list[float], confirms: list[float]) -> None:
-    client = ChatClient(app.engine, user_id=f"bench-{n}")
+    client = ChatClient(app.engine, user_id=f"bench-{RUN}-{n}")  # new users even on a database used before
     original = client.deliver
 
     async def timed(incoming):

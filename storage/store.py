@@ -8,6 +8,7 @@ so several bot processes on one database still handle one user's messages one at
 from __future__ import annotations
 
 import copy
+import hashlib
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from typing import Any
@@ -66,12 +67,18 @@ class UserTx:
         self.conversation = conversation
         self.state: dict[str, Any] = copy.deepcopy(conversation.state or {})
 
+    def _message_key(self, message_id: str) -> str:
+        """The user's own key for a delivery: a channel's message ids need only be unique per user (and a
+        new bot token starts Telegram's update ids again), so another user's id never finds these replies."""
+        key = f"{self.user.id}:{message_id}"
+        return key if len(key) <= 128 else f"{self.user.id}:#{hashlib.sha256(message_id.encode()).hexdigest()}"
+
     async def processed(self, message_id: str) -> list[Reply] | None:
-        row = await self.session.get(ProcessedMessage, (self.user.channel, message_id))
+        row = await self.session.get(ProcessedMessage, (self.user.channel, self._message_key(message_id)))
         return None if row is None else [reply_from_dict(d) for d in row.replies]
 
     def remember(self, message_id: str, replies: Sequence[Reply]) -> None:
-        self.session.add(ProcessedMessage(channel=self.user.channel, message_id=message_id,
+        self.session.add(ProcessedMessage(channel=self.user.channel, message_id=self._message_key(message_id),
                                           user_id=self.user.id, replies=[reply_to_dict(r) for r in replies]))
 
     async def submission(self, submission_id: int | None) -> Submission | None:
@@ -159,29 +166,24 @@ class Store:
     async def user_tx(self, channel: str, external_id: str, language: str = "zh_CN") -> AsyncIterator[UserTx]:
         """Open one transaction with the user's conversation locked; commit on success.
 
-        The user and their conversation rows are created on first contact (race-free: INSERT … ON
-        CONFLICT DO NOTHING, then read back).
+        A known user and their conversation are read in one statement (on PostgreSQL the conversation row
+        locked, then the user read again after the lock, as another process may have changed it; SQLite's
+        BEGIN IMMEDIATE already holds the one write lock). On first contact both rows are created race-free:
+        INSERT … ON CONFLICT DO NOTHING, then read back.
         """
+        postgres = self.dialect == "postgresql"
         async with self.sessions() as session, session.begin():
-            await session.execute(
-                self._insert(User.__table__)
-                .values(channel=channel, external_id=external_id, language=language, prefs={},
-                        created_at=utcnow())
-                .on_conflict_do_nothing(index_elements=["channel", "external_id"])
-            )
-            user = (await session.execute(
-                select(User).where(User.channel == channel, User.external_id == external_id)
-            )).scalar_one()
-            await session.execute(
-                self._insert(Conversation.__table__)
-                .values(user_id=user.id, state={}, updated_at=utcnow())
-                .on_conflict_do_nothing(index_elements=["user_id"])
-            )
-            q = select(Conversation).where(Conversation.user_id == user.id)
-            if self.dialect == "postgresql":
-                q = q.with_for_update()
-            conversation = (await session.execute(q)).scalar_one()
-            await session.refresh(user)  # read after the lock: another process may have changed it
+            q = (select(User, Conversation).join(Conversation, Conversation.user_id == User.id)
+                 .where(User.channel == channel, User.external_id == external_id))
+            if postgres:
+                q = q.with_for_update(of=Conversation)
+            found = (await session.execute(q)).first()
+            if found is not None:
+                user, conversation = found
+                if postgres:
+                    await session.refresh(user)
+            else:
+                user, conversation = await self._first_contact(session, channel, external_id, language)
             tx = UserTx(session, user, conversation)
             yield tx
             if tx.state != conversation.state:
@@ -189,6 +191,28 @@ class Store:
                     update(Conversation).where(Conversation.user_id == user.id)
                     .values(state=tx.state, updated_at=utcnow())
                 )
+
+    async def _first_contact(self, session: AsyncSession, channel: str, external_id: str,
+                             language: str) -> tuple[User, Conversation]:
+        await session.execute(
+            self._insert(User.__table__)
+            .values(channel=channel, external_id=external_id, language=language, prefs={}, created_at=utcnow())
+            .on_conflict_do_nothing(index_elements=["channel", "external_id"])
+        )
+        user = (await session.execute(
+            select(User).where(User.channel == channel, User.external_id == external_id)
+        )).scalar_one()
+        await session.execute(
+            self._insert(Conversation.__table__)
+            .values(user_id=user.id, state={}, updated_at=utcnow())
+            .on_conflict_do_nothing(index_elements=["user_id"])
+        )
+        q = select(Conversation).where(Conversation.user_id == user.id)
+        if self.dialect == "postgresql":
+            q = q.with_for_update()
+        conversation = (await session.execute(q)).scalar_one()
+        await session.refresh(user)  # read after the lock: another process may have changed it
+        return user, conversation
 
     # -- outside one message ------------------------------------------------------------------
 

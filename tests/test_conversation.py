@@ -145,6 +145,18 @@ async def test_a_repeated_message_id_has_one_effect_and_the_same_reply(app):
     assert "已答 1/" in c.text
 
 
+async def test_the_same_message_id_from_two_users_is_two_messages(app):
+    """Channels number messages per user or per bot: another user's id must not replay this one's replies."""
+    first, second = ChatClient(app.engine, user_id="u1"), ChatClient(app.engine, user_id="u2")
+    await start_form(first)
+    await first.send("上海甲科技有限公司", message_id="42")
+    await start_form(second)
+    [reply] = await second.send("上海乙科技有限公司", message_id="42")
+    assert "上海乙科技有限公司" in reply.text and "上海甲" not in reply.text
+    await second.send("预览")
+    assert "企业名称：上海乙科技有限公司" in second.text
+
+
 async def test_stale_button_is_not_taken_as_an_answer(app):
     c = ChatClient(app.engine)
     await start_form(c)

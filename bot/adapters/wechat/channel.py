@@ -334,8 +334,8 @@ class WeChatChannel:
 
     @staticmethod
     def delivery_id(msg: dict[str, str]) -> str:
-        if msg.get("MsgId"):
-            return msg["MsgId"]
+        if msg.get("MsgId"):  # unique per account; with the user too, so no two users ever share a key
+            return f"{msg.get('FromUserName')}:{msg['MsgId']}"
         return f"{msg.get('FromUserName')}:{msg.get('CreateTime')}:{msg.get('Event', '')}"
 
     async def _respond(self, msg: dict[str, str], root) -> str | None:
