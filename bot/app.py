@@ -27,4 +27,5 @@ async def open_app(settings: Settings | None = None, now: Callable[[], datetime]
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     store = Store(settings.effective_database_url)
     await upgrade(store.engine)  # alembic: an upgrade keeps every answer
+    await store.forget_processed()  # a long-running server does this daily too (ReminderService.loop)
     return App(settings=settings, store=store, engine=Engine(store, settings, now=now))

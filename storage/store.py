@@ -11,9 +11,10 @@ import copy
 import hashlib
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
+from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import event, select, update
+from sqlalchemy import delete, event, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
@@ -215,6 +216,14 @@ class Store:
         return user, conversation
 
     # -- outside one message ------------------------------------------------------------------
+
+    async def forget_processed(self, older_than: timedelta = timedelta(days=3)) -> int:
+        """Drop the replies kept for retried deliveries once no channel retries any more (WeChat within
+        15 s, Telegram within a day): each holds a whole reply, and there is one per message."""
+        async with self.sessions() as session, session.begin():
+            result = await session.execute(
+                delete(ProcessedMessage).where(ProcessedMessage.created_at < utcnow() - older_than))
+            return result.rowcount or 0
 
     async def outbox_put(self, channel: str, external_id: str, replies: Sequence[Reply], reason: str = "") -> None:
         async with self.sessions() as session, session.begin():

@@ -157,6 +157,27 @@ async def test_the_same_message_id_from_two_users_is_two_messages(app):
     assert "企业名称：上海乙科技有限公司" in second.text
 
 
+async def test_replies_kept_for_retries_are_dropped_after_three_days(app):
+    from datetime import timedelta
+
+    from sqlalchemy import func, select, update
+
+    from storage.models import ProcessedMessage, utcnow
+
+    c = ChatClient(app.engine)
+    await start_form(c)
+    await c.send("上海测试科技有限公司", message_id="old")
+    [recent] = await c.send("91310000132149237G", message_id="recent")
+    async with app.store.sessions() as s, s.begin():
+        await s.execute(update(ProcessedMessage).where(ProcessedMessage.message_id.like("%:old"))
+                        .values(created_at=utcnow() - timedelta(days=4)))
+    assert await app.store.forget_processed() == 1
+    async with app.store.sessions() as s:
+        left = (await s.execute(select(func.count()).select_from(ProcessedMessage))).scalar_one()
+    assert left > 0
+    assert await c.send("91310000132149237G", message_id="recent") == [recent]  # a retry today: same reply
+
+
 async def test_stale_button_is_not_taken_as_an_answer(app):
     c = ChatClient(app.engine)
     await start_form(c)

@@ -316,13 +316,16 @@ class ReminderService:
 
     async def loop(self, tick: float = 30.0, plan_every: float = 600.0) -> None:
         """Plan every `plan_every` seconds, send what is due every `tick`; until `stop()`."""
-        last_plan = None
+        last_plan = last_forget = None
         while not self._stop.is_set():
             try:
                 mono = asyncio.get_running_loop().time()
                 if last_plan is None or mono - last_plan >= plan_every:
                     await self.plan()
                     last_plan = mono
+                if last_forget is None or mono - last_forget >= 86400:
+                    await self.store.forget_processed()
+                    last_forget = mono
                 await self.run_due()
             except Exception:
                 log.exception("reminders: tick failed")
