@@ -164,11 +164,21 @@ def postcode(raw: str, answers: Answers) -> Result:
 
 # -- dates -----------------------------------------------------------------------------------------
 
-_DATE = re.compile(r"^(\d{4})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})\s*日?$")
+_DATE = re.compile(r"^(\d{4})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})\s*[日号]?$")
+
+
+def _spoken_date(value: str) -> str:
+    """"二〇一五年三月二日" → "2015年3月2日" (the year digit by digit, month and day as numbers)."""
+    m = re.fullmatch(r"([^年月日号\s]{4})年([^年月日号\s]{1,3})月([^年月日号\s]{1,3})[日号]?", value)
+    if not m or not _CN_CHARS.search(value):
+        return value
+    year = "".join(str(_CN_DIGITS[c]) if c in _CN_DIGITS else c for c in m.group(1))
+    month, day = (cn_number(x) if _CN_CHARS.search(x) else x for x in m.group(2, 3))
+    return f"{year}年{month}月{day}日" if month is not None and day is not None else value
 
 
 def past_date(raw: str, answers: Answers) -> Result:
-    value = _half(raw)
+    value = _spoken_date(_half(raw))
     m = _DATE.match(value) or (re.match(r"^(\d{4})(\d{2})(\d{2})$", value))
     if not m:
         return Invalid("date_format")

@@ -50,7 +50,8 @@ def test_email_and_postcode():
     assert v.postcode("20012", {}) == Invalid("postcode_length", {"n": 5})
 
 
-@pytest.mark.parametrize("typed", ["2015-03-02", "2015年3月2日", "2015/3/2", "2015.3.2", "20150302", "２０１５-03-02"])
+@pytest.mark.parametrize("typed", ["2015-03-02", "2015年3月2日", "2015/3/2", "2015.3.2", "20150302", "２０１５-03-02",
+                                   "2015年3月2号", "二〇一五年三月二日", "二零一五年三月二号", "2015年三月二日"])
 def test_dates_in_the_ways_people_write_them(typed):
     assert v.past_date(typed, {}) == Ok("2015-03-02")
 
@@ -62,6 +63,7 @@ def test_dates_not_in_the_future_and_real(monkeypatch):
     assert v.past_date("2015-02-30", {}).code == "date_invalid"
     assert v.past_date("1900-01-01", {}).code == "date_too_old"
     assert v.past_date("去年", {}).code == "date_format"
+    assert v.past_date("二〇一五年十三月二日", {}).code == "date_invalid"
 
 
 @pytest.mark.parametrize(("typed", "stored", "note"), [
