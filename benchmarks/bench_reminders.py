@@ -34,12 +34,17 @@ DISTRICTS = ("浦东新区", "黄浦区", "闵行区", "嘉定区", "临港新�
 
 
 class CountingChannel:
+    """Counts; with `latency`, each send first waits that long, as a platform's API over the network does."""
+
     name = "bench"
 
-    def __init__(self) -> None:
+    def __init__(self, latency: float = 0.0) -> None:
         self.count = 0
+        self.latency = latency
 
     async def send(self, user_id, replies) -> bool:
+        if self.latency:
+            await asyncio.sleep(self.latency)
         self.count += 1
         return True
 
@@ -67,8 +72,8 @@ async def main(args: argparse.Namespace) -> None:
                          "reg_city": DISTRICTS[uid % len(DISTRICTS)]}) for uid in ids[i:i + 1000]])
     print(f"database        {store.dialect}  ({url.split('@')[-1]})")
     print(f"users           {len(ids):,} with a draft 对接表 (setup {time.perf_counter() - t0:.2f} s)")
-    channel = CountingChannel()
-    svc = ReminderService(store, {"bench": channel}, clock=lambda: now, batch=args.batch)
+    channel = CountingChannel(args.send_ms / 1000)
+    svc = ReminderService(store, {"bench": channel}, clock=lambda: now, batch=args.batch, parallel=args.parallel)
     t = time.perf_counter()
     rows = await svc.plan(now)
     first = time.perf_counter() - t
@@ -82,7 +87,8 @@ async def main(args: argparse.Namespace) -> None:
         while (await svc.run_due(due)).sent:
             pass
         took = time.perf_counter() - t
-        print(f"run_due (7-day) {took:.2f} s  {channel.count:,} sent  {channel.count / took:,.0f} reminders/s")
+        print(f"run_due (7-day) {took:.2f} s  {channel.count:,} sent  {channel.count / took:,.0f} reminders/s  "
+              f"({args.parallel} at a time, {args.send_ms:g} ms a send)")
     await store.close()
 
 
@@ -92,4 +98,6 @@ if __name__ == "__main__":
     p.add_argument("--database-url", default="", help="SQLAlchemy async URL (default: a temporary SQLite file)")
     p.add_argument("--batch", type=int, default=200, help="reminders claimed per run_due round")
     p.add_argument("--no-send", action="store_true", help="plan only")
+    p.add_argument("--send-ms", type=float, default=0.0, help="each send waits this long (a platform API's latency)")
+    p.add_argument("--parallel", type=int, default=8, help="reminders sent at once (ReminderService default 8)")
     asyncio.run(main(p.parse_args()))

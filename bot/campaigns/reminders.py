@@ -96,8 +96,9 @@ class ReminderService:
     def __init__(self, app: Any, senders: Mapping[str, Any] | None = None, *, clock: Clock | None = None,
                  lease: timedelta = timedelta(minutes=5), quiet: tuple[int, int] = (21, 8),
                  tz: str | None = None, batch: int = 200, offsets: Sequence[int] = OFFSETS,
-                 worker: str | None = None) -> None:
+                 worker: str | None = None, parallel: int = 8) -> None:
         self.store = getattr(app, "store", app)
+        self.parallel = max(1, parallel)  # reminders sent at once
         settings = getattr(app, "settings", None)
         self.senders = dict(senders or {})
         self.clock = clock or system_clock
@@ -250,40 +251,66 @@ class ReminderService:
         if self.is_quiet(now):
             result.quiet = True
             return result
-        for rid, token in await self.claim(now):
-            try:
-                verdict, note, user, replies, outbox_id = await self._prepare(rid, now)
-            except Exception:
-                log.exception("reminder %s: could not prepare", rid)
-                result.retry += 1
-                continue
-            if verdict == "skip":
-                await self._finish(rid, token, "skipped", now, note)
-                result.skipped += 1
-                continue
-            sender = self.senders.get(user.channel)
-            ok = False
-            if sender is not None:
-                try:
-                    ok = bool(await asyncio.wait_for(sender.send(user.external_id, replies),
-                                                     timeout=self.lease.total_seconds() / 2))
-                except Exception as exc:  # network, timeout: the lease expires and it is tried again
-                    log.warning("reminder %s: %s send failed: %r", rid, user.channel, exc)
-                    result.retry += 1
-                    continue
-            if ok:
-                if outbox_id is not None:
-                    await self._mark_outbox(outbox_id, now)
-                if not await self._finish(rid, token, "sent", now):
-                    log.warning("reminder %s: lease lost while sending (sent twice?)", rid)
-                result.sent += 1
-                result.ids.append(rid)
-                continue
-            if outbox_id is None:
-                await self.store.outbox_put(user.channel, user.external_id, replies, reason=f"reminder:{rid}")
-            await self._finish(rid, token, "queued", now, "outbox")
-            result.queued += 1
+        claimed = await self.claim(now)
+        # Several users at once: a real channel spends most of a send waiting on the network (its own
+        # rate limits still hold). One user's reminders go one after another, in order: a channel's
+        # per-user bookkeeping (WeChat's 5 messages per 48 h) is read and written around each send.
+        per_user: dict[int, list[tuple[int, str]]] = {}
+        for (rid, token), user_id in zip(claimed, await self._owners([rid for rid, _ in claimed]), strict=True):
+            per_user.setdefault(user_id, []).append((rid, token))
+        slots = asyncio.Semaphore(self.parallel)
+
+        async def one_user(rows: list[tuple[int, str]]) -> None:
+            async with slots:
+                for rid, token in rows:
+                    await self._deliver(rid, token, now, result)
+
+        await asyncio.gather(*(one_user(rows) for rows in per_user.values()))
+        result.ids.sort()
         return result
+
+    async def _owners(self, ids: list[int]) -> list[int]:
+        """The user of each reminder row in `ids`, in order."""
+        if not ids:
+            return []
+        async with self.store.sessions() as session:
+            owner = dict((await session.execute(
+                select(Reminder.id, Reminder.user_id).where(Reminder.id.in_(ids)))).all())
+        return [owner.get(rid, 0) for rid in ids]
+
+    async def _deliver(self, rid: int, token: str, now: datetime, result: RunResult) -> None:
+        try:
+            verdict, note, user, replies, outbox_id = await self._prepare(rid, now)
+        except Exception:
+            log.exception("reminder %s: could not prepare", rid)
+            result.retry += 1
+            return
+        if verdict == "skip":
+            await self._finish(rid, token, "skipped", now, note)
+            result.skipped += 1
+            return
+        sender = self.senders.get(user.channel)
+        ok = False
+        if sender is not None:
+            try:
+                ok = bool(await asyncio.wait_for(sender.send(user.external_id, replies),
+                                                 timeout=self.lease.total_seconds() / 2))
+            except Exception as exc:  # network, timeout: the lease expires and it is tried again
+                log.warning("reminder %s: %s send failed: %r", rid, user.channel, exc)
+                result.retry += 1
+                return
+        if ok:
+            if outbox_id is not None:
+                await self._mark_outbox(outbox_id, now)
+            if not await self._finish(rid, token, "sent", now):
+                log.warning("reminder %s: lease lost while sending (sent twice?)", rid)
+            result.sent += 1
+            result.ids.append(rid)
+            return
+        if outbox_id is None:
+            await self.store.outbox_put(user.channel, user.external_id, replies, reason=f"reminder:{rid}")
+        await self._finish(rid, token, "queued", now, "outbox")
+        result.queued += 1
 
     async def _mark_outbox(self, outbox_id: int, now: datetime) -> None:
         async with self.store.sessions() as session, session.begin():

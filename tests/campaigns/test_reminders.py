@@ -167,6 +167,42 @@ async def test_a_send_that_fails_is_retried_not_lost(store, clock):
     assert (await svc.run_due()).sent == 1 and [u for u, _ in flaky.sent] == ["boom", "u1"]
 
 
+async def test_reminders_go_to_several_users_at_once_but_one_users_in_turn(store, clock):
+    """A real channel waits on the network for each send: users are served side by side (the 09:00
+    morning of a deadline), while one user's two reminders never overlap (per-user bookkeeping)."""
+
+    class Slow(RecordingChannel):
+        def __init__(self) -> None:
+            super().__init__()
+            self.flying: list[str] = []
+            self.peak = 0
+            self.overlap_same_user = False
+
+        async def send(self, user_id, replies):
+            self.overlap_same_user |= user_id in self.flying
+            self.flying.append(user_id)
+            self.peak = max(self.peak, len(self.flying))
+            await asyncio.sleep(0.05)
+            self.flying.remove(user_id)
+            return await super().send(user_id, replies)
+
+    async with store.sessions() as session, session.begin():
+        both = Campaign({**SH, "id": "2027-shanghai", "year": 2027})
+        await save_campaign(session, both.with_deadline("sme_match", DEADLINE).with_deadline("large_need", DEADLINE))
+    for n in range(6):
+        await add_user(store, f"u{n}", [("sme_match", "draft", SH_DRAFT)])
+    await add_user(store, "two", [("sme_match", "draft", SH_DRAFT),
+                                  ("large_need", "draft", {"reg_province": "上海市"})])
+    slow = Slow()
+    svc = ReminderService(store, {"test": slow}, clock=clock, parallel=4)
+    await svc.plan()
+    clock.at("2027-03-03 09:00")
+    assert (await svc.run_due()).sent == 8
+    assert sorted(uid for uid, _ in slow.sent) == sorted([f"u{n}" for n in range(6)] + ["two", "two"])
+    assert slow.peak == 4  # the `parallel` bound, not one at a time
+    assert not slow.overlap_same_user
+
+
 async def test_two_processes_on_postgresql_send_each_reminder_exactly_once(pg_url, clock):
     setup = Store(pg_url)
     from storage.migrate import upgrade
