@@ -328,6 +328,28 @@ _SYNONYMS: dict[str, tuple[str, ...]] = {
     "家具": ("21",), "造纸": ("22",), "餐饮": ("62",), "酒店": ("61",), "广告": ("72",),
     "文化": ("88", "86"), "教育": ("83",), "农业": ("01",), "养殖": ("03",),
 }
+# The same in English, for English-speaking clerks (whole words; a plural s is fine).
+_SYNONYMS_EN: dict[str, tuple[str, ...]] = {
+    "software": ("65",), "it": ("65",), "ai": ("65",), "artificial intelligence": ("65",), "saas": ("65",),
+    "internet": ("64",), "data": ("65", "64"), "cloud": ("65", "64"), "iot": ("65", "39"),
+    "automotive": ("36",), "auto": ("36",), "car": ("36",), "vehicle": ("36",), "auto parts": ("36",),
+    "electronic": ("39",), "electronics": ("39",), "semiconductor": ("39",), "chip": ("39",),
+    "integrated circuit": ("39",), "ic design": ("65",), "telecom": ("39", "63"), "sensor": ("39", "40"),
+    "machinery": ("34", "35"), "equipment": ("35", "34"), "robot": ("34",), "robotics": ("34",),
+    "medical device": ("35",), "pharmaceutical": ("27",), "pharma": ("27",), "biotech": ("27", "73"),
+    "chemical": ("26",), "materials": ("26", "30", "32"), "electrical": ("38",), "battery": ("38",),
+    "new energy": ("38", "44", "36"), "solar": ("38", "44"), "photovoltaic": ("38", "44"),
+    "instrument": ("40",), "testing": ("74", "40"), "design": ("74",), "textile": ("17",),
+    "garment": ("18",), "apparel": ("18",), "clothing": ("18",), "food": ("14", "13"),
+    "construction": ("48", "47", "49", "50"), "logistics": ("54", "58", "59"), "warehousing": ("59",),
+    "courier": ("60",), "r&d": ("73",), "research": ("73",), "consulting": ("72",), "wholesale": ("51",),
+    "trade": ("51",), "trading": ("51",), "retail": ("52",), "e-commerce": ("52", "64"), "steel": ("31",),
+    "metal": ("33",), "plastic": ("29",), "rubber": ("29",), "shipbuilding": ("37",), "aerospace": ("37",),
+    "aviation": ("37",), "aircraft": ("37",), "drone": ("37",), "railway": ("37",), "power": ("44",), "electricity": ("44",),
+    "environmental": ("77",), "printing": ("23",), "furniture": ("21",), "paper": ("22",),
+    "catering": ("62",), "restaurant": ("62",), "hotel": ("61",), "advertising": ("72",),
+    "education": ("83",), "agriculture": ("01",), "farming": ("01",), "real estate": ("70",),
+}
 _SHOWN = 8  # choices offered at once: more do not fit a phone screen
 
 
@@ -349,10 +371,17 @@ def industry(raw: str, answers: Answers) -> Result:
     # Likeliest first: a code named by more of the answer's words, then by a word's own order.
     score: dict[str, float] = {}
     said = [word for word in _SYNONYMS if word in value]
+    lower = " ".join(_half(raw).lower().split())
+    said_en = [w for w in _SYNONYMS_EN if re.search(rf"(?<![a-z]){re.escape(w)}(e?s)?(?![a-z])", lower)]
     for word in said:
         if any(word != longer and word in longer for longer in said):
             continue  # "集成电路设计" is 65, whatever "集成电路" and "设计" alone would suggest
         for rank, code in enumerate(_SYNONYMS[word]):
+            score[code] = score.get(code, 0) + 1 - rank / 10
+    for word in said_en:
+        if any(word != longer and word in longer for longer in said_en):
+            continue  # "ic design" is 65, whatever "design" alone would suggest
+        for rank, code in enumerate(_SYNONYMS_EN[word]):
             score[code] = score.get(code, 0) + 1 - rank / 10
     for found in industries().values():
         if words in found.name or value in found.name:

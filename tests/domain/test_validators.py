@@ -165,6 +165,19 @@ def test_industry_from_what_a_firm_says_it_does(typed, code):
     assert v.industry(typed, {}) == Ok(code)
 
 
+@pytest.mark.parametrize(("typed", "code"), [
+    ("software", "65"), ("Software development", "65"), ("AI", "65"), ("IC design", "65"), ("cars", "36"),
+    ("auto parts", "36"), ("medical devices", "35"), ("R&D services", "73"), ("real estate", "70"),
+])
+def test_industry_from_english_words(typed, code):
+    assert v.industry(typed, {}) == Ok(code)
+
+
+def test_english_words_match_whole_words_only():
+    assert v.industry("trail", {}).code == "industry_not_found"  # not "ai", not "retail"
+    assert v.industry("new energy vehicles", {}).options[0][0] == "36"
+
+
 def test_industry_words_that_fit_several_offer_the_likeliest_first():
     ev = v.industry("新能源汽车零部件", {})
     assert isinstance(ev, Ambiguous) and ev.code == "industry_choose"
