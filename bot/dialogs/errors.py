@@ -22,6 +22,7 @@ MESSAGES: dict[str, str] = {
     "mobile_length": N_("手机号应为11位，您输入了 {n} 位。"),
     "mobile_prefix": N_("手机号应以 13–19 开头，您输入的以 {prefix} 开头。"),
     "phone_short": N_("电话号码太短（{n} 位），请带区号，例：021-68811103。"),
+    "phone_local_length": N_("区号后的号码应为7或8位，您输入了 {n} 位。"),
     "phone_format": N_("电话格式不对，例：021-68811103 或 33134800-20986（分机）。"),
     "email_no_at": N_("邮箱缺少“@”，例：name@example.com。"),
     "email_format": N_("邮箱格式不对，例：name@example.com。"),

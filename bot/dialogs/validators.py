@@ -133,6 +133,9 @@ def phone(raw: str, answers: Answers) -> Result:
     if m and not m.group(1):
         ext = f"-{m.group(3)}" if m.group(3) else ""
         return Ok(f"{m.group(2)}{ext}")
+    local = re.match(r"^\(?(0\d{2,3})\)?[-\s]+(\d+)$|^\((0\d{2,3})\)(\d+)$", text_)
+    if local:
+        return Invalid("phone_local_length", {"n": len(local.group(2) or local.group(4))})  # 021-6881
     only = re.sub(r"\D", "", compact)
     if not only:
         return Invalid("phone_format")

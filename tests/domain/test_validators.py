@@ -42,6 +42,11 @@ def test_bad_phones_are_refused(typed):
     assert isinstance(v.phone(typed, {}), Invalid)
 
 
+def test_a_short_number_after_the_area_code_is_named():
+    assert v.phone("021-6881", {}) == Invalid("phone_local_length", {"n": 4})
+    assert v.phone("(0571)888888888", {}) == Invalid("phone_local_length", {"n": 9})
+
+
 def test_email_and_postcode():
     assert v.email("Zhang.San＠Example.COM", {}) == Ok("zhang.san@example.com")
     assert v.email("zhangsan.example.com", {}).code == "email_no_at"
