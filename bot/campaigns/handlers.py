@@ -15,6 +15,7 @@ from bot.campaigns.model import Campaign, days_left, pick
 from bot.campaigns.repo import UserForms, load_campaigns, user_forms
 from bot.dialogs import walker as w
 from bot.dialogs.forms import FORMS
+from bot.domain import regions
 from bot.i18n import N_, gettext
 from storage.models import Submission
 
@@ -52,6 +53,8 @@ def command_of(text: str) -> tuple[str, str] | None:
         rest = squeezed[len(word):]
         if name == "contact" and len(rest) <= 6 and not (word.isascii() and rest.isascii()):
             return name, rest
+        if name == "contact" and word.isascii() and regions.is_latin_district(rest):
+            return name, rest  # "contact Pudong"; not "contactless …", an answer
         if name == "submitted" and (rest.isdigit() or rest in ("全部", "all")):
             return name, rest
     return None

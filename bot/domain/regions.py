@@ -89,6 +89,30 @@ def user_region(answers: Iterable[Mapping[str, Any]]) -> dict[str, str | None]:
     return out
 
 
+# Shanghai's districts as an English-speaking clerk writes them ("Pudong New Area", "Jing'an").
+_LATIN_DISTRICTS = {
+    "pudong": "浦东", "huangpu": "黄浦", "jingan": "静安", "xuhui": "徐汇", "changning": "长宁", "putuo": "普陀",
+    "hongkou": "虹口", "yangpu": "杨浦", "baoshan": "宝山", "minhang": "闵行", "jiading": "嘉定", "jinshan": "金山",
+    "songjiang": "松江", "qingpu": "青浦", "fengxian": "奉贤", "chongming": "崇明", "lingang": "临港",
+    "chemicalindustry": "化工区",
+}
+
+
+def is_latin_district(text: str) -> bool:
+    """"pudong", "Jing'an": a Shanghai district's name in pinyin, and nothing else."""
+    latin = re.sub(r"[^a-z]", "", text.lower())
+    return latin in _LATIN_DISTRICTS or latin.removesuffix("district") in _LATIN_DISTRICTS
+
+
+def _latin_district(text: str) -> str:
+    latin = re.sub(r"[^a-z]", "", text.lower())
+    if not latin:
+        return text
+    # the most specific first: "Pudong Lingang" is 临港
+    hits = sorted((k for k in _LATIN_DISTRICTS if k in latin), key=lambda k: -latin.index(k))
+    return "".join(_LATIN_DISTRICTS[k] for k in hits) + text if hits else text
+
+
 def district_of(contacts: Iterable[Mapping[str, Any]], *texts: Any) -> Mapping[str, Any] | None:
     """The district contact whose name (浦东 for 浦东新区; 临港 for 临港新片区) appears in `texts`.
 
@@ -96,7 +120,7 @@ def district_of(contacts: Iterable[Mapping[str, Any]], *texts: Any) -> Mapping[s
     """
     districts = sorted((c for c in contacts if c.get("district")), key=lambda c: -len(c["district"]))
     for text in texts:
-        t = _clean(text).removeprefix("上海市").removeprefix("上海")
+        t = _latin_district(_clean(text)).removeprefix("上海市").removeprefix("上海")
         if not t or t in ("市辖区", "市"):
             continue
         for c in districts:

@@ -70,7 +70,10 @@ def test_province_names_are_normalised(text, expected):
 @pytest.mark.parametrize("city, county, district", [
     ("浦东新区", None, "浦东"), ("黄浦区", None, "黄浦"), ("上海市", "闵行区", "闵行"),
     ("临港新片区", None, "临港新片区"), ("浦东新区临港新片区", None, "临港新片区"),
-    ("上海化学工业区", None, "化学工业区"), ("化工区", None, "化学工业区"), ("苏州市", None, None)])
+    ("上海化学工业区", None, "化学工业区"), ("化工区", None, "化学工业区"), ("苏州市", None, None),
+    # typed in English: the same office
+    ("Pudong New Area", None, "浦东"), ("Jing'an District", None, "静安"), ("Shanghai", "Minhang", "闵行"),
+    ("Pudong Lingang", None, "临港新片区"), ("Suzhou", None, None)])
 def test_a_registered_district_finds_its_office(city, county, district):
     found = SHANGHAI.district_for({"province": "上海市", "city": city, "county": county})
     assert (found or {}).get("district") == district

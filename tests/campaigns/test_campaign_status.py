@@ -6,7 +6,7 @@ from datetime import date
 
 from campaign_helpers import SH_DRAFT, add_user, submissions
 
-from bot.campaigns import handle_text, status_for
+from bot.campaigns import handle_text, handlers, status_for
 from bot.campaigns.data import SHIPPED
 from bot.campaigns.model import Campaign
 from bot.campaigns.repo import save_campaign
@@ -59,6 +59,13 @@ async def test_contact_gives_the_district_office_and_city_contacts(store, clock)
     assert "zjtx-sh@163.com" in text and "沪经信企〔2024〕481号" in text
     other = await _say(store, "联系 化工区", clock, user="u2")
     assert "化学工业区 化工区投促中心" in other and "67120107" in other
+
+
+async def test_contact_a_district_in_pinyin(store, clock):
+    text = await _say(store, "contact Pudong", clock)
+    assert "浦东 中小企业推进服务中心" in text and "68811103" in text
+    assert "静安 科经委" in await _say(store, "Contact Jing'an District", clock, user="u2")
+    assert handlers.command_of("contactless payments") is None  # an answer, not the command
 
 
 async def test_contact_without_a_district_asks_for_one(store, clock):
