@@ -146,10 +146,13 @@ async def test_evidence_is_listed_by_message_and_files_are_kept(app):
     await c.deliver(Incoming(channel=c.channel, user_id=c.user_id, message_id="file-1",
                              attachment=Attachment("软著.pdf", b"%PDF-1.4 test")))
     assert "已列 2 项" in c.text
+    await c.deliver(Incoming(channel=c.channel, user_id=c.user_id, message_id="file-2",
+                             attachment=Attachment("软著.pdf", b"%PDF-1.4 another")))  # same name, other file
+    assert "已列 3 项" in c.text
     await c.send("完成")
-    assert "请核对" in c.text and "发明专利" in c.text and "软著.pdf" in c.text
-    kept = list(app.settings.files_dir.rglob("软著.pdf"))
-    assert len(kept) == 1 and kept[0].read_bytes() == b"%PDF-1.4 test"
+    assert "请核对" in c.text and "发明专利" in c.text and "软著.pdf" in c.text and "软著-2.pdf" in c.text
+    kept = sorted(app.settings.files_dir.rglob("软著*.pdf"))
+    assert [p.read_bytes() for p in kept] == [b"%PDF-1.4 another", b"%PDF-1.4 test"]  # 软著-2.pdf, 软著.pdf
 
 
 async def test_needs_can_be_added_moved_up_and_removed(app):

@@ -238,7 +238,13 @@ class FormSession:
         folder = self.ctx.settings.files_dir / str(self.ctx.tx.user.id) / str(self.sub.id)
         folder.mkdir(parents=True, exist_ok=True)
         name = _UNSAFE.sub("_", Path(attachment.filename).name)[-100:] or "file"
-        (folder / name).write_bytes(attachment.data)
+        stem, suffix, n = Path(name).stem, Path(name).suffix, 1
+        while (folder / name).exists():  # two files called 证书.pdf are two files: keep both
+            n += 1
+            name = f"{stem}-{n}{suffix}"
+        tmp = folder / (name + ".part")
+        tmp.write_bytes(attachment.data)
+        tmp.replace(folder / name)  # a crash leaves no half file under the real name
         files = list(self.answers.get("_files") or [])
         files.append({"filename": name, "path": str(folder / name)})
         self.answers["_files"] = files
