@@ -8,6 +8,7 @@ maps a typed number (or a label) back to the action, so adapters keep no state o
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -84,3 +85,22 @@ class Ctx:
             if low == label.lower() or low == label.split(" ", 1)[-1].lower():
                 return action, False
         return None, False
+
+    def loose_action(self, text: str) -> str | None:
+        """At a menu: the one button the typed words name ("对接表", "我是中小企业", "填写需求表"); None when
+        no button or several do."""
+        low = _squeeze(text)
+        words = [low, re.sub(r"^(我们是|我是|我要填写|我要填|我要|填写|填|选)", "", low)]
+        buttons = [(_squeeze(label), _squeeze(re.sub(r"（[^）]*）|\([^)]*\)", "", label)), action)
+                   for label, action in self.state.get("buttons") or []]
+        for said in words:
+            if len(said) < 2:
+                continue
+            hits = [action for label, core, action in buttons if said in label or (len(core) >= 2 and core in said)]
+            if len(hits) == 1:
+                return hits[0]
+        return None
+
+
+def _squeeze(text: str) -> str:
+    return re.sub(r"[\s“”\"（）()]+", "", text).lower()

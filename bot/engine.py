@@ -130,6 +130,8 @@ class Engine:
             msg = "✗ " + t(N_("这条消息太长（{n}字），请分几次发送，每次不超过{max}字。"), n=len(text), max=MAX_TEXT)
             return [session.question(msg) if session and ctx.state.get("mode") == "ask" else Reply(msg)]
         action, stale = ctx.action_from(inc)
+        if action is None and not stale and ctx.state.get("mode") == "menu" and not cmd.command_of(text):
+            action = ctx.loose_action(text)  # "对接表", "我是中小企业"
         if stale:
             return [await self._resume(ctx, t(N_("这个问题已经过去了。当前是：")))]
         command = None if action else cmd.command_of(text)

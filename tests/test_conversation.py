@@ -48,6 +48,15 @@ async def test_a_menu_answer_that_is_no_option_says_so_and_shows_the_choices_aga
     assert "对接表" in c.last.buttons[0].label
 
 
+async def test_a_menu_takes_the_words_people_type_for_an_option(app):
+    c = ChatClient(app.engine)
+    await c.send("/start")
+    await c.send("我是中小企业")
+    assert "对接表" in c.last.buttons[0].label
+    await c.send("填对接表")
+    assert c.text.startswith("企业名称 (1/")
+
+
 async def test_whole_form_gives_a_docx_with_every_answer(app):
     c = ChatClient(app.engine)
     await start_form(c)
