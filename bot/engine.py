@@ -156,7 +156,7 @@ class Engine:
             ctx.tx.set_language(new)
             ctx.lang = new
             return [await self._resume(ctx, t(N_("已切换为中文。")) if new == "zh_CN" else
-                                       ctx.t(N_("已切换为英文。")))]
+                                       ctx.t(N_("已切换为英文。")), greet=True)]
         if command == "resume":
             if not ctx.state:
                 return [await cmd.menu(ctx)]
@@ -173,9 +173,11 @@ class Engine:
                 return [await self._resume(ctx, said_reply)]
 
         if mode == "menu" and not action and not command:
-            return [await cmd.menu(ctx, "✗ " + t(N_("没有这个选项。请回复选项前的编号，或选项的文字。")), greet=False)]
+            return [await cmd.menu(ctx, "✗ " + t(N_("没有这个选项。请回复选项前的编号，或选项的文字。")))]
         session = await cmd.open_session(ctx)
         if session is None:
+            if command in ("back", "skip", "edit", "preview", "cancel"):
+                return [await cmd.menu(ctx, t(N_("还没有打开表格，请先选择：")))]
             return [await cmd.menu(ctx)]
         if mode == "cancel":
             if action == "cy":
@@ -214,11 +216,12 @@ class Engine:
             return [session.question()]
         return [session.answer(text, action)]
 
-    async def _resume(self, ctx: Ctx, prefix: str) -> Reply:
-        """`prefix`, then where the user stands: the current question, or the menu."""
+    async def _resume(self, ctx: Ctx, prefix: str, greet: bool = False) -> Reply:
+        """`prefix`, then where the user stands: the current question, or the menu (with the greeting
+        when `greet` and they have not chosen yet)."""
         mode = ctx.state.get("mode")
         if mode in ("ask", "review", "edit", "cancel"):
             session = await cmd.open_session(ctx)
             if session is not None:
                 return session.question(prefix)
-        return await cmd.menu(ctx, prefix)
+        return await cmd.menu(ctx, prefix, greet=greet)

@@ -48,6 +48,15 @@ async def test_a_menu_answer_that_is_no_option_says_so_and_shows_the_choices_aga
     assert "对接表" in c.last.buttons[0].label
 
 
+async def test_form_words_before_any_form_is_open_say_so_without_greeting_again(app):
+    c = ChatClient(app.engine)
+    await c.send("/start")
+    for word in ("预览", "跳过", "上一步"):
+        await c.send(word)
+        assert c.text.startswith("还没有打开表格，请先选择：") and "您好" not in c.text
+        assert [b.label for b in c.last.buttons] == ["大企业（发榜）", "中小企业（揭榜）"]
+
+
 async def test_a_menu_takes_the_words_people_type_for_an_option(app):
     c = ChatClient(app.engine)
     await c.send("/start")

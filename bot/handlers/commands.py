@@ -107,14 +107,14 @@ async def form_entries(ctx: Ctx) -> list[tuple[str, str, str]]:
     return entries
 
 
-async def menu(ctx: Ctx, prefix: str = "", greet: bool = True) -> Reply:
+async def menu(ctx: Ctx, prefix: str = "", greet: bool | None = None) -> Reply:
     """Who they are (发榜 or 揭榜), then their forms, each with its progress."""
     t = ctx.t
     ctx.state["mode"] = "menu"
     lines = [prefix] if prefix else []
     role = (ctx.tx.user.prefs or {}).get("role")
     if role not in ROLES:
-        if greet:
+        if greet if greet is not None else not prefix:  # a prefixed menu answers something (an error…)
             lines.append(t(N_("您好，我是揭榜助手。我会一题一题地帮您填写表格，每个回答都会立即保存。")))
         lines.append(t(N_("请问贵单位是：")))
         return ctx.reply("\n".join(lines), [(t(ROLES["large"]), "role:large"), (t(ROLES["sme"]), "role:sme")])
