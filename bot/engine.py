@@ -173,7 +173,7 @@ class Engine:
                 return [await self._resume(ctx, said_reply)]
 
         if mode == "menu" and not action and not command:
-            return [await cmd.menu(ctx, "✗ " + t(N_("没有这个选项。请回复选项前的编号，或选项的文字。")))]
+            return [await cmd.menu(ctx, "✗ " + t(N_("没有这个选项，请从下面选择：")))]
         session = await cmd.open_session(ctx)
         if session is None:
             if command in ("back", "skip", "edit", "preview", "cancel"):
