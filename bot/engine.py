@@ -161,6 +161,11 @@ class Engine:
             if not ctx.state:
                 return [await cmd.menu(ctx)]
             return [await self._resume(ctx, t(N_("欢迎回来，您的答案都在。")))]
+        if command == "files":
+            files = await cmd.files_reply(ctx)
+            if files is None:
+                return [await self._resume(ctx, t(N_("还没有生成的文件：填完表格并确认后就会生成。")))]
+            return [files, await self._resume(ctx, "")]
         if command == "help":
             return [await self._resume(ctx, cmd.help_text(ctx))]
         if command == "status":

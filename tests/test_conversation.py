@@ -48,6 +48,21 @@ async def test_a_menu_answer_that_is_no_option_says_so_and_shows_the_choices_aga
     assert "对接表" in c.last.buttons[0].label
 
 
+async def test_files_sends_the_finished_forms_documents_again(app):
+    c = ChatClient(app.engine)
+    await start_form(c)
+    [none] = await c.send("文件")
+    assert none.text.startswith("还没有生成的文件") and none.document is None
+    await c.fill(SME_ANSWERS)
+    await c.click("确认")
+    made = c.last.all_documents()
+    files, where = await c.send("文件")
+    assert [d.filename for d in files.all_documents()] == [d.filename for d in made]
+    assert [d.data for d in files.all_documents()] == [d.data for d in made]
+    assert "中小企业揭榜对接表-上海测试科技有限公司.docx" in files.text
+    assert where.buttons  # and then where they are: the menu
+
+
 async def test_form_words_before_any_form_is_open_say_so_without_greeting_again(app):
     c = ChatClient(app.engine)
     await c.send("/start")

@@ -125,7 +125,7 @@ def add_routes(web_app: web.Application, app) -> None:
         except LinkError as exc:
             log.info("download refused (%d): %s", exc.status, exc)
             text = {403: "链接无效。Invalid link.", 404: "文件不存在。File not found.",
-                    410: "链接已过期，请回到对话中重新生成文件。The link has expired: ask the chat for the file again."}
+                    410: "链接已过期：在对话中回复“文件”即可重新获取。The link has expired: reply “files” in the chat for new ones."}
             return web.Response(status=exc.status, text=text.get(exc.status, "error"))
         return web.FileResponse(path, headers={
             "Content-Disposition": content_disposition(download_name(path)),

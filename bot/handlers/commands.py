@@ -10,7 +10,7 @@ from bot.dialogs.forms import FORMS, get_form
 from bot.dialogs.items import link_items, parent_items, relinked
 from bot.dialogs.session import FormSession
 from bot.i18n import N_
-from bot.messages import Reply
+from bot.messages import DOCX_MIME, PDF_MIME, Document, Reply
 
 # Words that work at any question, in Chinese and English (compared without case or spaces).
 WORDS: dict[str, tuple[str, ...]] = {
@@ -26,6 +26,7 @@ WORDS: dict[str, tuple[str, ...]] = {
     "lang": ("/lang", "language", "语言"),
     "lang_en": ("english", "/en"),
     "lang_zh": ("中文", "/zh", "chinese"),
+    "files": ("/files", "文件", "我的文件", "files", "重新下载", "下载文件"),
     "resume": ("/resume",),
 }
 _LOOKUP = {word: name for name, words in WORDS.items() for word in words}
@@ -130,6 +131,26 @@ def help_text(ctx: Ctx) -> str:
     return ctx.t(N_(
         "随时可以回复：\n"
         "上一步 — 回到上一题\n跳过 — 跳过选填项\n修改 — 改已填的答案\n预览 — 看已填内容\n"
-        "状态 — 看进度、缺哪些、截止时间和报送地点\n联系 — 报送部门的电话和地址\n已报送 — 盖章报送后告诉我\n"
+        "状态 — 看进度、缺哪些、截止时间和报送地点\n联系 — 报送部门的电话和地址\n文件 — 再发一次已生成的表格文件\n"
+        "已报送 — 盖章报送后告诉我\n"
         "退订提醒 / 开启提醒\n取消 — 暂停填写（答案保留）\n菜单 — 回到表格列表\nEnglish / 中文 — 切换语言"
     ))
+
+
+async def files_reply(ctx: Ctx) -> Reply | None:
+    """文件: the documents of every finished form again (fresh download links where a channel needs
+    them, e.g. after a link expired); None when there are none yet."""
+    folder = ctx.settings.documents_dir / str(ctx.tx.user.id)
+    docs: list[Document] = []
+    for sub in await ctx.tx.submissions():
+        if sub.status == "draft" or not folder.is_dir():
+            continue
+        for path in sorted(folder.glob(f"{sub.id}-*")):
+            if path.suffix in (".docx", ".pdf"):
+                mime = PDF_MIME if path.suffix == ".pdf" else DOCX_MIME
+                docs.append(Document(path.name.split("-", 1)[1], path.read_bytes(), path, mime))
+    if not docs:
+        return None
+    names = "\n".join(f"· {d.filename}" for d in docs)
+    text = ctx.t(N_("您的文件（{n}个）：\n{names}"), n=len(docs), names=names)
+    return Reply(text, document=docs[0], documents=tuple(docs[1:]), language=ctx.lang)

@@ -61,6 +61,7 @@ async def test_expired_link_is_410(served):
     url = make_link(app.settings, path, "wechat:alice", now=time.time() - 3601)
     async with http.get(url) as r:
         assert r.status == 410
+        assert "回复“文件”" in await r.text()  # what to do about it
 
 
 async def test_tampered_link_is_403(served):
