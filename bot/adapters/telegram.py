@@ -78,13 +78,14 @@ MAX_DOWNLOAD = 20 * 1024 * 1024  # the Bot API's getFile limit
 ALLOWED_UPDATES = ["message", "callback_query"]
 TICKED, UNTICKED = "☑ ", "☐ "
 
-COMMANDS = ("start", "help", "status", "cancel", "lang")
+COMMANDS = ("start", "status", "files", "help", "cancel", "lang")
 COMMAND_DESCRIPTIONS = {
     "zh": {"start": "开始 / 选择要填写的表格", "help": "帮助：随时可用的指令", "status": "我的进度：已填和缺少的项目",
-           "cancel": "暂停填写（答案都会保留）", "lang": "切换语言 中文 / English"},
+           "files": "我的文件：再发一次已生成的表格", "cancel": "暂停填写（答案都会保留）", "lang": "切换语言 中文 / English"},
     "en": {"start": "Start / choose a form", "help": "Help: words that work at any question",
            "status": "Where am I: what is filled in and what is missing",
-           "cancel": "Pause (every answer is kept)", "lang": "Switch language 中文 / English"},
+           "files": "My documents: the finished forms again", "cancel": "Pause (every answer is kept)",
+           "lang": "Switch language 中文 / English"},
 }
 TEXTS = {
     "group": {

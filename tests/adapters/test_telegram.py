@@ -491,8 +491,8 @@ async def test_one_message_a_second_per_chat_and_other_chats_do_not_wait(fake, s
 # ---- commands, language, webhook --------------------------------------------------------------
 
 async def test_commands_are_registered_in_chinese_and_english(fake, bot):
-    assert {c["command"] for c in fake.commands[""]} == {"start", "help", "status", "cancel", "lang"}
-    assert {c["command"] for c in fake.commands["en"]} == {"start", "help", "status", "cancel", "lang"}
+    assert {c["command"] for c in fake.commands[""]} == {"start", "help", "status", "files", "cancel", "lang"}
+    assert {c["command"] for c in fake.commands["en"]} == {"start", "help", "status", "files", "cancel", "lang"}
     zh = {c["command"]: c["description"] for c in fake.commands[""]}
     en = {c["command"]: c["description"] for c in fake.commands["en"]}
     assert "进度" in zh["status"] and "Where am I" in en["status"]
