@@ -162,7 +162,7 @@ class WxUser:
         """Answer until the review; `on` maps a question start to a coroutine function that answers it."""
         for _ in range(limit):
             text = self.last
-            if "确认并生成文件" in text:
+            if "确认并生成文件" in text or "Confirm and make the file" in text:  # the review
                 return text
             q = question_of(text)
             key = next((k for k in sorted(answers, key=len, reverse=True) if q.startswith(k)), None)
@@ -599,6 +599,25 @@ async def test_after_the_first_finished_section_the_user_is_asked_once_to_allow_
         await other.say("1")
         await other.fill(ANSWERS)
         assert not any(url in text for text in other.seen + r.fake.texts_to(other.openid))
+
+
+async def test_an_english_speaker_is_asked_in_english_and_gets_an_english_page(tmp_path):
+    template = "TPL-reminder-1"
+    async with rig(tmp_path, wechat_reminder_template_id=template) as r:
+        u = WxUser(r)
+        await u.open_form()
+        await u.say("English")
+        await u.fill({**ANSWERS, "Item 1 · 事项名称": "高精度视觉检测算法", "Item 1 · 代码": "2024-SH-017",
+                      "Add another": "2"})
+        url = f"{r.url}/wechat/subscribe?lang=en"
+        [ask] = [text for text in u.seen if url in text]
+        assert "deadline" in ask.lower() and "截止前" not in ask
+        async with r.http.get(url) as resp:
+            page = await resp.text()
+        assert "Turn on deadline reminders" in page and "开启截止提醒" not in page
+        found = dict(re.findall(r'(timestamp|nonceStr|signature): "([^"]+)"', page))
+        raw = f"jsapi_ticket={r.fake.jsapi_ticket}&noncestr={found['nonceStr']}&timestamp={found['timestamp']}&url={url}"
+        assert found["signature"] == hashlib.sha1(raw.encode()).hexdigest()  # signed for the URL with ?lang=en
 
 
 async def test_without_a_reminder_template_nobody_is_asked_and_there_is_no_page(tmp_path):
