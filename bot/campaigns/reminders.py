@@ -183,8 +183,8 @@ class ReminderService:
 
     # -- sending ----------------------------------------------------------------------------------
 
-    async def claim(self, now: datetime) -> list[tuple[int, str]]:
-        """Take up to `batch` due rows for this worker: [(id, claim token)]. Atomic across processes."""
+    async def claim(self, now: datetime) -> list[tuple[int, str, int]]:
+        """Take up to `batch` due rows for this worker: [(id, claim token, user id)]. Atomic across processes."""
         token = f"{self.worker}:{uuid.uuid4().hex[:8]}"
         free = or_(Reminder.claimed_at.is_(None), Reminder.claimed_at < now - self.lease)
         due = and_(Reminder.state == "pending", Reminder.due_at <= now, free)
@@ -200,9 +200,9 @@ class ReminderService:
                 return []
             stmt = (update(Reminder).where(Reminder.id.in_(picked), due)
                     .values(claimed_at=now, claimed_by=token, attempts=Reminder.attempts + 1)
-                    .returning(Reminder.id).execution_options(synchronize_session=False))
-            ids = sorted((await session.execute(stmt)).scalars())
-        return [(i, token) for i in ids]
+                    .returning(Reminder.id, Reminder.user_id).execution_options(synchronize_session=False))
+            rows = sorted((await session.execute(stmt)).all())
+        return [(rid, token, user_id) for rid, user_id in rows]
 
     async def _finish(self, rid: int, token: str, state: str, now: datetime, note: str = "") -> bool:
         async with self.store.sessions() as session, session.begin():
@@ -256,7 +256,7 @@ class ReminderService:
         # rate limits still hold). One user's reminders go one after another, in order: a channel's
         # per-user bookkeeping (WeChat's 5 messages per 48 h) is read and written around each send.
         per_user: dict[int, list[tuple[int, str]]] = {}
-        for (rid, token), user_id in zip(claimed, await self._owners([rid for rid, _ in claimed]), strict=True):
+        for rid, token, user_id in claimed:
             per_user.setdefault(user_id, []).append((rid, token))
         slots = asyncio.Semaphore(self.parallel)
 
@@ -268,15 +268,6 @@ class ReminderService:
         await asyncio.gather(*(one_user(rows) for rows in per_user.values()))
         result.ids.sort()
         return result
-
-    async def _owners(self, ids: list[int]) -> list[int]:
-        """The user of each reminder row in `ids`, in order."""
-        if not ids:
-            return []
-        async with self.store.sessions() as session:
-            owner = dict((await session.execute(
-                select(Reminder.id, Reminder.user_id).where(Reminder.id.in_(ids)))).all())
-        return [owner.get(rid, 0) for rid in ids]
 
     async def _deliver(self, rid: int, token: str, now: datetime, result: RunResult) -> None:
         try:

@@ -242,9 +242,7 @@ class FormSession:
         while (folder / name).exists():  # two files called 证书.pdf are two files: keep both
             n += 1
             name = f"{stem}-{n}{suffix}"
-        tmp = folder / (name + ".part")
-        tmp.write_bytes(attachment.data)
-        tmp.replace(folder / name)  # a crash leaves no half file under the real name
+        _write(folder / name, attachment.data)
         files = list(self.answers.get("_files") or [])
         files.append({"filename": name, "path": str(folder / name)})
         self.answers["_files"] = files
@@ -512,15 +510,28 @@ class FormSession:
             lines.append(t(N_("（PDF 暂时生成失败，请使用 Word 文件。）")))
         self.ctx.tx.set_status(self.sub, "complete")
         self.state["mode"] = "done"
-        reply = self.ctx.reply("\n".join(lines), document=docs[0])
-        return dataclasses.replace(reply, document=docs[0], documents=tuple(docs[1:]))
+        return dataclasses.replace(self.ctx.reply("\n".join(lines), document=docs[0]), documents=tuple(docs[1:]))
 
     def _keep(self, filename: str, data: bytes, mime: str = DOCX_MIME) -> Document:
-        """Write a document under the user's folder (atomically: a crash leaves no half file)."""
+        """Write a document under the user's folder, as `kept_documents` finds it again."""
         folder = self.ctx.settings.documents_dir / str(self.ctx.tx.user.id)
         folder.mkdir(parents=True, exist_ok=True)
         path = folder / f"{self.sub.id}-{filename}"
-        tmp = path.with_name(path.name + ".part")
-        tmp.write_bytes(data)
-        tmp.replace(path)
+        _write(path, data)
         return Document(filename=filename, data=data, path=path, mime=mime)
+
+
+def kept_documents(settings: Any, user_id: int, sub: Submission) -> list[Document]:
+    """The files `FormSession.confirm` kept for a submission (its .docx, and PDF where one was made)."""
+    folder = settings.documents_dir / str(user_id)
+    prefix = f"{sub.id}-"
+    return [Document(path.name.removeprefix(prefix), path.read_bytes(), path,
+                     PDF_MIME if path.suffix == ".pdf" else DOCX_MIME)
+            for path in sorted(folder.glob(f"{prefix}*")) if path.suffix in (".docx", ".pdf")]
+
+
+def _write(path: Path, data: bytes) -> None:
+    """Atomically: a crash leaves no half file under the real name."""
+    tmp = path.with_name(path.name + ".part")
+    tmp.write_bytes(data)
+    tmp.replace(path)

@@ -356,6 +356,14 @@ _SYNONYMS_EN: dict[str, tuple[str, ...]] = {
 _SHOWN = 8  # choices offered at once: more do not fit a phone screen
 
 
+def _score_words(score: dict[str, float], table: dict[str, tuple[str, ...]], said: list[str]) -> None:
+    for word in said:
+        if any(word != longer and word in longer for longer in said):
+            continue  # the longer word decides: "集成电路设计" and "ic design" are 65, whatever "设计" suggests
+        for rank, code in enumerate(table[word]):
+            score[code] = score.get(code, 0) + 1 - rank / 10
+
+
 def industry(raw: str, answers: Answers) -> Result:
     value = _half(raw).upper().replace(" ", "")
     m = re.fullmatch(r"[A-T]?(\d{1,2})(\d*)", value)
@@ -369,23 +377,14 @@ def industry(raw: str, answers: Answers) -> Result:
         return Ok(code)
     exact = [f.code for f in industries().values() if value in (f.name, f.name.removesuffix("业"))]
     if exact:
-        return Ok(exact[0]) if int(exact[0]) < 91 else Invalid("industry_not_enterprise", {"name": industries()[exact[0]].display})
+        return industry(exact[0], answers)  # the official name: as its code
     words = value.replace("业", "") or value
     # Likeliest first: a code named by more of the answer's words, then by a word's own order.
     score: dict[str, float] = {}
-    said = [word for word in _SYNONYMS if word in value]
     lower = " ".join(_half(raw).lower().split())
-    said_en = [w for w in _SYNONYMS_EN if re.search(rf"(?<![a-z]){re.escape(w)}(e?s)?(?![a-z])", lower)]
-    for word in said:
-        if any(word != longer and word in longer for longer in said):
-            continue  # "集成电路设计" is 65, whatever "集成电路" and "设计" alone would suggest
-        for rank, code in enumerate(_SYNONYMS[word]):
-            score[code] = score.get(code, 0) + 1 - rank / 10
-    for word in said_en:
-        if any(word != longer and word in longer for longer in said_en):
-            continue  # "ic design" is 65, whatever "design" alone would suggest
-        for rank, code in enumerate(_SYNONYMS_EN[word]):
-            score[code] = score.get(code, 0) + 1 - rank / 10
+    _score_words(score, _SYNONYMS, [w for w in _SYNONYMS if w in value])
+    _score_words(score, _SYNONYMS_EN,
+                 [w for w in _SYNONYMS_EN if re.search(rf"(?<![a-z]){re.escape(w)}(e?s)?(?![a-z])", lower)])
     for found in industries().values():
         if words in found.name or value in found.name:
             score[found.code] = score.get(found.code, 0) + 0.5

@@ -26,6 +26,11 @@ def _clean(text: Any) -> str:
     return re.sub(r"\s+", "", unicodedata.normalize("NFKC", str(text or "")))
 
 
+def _latin(text: str) -> str:
+    """The Latin letters of `text`, lower case: "Jing'an District" → "jingandistrict"."""
+    return re.sub(r"[^a-z]", "", text.lower())
+
+
 def _short(name: str) -> str:
     return _SUFFIX.sub("", name)
 
@@ -55,7 +60,7 @@ def province(text: Any) -> str | None:
     for short, full in _BY_SHORT.items():
         if t.startswith(short):
             return full
-    latin = re.sub(r"[^a-z]", "", t.lower())
+    latin = _latin(t)
     return _LATIN.get(latin) or _LATIN.get(_LATIN_SUFFIX.sub("", latin))
 
 
@@ -100,12 +105,12 @@ _LATIN_DISTRICTS = {
 
 def is_latin_district(text: str) -> bool:
     """"pudong", "Jing'an": a Shanghai district's name in pinyin, and nothing else."""
-    latin = re.sub(r"[^a-z]", "", text.lower())
+    latin = _latin(text)
     return latin in _LATIN_DISTRICTS or latin.removesuffix("district") in _LATIN_DISTRICTS
 
 
 def _latin_district(text: str) -> str:
-    latin = re.sub(r"[^a-z]", "", text.lower())
+    latin = _latin(text)
     if not latin:
         return text
     # the most specific first: "Pudong Lingang" is 临港

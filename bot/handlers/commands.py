@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import unicodedata
 
+from bot.campaigns.repo import latest_per_item
 from bot.context import Ctx
 from bot.dialogs import walker as w
 from bot.dialogs.forms import FORMS, get_form
 from bot.dialogs.items import link_items, parent_items, relinked
-from bot.dialogs.session import FormSession
+from bot.dialogs.session import FormSession, kept_documents
 from bot.i18n import N_
-from bot.messages import DOCX_MIME, PDF_MIME, Document, Reply
+from bot.messages import Reply
 
 # Words that work at any question, in Chinese and English (compared without case or spaces).
 WORDS: dict[str, tuple[str, ...]] = {
@@ -140,15 +141,8 @@ def help_text(ctx: Ctx) -> str:
 async def files_reply(ctx: Ctx) -> Reply | None:
     """文件: the documents of every finished form again (fresh download links where a channel needs
     them, e.g. after a link expired); None when there are none yet."""
-    folder = ctx.settings.documents_dir / str(ctx.tx.user.id)
-    docs: list[Document] = []
-    for sub in await ctx.tx.submissions():
-        if sub.status == "draft" or not folder.is_dir():
-            continue
-        for path in sorted(folder.glob(f"{sub.id}-*")):
-            if path.suffix in (".docx", ".pdf"):
-                mime = PDF_MIME if path.suffix == ".pdf" else DOCX_MIME
-                docs.append(Document(path.name.split("-", 1)[1], path.read_bytes(), path, mime))
+    docs = [doc for subs in latest_per_item(await ctx.tx.submissions()).values() for sub in subs
+            if sub.status != "draft" for doc in kept_documents(ctx.settings, ctx.tx.user.id, sub)]
     if not docs:
         return None
     names = "\n".join(f"· {d.filename}" for d in docs)

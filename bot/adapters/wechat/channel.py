@@ -440,7 +440,7 @@ class WeChatChannel:
                 Incoming(channel=self.name, user_id=user, text=text, message_id=key))
             if any(r.section_done for r in replies) and self._may_ask_consent(prefs):
                 await store.update_prefs(self.name, user, notify_asked=True)
-                lang = replies[-1].language if replies else lang
+                lang = replies[-1].language  # the engine knows it now (a language switch, a first message)
                 page = self.subscribe_url + ("?lang=en" if lang == "en" else "")
                 replies = [*replies, Reply(self._t(N_("想在截止前收到微信提醒吗？点这里开启（随时可退订）：\n{url}"),
                                                    lang, url=page), language=lang)]
