@@ -74,6 +74,11 @@ class Reply:
     section_done: bool = False
     # The language the text is in, so a channel writes its own lines (download links…) in it too.
     language: str = "zh_CN"
+    # Where the conversation stands after this reply: the screen ("ask", "review", "menu" …) and, on a
+    # question, its step key ("sme_match/revenue", "sme_match/items.0.name"). Tests and channels read
+    # these instead of parsing the text.
+    screen: str = ""
+    step: str = ""
 
     def all_documents(self) -> tuple[Document, ...]:
         return ((self.document,) if self.document else ()) + self.documents
@@ -94,6 +99,10 @@ def reply_to_dict(reply: Reply) -> dict:
         d["section_done"] = True
     if reply.language != "zh_CN":
         d["language"] = reply.language
+    if reply.screen:
+        d["screen"] = reply.screen
+    if reply.step:
+        d["step"] = reply.step
     return d
 
 
@@ -111,4 +120,6 @@ def reply_from_dict(d: dict) -> Reply:
         documents=tuple(docs[1:]),
         section_done=bool(d.get("section_done")),
         language=d.get("language") or "zh_CN",
+        screen=d.get("screen", ""),
+        step=d.get("step", ""),
     )

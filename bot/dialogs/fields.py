@@ -11,7 +11,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from bot.dialogs.results import Invalid, Ok, Result
+from bot.dialogs.results import Invalid, Message, Ok, Result
 
 Answers = Mapping[str, Any]
 Validator = Callable[[str, Answers], Result]
@@ -64,6 +64,13 @@ class Field:
     profile: bool | str = False
     guidance: str = ""  # the form's own guidance line or sample, shown with the question (N_)
     show: Callable[[Any], str] | None = None  # how a stored answer reads in summaries (e.g. "36 汽车制造业")
+    # The label as the printed table has it, where the question needs more words to stand alone
+    # (asked "联系电话（法人代表）", printed "联系电话" in the 法人代表 row). Empty: the label.
+    print_label: str = ""
+
+    @property
+    def printed_label(self) -> str:
+        return self.print_label or self.label
 
     @property
     def profile_key(self) -> str | None:
@@ -97,6 +104,18 @@ class Group:
 
 
 @dataclass(frozen=True, slots=True)
+class Rule:
+    """A check across answers (Django's `Form.clean()`): run once every field it reads has an answer,
+    whichever of them was answered last. `check(answers)` returns a note to show (`Message`), or None."""
+
+    fields: tuple[str, ...]
+    check: Callable[[Answers], Message | None]
+
+    def ready(self, answers: Answers) -> bool:
+        return all(answers.get(k) not in (None, "", []) for k in self.fields)
+
+
+@dataclass(frozen=True, slots=True)
 class Form:
     id: str  # stable id, stored with every submission
     title: str  # the official title (N_)
@@ -104,10 +123,17 @@ class Form:
     items: tuple[Field | Group, ...]
     filename: str  # document file name, formatted with the answers, e.g. "…-{company_name}.docx"
     renderer: str = ""  # "module:function" turning answers into .docx bytes (imported when needed)
-    audience: str = "sme"  # "sme" (揭榜) or "large" (发榜)
+    audiences: tuple[str, ...] = ("sme",)  # who fills it in: "sme" (揭榜), "large" (发榜), or both
     per_item: str = ""  # one submission per item of another form's group, e.g. "sme_match.items"
     text_guideline: int | None = None  # the whole document's 字 guideline (warned, not enforced)
     notes: tuple[str, ...] = field(default=())  # the form's 注, shown before the summary (N_)
+    rules: tuple[Rule, ...] = ()  # checks across fields, run when all their fields are known
+    # Bumped when a year's form changes its questions: a submission records the version it was filled
+    # against, so last year's finished form is read against last year's questions.
+    version: int = 1
+
+    def serves(self, role: str | None) -> bool:
+        return role is None or role in self.audiences
 
     def render(self, answers: Answers) -> bytes:
         module, _, name = self.renderer.partition(":")

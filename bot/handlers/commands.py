@@ -89,7 +89,7 @@ async def form_entries(ctx: Ctx) -> list[tuple[str, str, str]]:
     role = (ctx.tx.user.prefs or {}).get("role")
     entries = []
     for form in FORMS.values():
-        if role and form.audience != role:
+        if not form.serves(role):
             continue
         subs = await ctx.tx.submissions(form.id)
         if form.per_item:
