@@ -25,6 +25,9 @@ import storage.models  # noqa: F401
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 INITIAL = "0001"
+# The tables the initial revision made; later revisions make their own (and may add columns to these).
+INITIAL_TABLES = ("users", "conversations", "submissions", "processed_messages", "documents", "outbox",
+                  "campaigns", "reminders")
 _lock = asyncio.Lock()  # alembic's context is module-global: one upgrade at a time in a process
 
 
@@ -45,7 +48,8 @@ def _upgrade(connection: Any) -> None:
     tables = set(inspect(connection).get_table_names())
     if "alembic_version" not in tables and "users" in tables:
         # Made by create_all before migrations existed: complete it as of the initial revision, stamp.
-        SQLModel.metadata.create_all(connection, checkfirst=True)
+        SQLModel.metadata.create_all(connection, checkfirst=True,
+                                     tables=[SQLModel.metadata.tables[t] for t in INITIAL_TABLES])
         command.stamp(cfg, INITIAL)
     command.upgrade(cfg, "head")
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import JSON, Column, DateTime, Index, UniqueConstraint
+from sqlalchemy import JSON, Column, DateTime, Index, Integer, UniqueConstraint
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlmodel import Field, SQLModel
 
@@ -39,6 +39,9 @@ class Conversation(SQLModel, table=True):
 
     user_id: int = Field(primary_key=True, foreign_key="users.id")
     state: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JsonType, nullable=False))
+    # Bumped by every message's commit: a commit that finds another version was beaten by a concurrent
+    # message of the same user (another process) and is done again on the new state.
+    version: int = Field(default=0, sa_column=Column(Integer, nullable=False, server_default="0"))
     updated_at: datetime = _ts()
 
 
@@ -55,6 +58,7 @@ class Submission(SQLModel, table=True):
     status: str = Field(default="draft", max_length=16)  # draft | complete | submitted | approved | returned
     status_note: str | None = Field(default=None, max_length=500)
     answers: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JsonType, nullable=False))
+    form_version: int = Field(default=1, sa_column=Column(Integer, nullable=False, server_default="1"))
     created_at: datetime = _ts()
     updated_at: datetime = _ts()
     completed_at: datetime | None = Field(default=None, sa_type=DateTime(timezone=True))
