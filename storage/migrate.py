@@ -21,6 +21,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlmodel import SQLModel
 
 import storage.campaign_models  # noqa: F401
+import storage.catalogue_models  # noqa: F401
+import storage.console_models  # noqa: F401
 import storage.models  # noqa: F401
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"

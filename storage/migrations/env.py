@@ -15,6 +15,8 @@ from sqlalchemy.ext.asyncio import create_async_engine
 from sqlmodel import SQLModel
 
 import storage.campaign_models  # noqa: F401  (tables register themselves in SQLModel.metadata)
+import storage.catalogue_models  # noqa: F401
+import storage.console_models  # noqa: F401
 import storage.models  # noqa: F401
 
 config = context.config
