@@ -134,3 +134,99 @@ def district_of(contacts: Iterable[Mapping[str, Any]], *texts: Any) -> Mapping[s
             if any(n and n in t for n in names) or (len(core) >= 2 and t.startswith(core)):
                 return c
     return None
+
+
+# -- official names of a 注册地's 市(区) and 县 ----------------------------------------------------------
+
+# The districts and counties of the four municipalities (GB/T 2260, as of 2024): a firm there writes a
+# district in the 市(区) blank, often short (浦东, 海淀).
+MUNICIPAL_DISTRICTS: dict[str, tuple[str, ...]] = {
+    "北京市": ("东城区", "西城区", "朝阳区", "丰台区", "石景山区", "海淀区", "门头沟区", "房山区", "通州区", "顺义区",
+            "昌平区", "大兴区", "怀柔区", "平谷区", "密云区", "延庆区"),
+    "天津市": ("和平区", "河东区", "河西区", "南开区", "河北区", "红桥区", "东丽区", "西青区", "津南区", "北辰区",
+            "武清区", "宝坻区", "滨海新区", "宁河区", "静海区", "蓟州区"),
+    "上海市": ("黄浦区", "徐汇区", "长宁区", "静安区", "普陀区", "虹口区", "杨浦区", "闵行区", "宝山区", "嘉定区",
+            "浦东新区", "金山区", "松江区", "青浦区", "奉贤区", "崇明区"),
+    "重庆市": ("万州区", "涪陵区", "渝中区", "大渡口区", "江北区", "沙坪坝区", "九龙坡区", "南岸区", "北碚区", "綦江区",
+            "大足区", "渝北区", "巴南区", "黔江区", "长寿区", "江津区", "合川区", "永川区", "南川区", "璧山区",
+            "铜梁区", "潼南区", "荣昌区", "开州区", "梁平区", "武隆区", "城口县", "丰都县", "垫江县", "忠县",
+            "云阳县", "奉节县", "巫山县", "巫溪县", "石柱土家族自治县", "秀山土家族苗族自治县",
+            "酉阳土家族苗族自治县", "彭水苗族土家族自治县"),
+}
+
+# Prefecture-level divisions whose official name does not end in 市: a bare name elsewhere is a 市 (苏州).
+PREFECTURES_NOT_CITIES: dict[str, tuple[str, ...]] = {
+    "吉林省": ("延边朝鲜族自治州",),
+    "湖北省": ("恩施土家族苗族自治州",),
+    "湖南省": ("湘西土家族苗族自治州",),
+    "四川省": ("阿坝藏族羌族自治州", "甘孜藏族自治州", "凉山彝族自治州"),
+    "贵州省": ("黔西南布依族苗族自治州", "黔东南苗族侗族自治州", "黔南布依族苗族自治州"),
+    "云南省": ("楚雄彝族自治州", "红河哈尼族彝族自治州", "文山壮族苗族自治州", "西双版纳傣族自治州", "大理白族自治州",
+            "德宏傣族景颇族自治州", "怒江傈僳族自治州", "迪庆藏族自治州"),
+    "甘肃省": ("临夏回族自治州", "甘南藏族自治州"),
+    "青海省": ("海北藏族自治州", "黄南藏族自治州", "海南藏族自治州", "果洛藏族自治州", "玉树藏族自治州",
+            "海西蒙古族藏族自治州"),
+    "新疆维吾尔自治区": ("昌吉回族自治州", "博尔塔拉蒙古自治州", "巴音郭楞蒙古自治州", "克孜勒苏柯尔克孜自治州",
+                  "伊犁哈萨克自治州", "阿克苏地区", "喀什地区", "和田地区", "塔城地区", "阿勒泰地区"),
+    "黑龙江省": ("大兴安岭地区",),
+    "西藏自治区": ("阿里地区",),
+    "内蒙古自治区": ("兴安盟", "锡林郭勒盟", "阿拉善盟"),
+}
+
+# a name that already says what it is (苏州市, 浦东新区, 昆山市, 城口县); 州 alone is part of names (苏州, 广州)
+ADMIN_UNITS = ("特别行政区", "自治区", "自治州", "自治县", "自治旗", "地区", "林区", "新区", "省", "市", "区", "县",
+               "盟", "旗")
+_ETHNIC = ("朝鲜族", "土家族", "苗族", "藏族", "羌族", "彝族", "布依族", "侗族", "哈尼族", "壮族", "傣族", "白族", "景颇族",
+           "傈僳族", "回族", "蒙古", "柯尔克孜", "哈萨克")
+
+
+def _core(name: str) -> str:
+    """浦东新区 → 浦东, 海淀区 → 海淀, 石柱土家族自治县 → 石柱, 延边朝鲜族自治州 → 延边, 阿里地区 → 阿里."""
+    if name.endswith(("自治州", "自治县")):
+        found = [name.find(e) for e in _ETHNIC if name.find(e) > 0]
+        return name[:min(found)] if found else name.removesuffix("自治州").removesuffix("自治县")
+    for unit in ("地区", "新区", "区", "县", "盟", "市"):
+        if name.endswith(unit) and len(name) > len(unit):
+            return name.removesuffix(unit)
+    return name
+
+
+_MUNICIPAL_BY_CORE = {p: {_core(d): d for d in ds} for p, ds in MUNICIPAL_DISTRICTS.items()}
+_PREFECTURE_BY_CORE = {p: {_core(n): n for n in ns} for p, ns in PREFECTURES_NOT_CITIES.items()}
+
+
+def has_admin_unit(name: str) -> bool:
+    return name.endswith(ADMIN_UNITS)
+
+
+def official_district(province_name: Any, name: Any, county: bool = False) -> str:
+    """The official name of a 注册地's 市(区) (or, `county`, its 县) as a firm writes it.
+
+    ``official_district("上海", "浦东")`` → "浦东新区", ``("北京市", "海淀")`` → "海淀区", ``("江苏省", "苏州")``
+    → "苏州市", ``("四川", "凉山州")`` → "凉山彝族自治州". The province's name written in front is dropped
+    (上海市浦东新区 → 浦东新区); a name the tables do not know comes back as written (a 县 blank keeps 昆山: it
+    may be a 县, a 县级市 or a 区). "" when nothing is left, or only the province's own name.
+    """
+    prov = province(province_name)
+    t = _clean(name)
+    if prov:
+        for prefix in (prov, _short(prov)):
+            if t.startswith(prefix) and t != prefix:
+                t = t.removeprefix(prefix)
+                break
+        if t in (prov, _short(prov), "市辖区"):
+            return ""
+    if not t:
+        return ""
+    if prov == "上海市" and t.isascii():  # Pudong, "Jing'an District", Pudong New Area
+        t = _latin_district(t).removesuffix(t) or t
+    if prov in _MUNICIPAL_BY_CORE:
+        return _MUNICIPAL_BY_CORE[prov].get(_core(t), t)
+    if county or has_admin_unit(t):
+        return t
+    prefectures = _PREFECTURE_BY_CORE.get(prov or "", {})
+    if t.endswith("州") and t[:-1] in prefectures:  # 凉山州 → 凉山彝族自治州
+        return prefectures[t[:-1]]
+    if t in prefectures:
+        return prefectures[t]
+    return t + "市" if prov and re.fullmatch(r"[\u4e00-\u9fff]{2,8}", t) else t

@@ -80,7 +80,7 @@ def test_title_and_stamp_line(doc):
 def test_every_answer_beside_its_label(doc):
     assert doc.beside("企业名称") == "上海某某科技有限公司"
     assert doc.beside("统一社会信用代码") == "91310000132149237G"
-    assert doc.beside("企业注册地") == "上海市浦东新区"
+    assert doc.beside("企业注册地") == "上海市浦东新区_____县"  # the county blank stays a blank
     assert doc.beside("注册时间") == "2015年3月2日"
     assert doc.beside("法人代表") == "李四"
     assert doc.beside("联系电话", 0) == "021-68811103"
@@ -143,7 +143,10 @@ def test_overview_keeps_its_paragraphs(doc):
 def test_long_overview_survives_intact(read):
     long = "\n".join(f"第{i}段：" + "技术创新" * 30 for i in range(1, 9))
     doc = read(render({**ANSWERS, "overview": long}))
-    assert doc.cell_paragraphs_beside("企业概况") == long.split("\n")
+    rows = [r for r in doc.rows() if r[0].startswith("企业概况")]
+    assert [r[0] for r in rows] == ["企业概况", "企业概况（续）"]  # no row breaks across a page: the label repeats
+    printed = [p.text for c in doc.cells_beside("企业概况") + doc.cells_beside("企业概况（续）") for p in c.paragraphs]
+    assert printed == long.split("\n")
 
 
 def test_note_after_the_table(doc):
@@ -162,6 +165,18 @@ def test_sparse_answers_print_blanks_not_none(read):
 def test_registered_place_adds_unit_words_only_when_missing(read):
     doc = read(render({**ANSWERS, "reg_province": "江苏省", "reg_city": "苏州", "reg_county": "昆山"}))
     assert doc.beside("企业注册地") == "江苏省苏州市昆山县"
+
+
+def test_shanghai_pudong_is_not_printed_as_pudong_city(read):
+    """上海 + 浦东 printed 「上海市浦东市」: the district is 浦东新区, in the 市(区) blank."""
+    doc = read(render({**ANSWERS, "reg_province": "上海", "reg_city": "浦东", "reg_county": None}))
+    assert doc.beside("企业注册地") == "上海市浦东新区_____县"
+    assert "浦东市" not in doc.all_text()
+
+
+def test_empty_registered_place_prints_the_official_blanks(read):
+    doc = read(render({**ANSWERS, "reg_province": None, "reg_city": None, "reg_county": None}))
+    assert doc.beside("企业注册地") == "_____省_____市(区)_____县"
 
 
 def test_page_is_a4_with_chinese_fonts(doc):

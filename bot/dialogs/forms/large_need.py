@@ -47,6 +47,7 @@ FORM = Form(
         Field("industry", N_("所属行业"), N_("2位数代码及名称，例：36 或 汽车"), validate=v.industry,
               show=v.industry_display, section=BASIC, profile=True, example="36"),
         Field("channel", N_("推荐渠道"), N_("只选择其中一个渠道"), section=BASIC,
+              print_label="推荐渠道(只选择其中一个渠道)",
               choices=(Choice("省级中小企业主管部门"), Choice("工业和信息化部相关行业司局"))),
         Field("channel_detail", N_("推荐渠道（具体单位）"), N_("例：上海市经济和信息化委员会 或 装备工业一司"),
               validate=v.text(60), section=BASIC),
