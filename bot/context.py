@@ -1,25 +1,32 @@
-"""What a handler or the walker gets for one message: the user's transaction, language, settings.
+"""What a screen or handler gets for one message: the user's rows, their typed state, language, settings.
 
-Buttons carry `<token>:<action>`. The token changes with every reply that has buttons, so a tap on
-an old keyboard (a question already answered, a restart) is recognised as stale, never taken as
-an answer to the current question. Channels without keyboards show numbered lines; the engine
-maps a typed number (or a label) back to the action, so adapters keep no state of their own.
+Buttons are typed actions (bot/dialogs/actions.py) packed with the stamp of the question they belong to.
+`reply()` draws them and keeps them in the state, so a typed number or label finds the same action on a
+channel without keyboards, and a tap on an earlier question's keyboard is recognised as stale.
 """
 
 from __future__ import annotations
 
-import re
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from bot.config import Settings
+from bot.dialogs import actions as a
+from bot.dialogs.state import ConversationState, Keyboard
 from bot.i18n import gettext
-from bot.messages import Button, Incoming, Reply
+from bot.messages import Button, Document, Incoming, Reply
 from storage.store import UserTx
 
-COMMAND_PREFIX = "cmd:"  # payload of a button that works like typing a command: "cmd:resume", "cmd:status"
+if TYPE_CHECKING:
+    from bot.dialogs.fields import Form
+    from bot.dialogs.session import FileWrite
+    from bot.documents.produce import Produced
+
+STALE = object()  # a tap on a keyboard whose question has moved on (or a payload that is not ours)
+
+Option = tuple[str, a.Action]
 
 
 @dataclass
@@ -28,12 +35,15 @@ class Ctx:
     settings: Settings
     incoming: Incoming
     now: Callable[[], datetime]
+    state: ConversationState
     lang: str = "zh_CN"
-    extras: dict[str, Any] = field(default_factory=dict)
+    # makes a form's files (the .docx and PDF); the engine passes its own, tests may pass another
+    produce: Callable[[Form, dict[str, Any]], Awaitable[Produced]] | None = None
+    writes: list[FileWrite] = field(default_factory=list)  # files the engine writes before the commit
 
     @property
-    def state(self) -> dict[str, Any]:
-        return self.tx.state
+    def text(self) -> str:
+        return self.incoming.text.strip()
 
     def t(self, message: str, **params: Any) -> str:
         return gettext(self.lang, message, **params)
@@ -43,64 +53,62 @@ class Ctx:
         tr = self.t(label)
         return label if tr == label else f"{label} ({tr})"
 
-    def reply(self, text: str, options: Sequence[tuple[str, str]] = (), *, multi: bool = False,
-              selected: Sequence[bool] | None = None, document=None) -> Reply:
-        """A reply; `options` are (label, action) pairs that become buttons for this message only."""
+    # -- drawing ---------------------------------------------------------------------------------------
+
+    def reply(self, text: str, options: Sequence[Option] = (), *, multi: bool = False,
+              selected: Sequence[bool] | None = None, document: Document | None = None, step: str = "") -> Reply:
+        """A reply at the current screen; `options` are (label, action) pairs that become its buttons."""
+        st = self.state
+        screen = st.screen.value if st.screen is not None else ""
+        view = "|".join([screen, step, *(act.identity() for _label, act in options)])
+        if view != st.view:  # another question (or other choices): earlier keyboards are stale now
+            st.stamp += 1
+            st.view = view
         if not options:
-            self.state.pop("buttons", None)
-            self.state.pop("buttons_multi", None)
-            return Reply(text=text, document=document)
-        token = int(self.state.get("token", 0)) + 1
-        self.state["token"] = token
-        self.state["buttons"] = [[label, action] for label, action in options]
-        if multi:
-            self.state["buttons_multi"] = True
-        else:
-            self.state.pop("buttons_multi", None)
+            st.keyboard = None
+            return Reply(text=text, document=document, screen=screen, step=step)
+        st.keyboard = Keyboard([(label, act.pack()) for label, act in options], multi)
         buttons = tuple(
-            Button(label, f"{token}:{action}", None if selected is None or action == "done" else selected[i])
-            for i, (label, action) in enumerate(options)
-        )
-        return Reply(text=text, buttons=buttons, multi=multi, document=document)
+            Button(label, a.payload(act, st.stamp),
+                   None if selected is None or isinstance(act, a.Done) else selected[i])
+            for i, (label, act) in enumerate(options))
+        return Reply(text=text, buttons=buttons, multi=multi, document=document, screen=screen, step=step)
 
-    def action_from(self, incoming: Incoming) -> tuple[str | None, bool]:
-        """(action, stale) for this message: a tapped button, or a typed number or label."""
-        if incoming.payload and incoming.payload.startswith(COMMAND_PREFIX):
-            return None, False  # a command button (e.g. in a reminder): no token, never stale
-        if incoming.payload:
-            token, _, action = incoming.payload.partition(":")
-            if token != str(self.state.get("token")) or not self.state.get("buttons"):
-                return None, True
-            return action, False
-        buttons = self.state.get("buttons") or []
-        text = incoming.text.strip().rstrip(".、")
-        if not buttons or not text:
-            return None, False
-        if self.state.get("buttons_multi"):
-            return None, False  # "1,3" or "2" is a multi-select answer: the walker reads it
-        if text.isdigit() and 1 <= int(text) <= len(buttons):
-            return buttons[int(text) - 1][1], False
+    # -- reading what the user did ---------------------------------------------------------------
+
+    def tapped(self) -> a.Action | object | None:
+        """The action of a tapped button; STALE when its question has moved on; None when nothing was tapped."""
+        data = self.incoming.payload
+        if not data:
+            return None
+        parsed = a.parse(data)
+        if parsed is None:
+            return STALE
+        stamp, act = parsed
+        if stamp is None:
+            return act  # a command button: never stale
+        board = self.state.keyboard
+        if board is None or stamp != self.state.stamp:
+            return STALE
+        if act.identity() not in {drawn.identity() for _label, drawn in board.actions()}:
+            return STALE  # not one of the buttons drawn for this question (a forged payload)
+        return act
+
+    def typed(self) -> a.Action | None:
+        """The button a typed number or label names, on a channel without keyboards."""
+        board = self.state.keyboard
+        text = self.text.rstrip(".、。")
+        if board is None or not text:
+            return None
+        drawn = board.actions()
+        if board.multi:  # "1,3" is the multi-select answer the screen reads; only 完成 is a button here
+            low = text.lower()
+            return next((act for label, act in drawn if isinstance(act, a.Done) and label.lower() == low), None)
+        if text.isdigit():
+            n = int(text)
+            return drawn[n - 1][1] if 1 <= n <= len(drawn) else None
         low = text.lower()
-        for label, action in buttons:
+        for label, act in drawn:
             if low == label.lower() or low == label.split(" ", 1)[-1].lower():
-                return action, False
-        return None, False
-
-    def loose_action(self, text: str) -> str | None:
-        """At a menu: the one button the typed words name ("对接表", "我是中小企业", "填写需求表"); None when
-        no button or several do."""
-        low = _squeeze(text)
-        words = [low, re.sub(r"^(我们是|我是|我要填写|我要填|我要|填写|填|选)", "", low)]
-        buttons = [(_squeeze(label), _squeeze(re.sub(r"（[^）]*）|\([^)]*\)", "", label)), action)
-                   for label, action in self.state.get("buttons") or []]
-        for said in words:
-            if len(said) < 2:
-                continue
-            hits = [action for label, core, action in buttons if said in label or (len(core) >= 2 and core in said)]
-            if len(hits) == 1:
-                return hits[0]
+                return act
         return None
-
-
-def _squeeze(text: str) -> str:
-    return re.sub(r"[\s“”\"（）()]+", "", text).lower()

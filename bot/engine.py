@@ -1,39 +1,46 @@
-"""Incoming → handlers / form walker → Replies.
+"""Incoming → words / screens → Replies, one commit per message.
 
-- One transaction per message: the answer is committed before the reply (and so the next question)
-  leaves this function.
-- One message at a time per user: an asyncio lock in this process, and the user's conversation row
-  locked in the database for other processes.
+- One commit per message: a message's rows are read in one statement, the dialog thinks in memory, and
+  everything it changed is written in one transaction before the replies leave `handle` (storage/hot.py).
+- One message at a time per user: an asyncio lock in this process; across processes the conversation's
+  version — a commit that finds another version writes nothing, and the message is handled again on the
+  state the other process left.
 - A repeated message id has one effect and gets the same replies (channels retry).
-- A database that is briefly away is retried; a user never sees a traceback.
+- A database that is briefly away is retried; a file that cannot be written is said so; a user never
+  sees a traceback.
 """
 
 from __future__ import annotations
 
 import asyncio
-import copy
 import dataclasses
 import logging
+import os
 import weakref
 from collections.abc import Callable
 from datetime import UTC, datetime
 
-from sqlalchemy.exc import DBAPIError, OperationalError
-from sqlalchemy.exc import TimeoutError as PoolTimeout
-
-from bot.campaigns import handlers as campaigns
 from bot.config import Settings
-from bot.context import COMMAND_PREFIX, Ctx
-from bot.documents.produce import Produced, produce
-from bot.handlers import commands as cmd
+from bot.context import STALE, Ctx
+from bot.dialogs import actions as a
+from bot.dialogs.screens import SCREENS, question
+from bot.dialogs.session import FileWrite, open_session
+from bot.dialogs.state import ConversationState, Screen
+from bot.documents.produce import produce
+from bot.handlers import commands, menu, words
 from bot.i18n import N_, gettext, normalise_language
 from bot.messages import Incoming, Reply
-from storage.store import Store
+from storage.hot import transient_errors
+from storage.store import Store, UserTx
 
 log = logging.getLogger(__name__)
 
 MAX_TEXT = 4000  # one message; long sections arrive in several
-TRANSIENT = (OperationalError, DBAPIError, PoolTimeout, ConnectionError, OSError)
+CONFLICT_TRIES = 20  # another process kept writing this user's conversation first
+
+
+class FileWriteError(Exception):
+    """A document or a received file could not be written (disk full, name too long, permissions)."""
 
 
 class Engine:
@@ -43,7 +50,6 @@ class Engine:
         self.settings = settings
         self.now = now or (lambda: datetime.now(UTC))
         self.retry_delays = retry_delays
-        self._reviewing: set[tuple[str, str]] = set()  # users looking at their answers, to confirm
         self._locks: weakref.WeakValueDictionary[tuple[str, str], asyncio.Lock] = weakref.WeakValueDictionary()
 
     def _lock(self, channel: str, user_id: str) -> asyncio.Lock:
@@ -54,179 +60,102 @@ class Engine:
             self._locks[key] = lock
         return lock
 
+    async def produce(self, form, answers):
+        return await produce(form, answers, self.settings.pdf)
+
     async def handle(self, incoming: Incoming) -> list[Reply]:
         lang = normalise_language(incoming.language)
         async with self._lock(incoming.channel, incoming.user_id):
-            produced = await self._prepare(incoming)
-            for attempt, delay in enumerate((*self.retry_delays, None)):
+            delays = iter(self.retry_delays)
+            attempt = conflicts = 0
+            while True:
+                attempt += 1
                 try:
-                    return await self._handle_once(incoming, produced)
-                except TRANSIENT as exc:
+                    replies = await self._handle_once(incoming)
+                except transient_errors() as exc:
+                    delay = next(delays, None)
                     if delay is None:
-                        log.error("database unavailable, gave up after %d tries: %s", attempt + 1, exc)
+                        log.error("database unavailable, gave up after %d tries: %s", attempt, exc)
                         return [Reply(gettext(lang, N_("系统暂时繁忙，这条消息没有保存。请稍后再发一次；之前的回答都已保存。")),
                                       language=lang)]
-                    log.warning("database error (try %d), retrying in %.1fs: %s", attempt + 1, delay, exc)
+                    log.warning("database error (try %d), retrying in %.1fs: %s", attempt, delay, exc)
                     await asyncio.sleep(delay)
+                    continue
+                except FileWriteError as exc:
+                    log.error("%s/%s: %s", incoming.channel, incoming.user_id, exc)
+                    return [Reply(gettext(lang, N_("文件没有保存成功，这条消息没有处理。请稍后再试；之前的回答都已保存。")),
+                                  language=lang)]
                 except Exception:
                     log.exception("failed to handle %s/%s message %s", incoming.channel, incoming.user_id,
                                   incoming.message_id)
                     return [Reply(gettext(lang, N_("抱歉，这条消息没有处理成功，请再发一次。之前的回答都已保存。")),
                                   language=lang)]
-        raise AssertionError("unreachable")
+                if replies is not None:
+                    return replies
+                conflicts += 1  # another process wrote this user's conversation first: again, on its state
+                if conflicts >= CONFLICT_TRIES:
+                    log.error("%s/%s: gave up after %d conflicting commits", incoming.channel, incoming.user_id,
+                              conflicts)
+                    return [Reply(gettext(lang, N_("系统暂时繁忙，这条消息没有保存。请稍后再发一次；之前的回答都已保存。")),
+                                  language=lang)]
+                await asyncio.sleep(0.005 * conflicts)
 
-    async def _prepare(self, incoming: Incoming) -> Produced | None:
-        """For a "confirm" tap, the form's files, made before the message's transaction opens: a PDF
-        takes a second, and on SQLite a transaction holds the one writer's lock for everybody."""
-        key = (incoming.channel, incoming.user_id)
-        tapped = bool(incoming.payload and incoming.payload.endswith(":confirm"))
-        if not tapped and key not in self._reviewing:  # typed "1"/"确认" only counts at the review
+    async def _handle_once(self, incoming: Incoming) -> list[Reply] | None:
+        """The replies, committed; None when another process committed this user's conversation first."""
+        tx = await self.store.begin(incoming.channel, incoming.user_id, normalise_language(incoming.language),
+                                    incoming.message_id)
+        if tx.replayed is not None:
+            return tx.replayed
+        ctx = self.context(tx, incoming)
+        replies = [dataclasses.replace(r, language=ctx.lang) for r in await self.route(ctx)]
+        replies = await tx.take_outbox() + replies
+        tx.state = ctx.state.to_json()
+        if ctx.writes:
+            await asyncio.to_thread(_write_files, ctx.writes)
+        if incoming.message_id:
+            tx.remember(replies)
+        if not await tx.commit():
             return None
-        try:
-            async with self.store.user_tx(incoming.channel, incoming.user_id) as tx:
-                if incoming.message_id and await tx.processed(incoming.message_id) is not None:
-                    return None
-                ctx = Ctx(tx=tx, settings=self.settings, incoming=incoming, now=self.now, lang=tx.user.language)
-                action, stale = ctx.action_from(incoming)
-                session = None if stale or action != "confirm" else await cmd.open_session(ctx)
-                tx.state = copy.deepcopy(tx.conversation.state or {})  # a look, not a change
-                if session is None or session.step() is not None:
-                    return None
-                form, answers = session.form, copy.deepcopy(session.answers)
-            return await produce(form, answers, self.settings.pdf)
-        except Exception:  # the transaction proper will render (and report) if this could not
-            log.warning("could not prepare the documents ahead", exc_info=True)
-            return None
-
-    async def _handle_once(self, incoming: Incoming, produced: Produced | None = None) -> list[Reply]:
-        hint = normalise_language(incoming.language)
-        async with self.store.user_tx(incoming.channel, incoming.user_id, hint) as tx:
-            if incoming.message_id:
-                earlier = await tx.processed(incoming.message_id)
-                if earlier is not None:
-                    return earlier
-            ctx = Ctx(tx=tx, settings=self.settings, incoming=incoming, now=self.now, lang=tx.user.language)
-            if produced is not None:
-                ctx.extras["produced"] = produced
-            replies = list(await self.route(ctx))
-            key = (incoming.channel, incoming.user_id)
-            if ctx.state.get("mode") == "review":
-                self._reviewing.add(key)
-            else:
-                self._reviewing.discard(key)
-            replies = [dataclasses.replace(r, language=ctx.lang) for r in replies]
-            waiting = await tx.take_outbox()
-            replies = waiting + replies
-            if incoming.message_id:
-                tx.remember(incoming.message_id, replies)
         return replies
 
+    def context(self, tx: UserTx, incoming: Incoming) -> Ctx:
+        return Ctx(tx=tx, settings=self.settings, incoming=incoming, now=self.now,
+                   state=ConversationState.from_json(tx.state), lang=tx.user.language, produce=self.produce)
+
     async def route(self, ctx: Ctx) -> list[Reply]:
-        inc = ctx.incoming
-        text = inc.text.strip()
-        t = ctx.t
-        if len(text) > MAX_TEXT:
-            session = await cmd.open_session(ctx)
-            msg = "✗ " + t(N_("这条消息太长（{n}字），请分几次发送，每次不超过{max}字。"), n=len(text), max=MAX_TEXT)
-            return [session.question(msg) if session and ctx.state.get("mode") == "ask" else Reply(msg)]
-        action, stale = ctx.action_from(inc)
-        if action is None and not stale and ctx.state.get("mode") == "menu" and not cmd.command_of(text):
-            action = ctx.loose_action(text)  # "对接表", "我是中小企业"
-        if stale:
-            return [await self._resume(ctx, t(N_("这个问题已经过去了。当前是：")))]
-        command = None if action else cmd.command_of(text)
-        if inc.payload and inc.payload.startswith(COMMAND_PREFIX):
-            command = cmd.command_of(inc.payload[len(COMMAND_PREFIX):]) or cmd.command_of("/" + inc.payload[4:])
-        mode = ctx.state.get("mode")
+        """Length guard, the words that work anywhere, stale taps, then the current screen."""
+        if len(ctx.text) > MAX_TEXT:
+            return [await self.too_long(ctx)]
+        act = ctx.tapped()
+        if act is STALE:
+            return [await commands.resume(ctx, ctx.t(N_("这个问题已经过去了。当前是：")))]
+        act = act or ctx.typed()
+        word = words.named(act.name) if isinstance(act, a.Command) else None if act else words.lookup(ctx.text)
+        if word is not None:
+            done = await commands.run(ctx, *word)
+            if isinstance(done, list):
+                return done
+            act = done
+        screen = ctx.state.screen
+        if screen is None:  # a new user's first message, whatever it says: the greeting, who they are
+            return [await menu.show(ctx)]
+        if screen is Screen.MENU:
+            return await menu.handle(ctx, act, ctx.text)
+        return await SCREENS[screen].handle(ctx, act, ctx.text)
 
-        if action and action.startswith("role:"):
-            role = action[5:]
-            ctx.tx.update_prefs(role=None if role == "switch" else role)
-            return [await cmd.menu(ctx)]
-        if action and action.startswith("f:"):
-            session = await cmd.open_session(ctx, action[2:])
-            if session is None:
-                return [await cmd.menu(ctx)]
-            ctx.state.pop("at", None)
-            return [session.question()]
-        if command == "start" or (not ctx.state and not command):
-            return [await cmd.menu(ctx)]
-        if command in ("lang", "lang_en", "lang_zh"):
-            new = {"lang_en": "en", "lang_zh": "zh_CN"}.get(command) or ("zh_CN" if ctx.lang == "en" else "en")
-            ctx.tx.set_language(new)
-            ctx.lang = new
-            return [await self._resume(ctx, t(N_("已切换为中文。")) if new == "zh_CN" else
-                                       ctx.t(N_("已切换为英文。")), greet=True)]
-        if command == "resume":
-            if not ctx.state:
-                return [await cmd.menu(ctx)]
-            return [await self._resume(ctx, t(N_("欢迎回来，您的答案都在。")))]
-        if command == "files":
-            files = await cmd.files_reply(ctx)
-            if files is None:
-                return [await self._resume(ctx, t(N_("还没有生成的文件：填完表格并确认后就会生成。")))]
-            return [files, await self._resume(ctx, "")]
-        if command == "help":
-            return [await self._resume(ctx, cmd.help_text(ctx))]
-        if command == "status":
-            return [await self._resume(ctx, await campaigns.status_for(ctx.tx, ctx.lang, ctx.now()))]
-        if not action:
-            said = inc.payload[len(COMMAND_PREFIX):] if inc.payload and inc.payload.startswith(COMMAND_PREFIX) \
-                else text
-            said_reply = await campaigns.handle_text(ctx.tx, ctx.lang, said, ctx.now())
-            if said_reply is not None:
-                return [await self._resume(ctx, said_reply)]
+    async def too_long(self, ctx: Ctx) -> Reply:
+        msg = "✗ " + ctx.t(N_("这条消息太长（{n}字），请分几次发送，每次不超过{max}字。"), n=len(ctx.text), max=MAX_TEXT)
+        session = await open_session(ctx) if ctx.state.screen is Screen.ASK else None
+        return question(session, msg) if session else Reply(msg)
 
-        if mode == "menu" and not action and not command:
-            return [await cmd.menu(ctx, "✗ " + t(N_("没有这个选项，请从下面选择：")))]
-        session = await cmd.open_session(ctx)
-        if session is None:
-            if command in ("back", "skip", "edit", "preview", "cancel"):
-                return [await cmd.menu(ctx, t(N_("还没有打开表格，请先选择：")))]
-            return [await cmd.menu(ctx)]
-        if mode == "cancel":
-            if action == "cy":
-                ctx.state["mode"] = "paused"
-                return [Reply(t(N_("已暂停填写，答案都已保存。发送“开始”可继续。")))]
-            if action == "cn":
-                return [session.question()]
-            command = command or "cancel"
-        if command == "cancel":
-            ctx.state["mode"] = "cancel"
-            return [ctx.reply(t(N_("确定要暂停填写吗？已填的答案会保留。")),
-                              [(t(N_("是，暂停")), "cy"), (t(N_("否，继续填写")), "cn")])]
-        if command == "back":
-            return [session.back()]
-        if command == "skip":
-            return [session.skip()]
-        if command == "edit":
-            return [session.edit_list()]
-        if command == "preview":
-            return [session.preview()]
-        if action and action.startswith("e:"):
-            return [session.pick_edit(action[2:])]
-        if action and action.split(":", 1)[0] in ("g", "gd", "gu", "ga"):
-            return [session.group_action(action)]
-        if action == "edit":
-            return [session.edit_list()]
-        if mode == "edit" and not action:
-            return [session.edit_list()]
-        if action == "confirm":
-            return [await session.confirm()]
-        if mode in ("review", "done") or (mode == "paused" and session.step() is None):
-            if action == "edit":
-                return [session.edit_list()]
-            return [session.review()]
-        if mode in ("menu", "paused"):
-            return [session.question()]
-        return [session.answer(text, action)]
 
-    async def _resume(self, ctx: Ctx, prefix: str, greet: bool = False) -> Reply:
-        """`prefix`, then where the user stands: the current question, or the menu (with the greeting
-        when `greet` and they have not chosen yet)."""
-        mode = ctx.state.get("mode")
-        if mode in ("ask", "review", "edit", "cancel"):
-            session = await cmd.open_session(ctx)
-            if session is not None:
-                return session.question(prefix)
-        return await cmd.menu(ctx, prefix, greet=greet)
+def _write_files(writes: list[FileWrite]) -> None:
+    """Atomically each (a crash leaves no half file under the real name), before the commit that names them."""
+    for w in writes:
+        try:
+            w.path.parent.mkdir(parents=True, exist_ok=True)
+            tmp = w.path.with_name(w.path.name + ".part")
+            tmp.write_bytes(w.data)
+            os.replace(tmp, w.path)
+        except OSError as exc:
+            raise FileWriteError(f"could not write {w.path.name}: {exc}") from exc

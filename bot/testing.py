@@ -4,6 +4,7 @@
     await client.send("/start")
     await client.click("对接表")
     await client.send("上海某某科技有限公司")
+    await client.fill({"credit_code": "91310000132149237G", ...})  # by step key, up to the review
 """
 
 from __future__ import annotations
@@ -51,31 +52,81 @@ class ChatClient:
                 return await self.deliver(self.incoming(b.label, payload=b.payload))
         raise AssertionError(f"no button {label!r} in: {self.last.text!r} {[b.label for b in self.last.buttons]}")
 
-    async def fill(self, answers: Mapping[str, str | list[str]], until: str | None = None, limit: int = 80) -> Reply:
-        """Answer questions by matching the start of the current question to a key of `answers`.
+    @property
+    def step(self) -> str:
+        """The step key of the question the last reply asks ("company_name", "items.0.name"), or ""."""
+        return self.last.step.partition("/")[2]
 
-        Stops at the review (or when the question starting with `until` comes up).
+    async def fill(self, answers: Mapping[str, str | list[str]], until: str | None = None, limit: int = 120) -> Reply:
+        """Answer each question by its step key — the path after the form id that every reply carries:
+        "company_name", "items.0.name", "items.#more" (add another?). A list is a long text sent in
+        several messages. Stops at the review, or when the step `until` is asked.
         """
         for _ in range(limit):
-            text = self.text
-            question = _question_line(text)
-            if until and question.startswith(until):
+            if self.last.screen == "review":
                 return self.last
-            if self.last.buttons and any(b.payload.endswith(":confirm") for b in self.last.buttons):
+            key = self.step
+            if until and key == until:
                 return self.last
-            key = next((k for k in sorted(answers, key=len, reverse=True) if question.startswith(k)), None)
-            if key is None:
-                raise AssertionError(f"no answer for question {question!r}; last reply:\n{text}")
+            if not key:
+                raise AssertionError(f"not at a question (screen {self.last.screen!r}):\n{self.text}")
+            if key not in answers:
+                raise AssertionError(f"no answer for step {key!r}; last reply:\n{self.text}")
             value = answers[key]
             for message in ([value] if isinstance(value, str) else value):  # long text: several messages
                 await self.send(message)
         raise AssertionError(f"form did not finish; last reply:\n{self.text}")
 
 
-def _question_line(text: str) -> str:
-    """The line of a reply that holds the question: the first line with a progress mark (n/N)."""
-    for line in text.splitlines():
-        if line.rstrip().endswith(")") and "/" in line.rsplit("(", 1)[-1]:
-            return line.strip()
-    lines = [x for x in text.splitlines() if x.strip()]
-    return lines[-1].strip() if lines else ""
+
+
+class FakeChannel:
+    """A channel for tests, made like any other (`registry.register("fake", "bot.testing:FakeChannel")`).
+
+    The user's side: `await channel.receive("u1", "/start")`, `await channel.tap("u1", "对接表")`. What the
+    channel was asked to deliver is kept as it came, per user: `channel.sent` ((user id, Reply) pairs),
+    `channel.replies("u1")`, `channel.documents("u1")`. `refuse = True` makes it refuse delivery, as a
+    platform does (the user blocked the bot, a quota is used): `send()` then returns False and the
+    replies go to `channel.refused` instead.
+    """
+
+    def __init__(self, app=None, *, name: str = "fake", engine=None, refuse: bool = False) -> None:
+        self.name = name
+        self.engine = engine if engine is not None else app.engine
+        self.refuse = refuse
+        self.sent: list[tuple[str, Reply]] = []
+        self.refused: list[tuple[str, Reply]] = []
+        self.running = False
+
+    async def start(self) -> None:
+        self.running = True
+
+    async def stop(self) -> None:
+        self.running = False
+
+    async def send(self, user_id: str, replies) -> bool:
+        into = self.refused if self.refuse else self.sent
+        into.extend((user_id, reply) for reply in replies)
+        return not self.refuse
+
+    async def receive(self, user_id: str, text: str = "", *, payload: str | None = None,
+                      message_id: str | None = None, language: str | None = None) -> list[Reply]:
+        """A message from the user: the engine's replies, delivered (or refused) like any others."""
+        replies = await self.engine.handle(Incoming(channel=self.name, user_id=user_id, text=text, payload=payload,
+                                                    message_id=message_id or f"f{next(_ids)}", language=language))
+        await self.send(user_id, replies)
+        return replies
+
+    async def tap(self, user_id: str, label: str) -> list[Reply]:
+        """Tap the button of the user's last reply whose label contains `label`."""
+        last = self.replies(user_id)[-1:]
+        for b in (last[0].buttons if last else ()):
+            if label in b.label:
+                return await self.receive(user_id, b.label, payload=b.payload)
+        raise AssertionError(f"no button {label!r} in the last reply to {user_id}: {last}")
+
+    def replies(self, user_id: str) -> list[Reply]:
+        return [r for u, r in self.sent if u == user_id]
+
+    def documents(self, user_id: str) -> list:
+        return [d for r in self.replies(user_id) for d in r.all_documents()]

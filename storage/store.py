@@ -1,35 +1,39 @@
-"""The store: async functions over SQLAlchemy (SQLite file by default, PostgreSQL by URL).
+"""The store: SQLite file by default, PostgreSQL by URL.
 
-One message = one transaction in which the user's conversation row is locked
-(`SELECT … FOR UPDATE` on PostgreSQL; `BEGIN IMMEDIATE` on SQLite, whose writers are serialised),
-so several bot processes on one database still handle one user's messages one at a time.
+A message's own reads and writes go through the hot path (storage/hot.py: one statement to read the
+user's rows, one commit to write them, checked against the conversation's version so several bot
+processes on one database still apply one user's messages one at a time). Everything else (admin,
+reminders, reports, channels' own rows) uses the SQLAlchemy async engine and ORM here.
 """
 
 from __future__ import annotations
 
 import copy
-import hashlib
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import delete, event, select, update
+from sqlalchemy import delete, event, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 from sqlmodel import SQLModel
 
 from bot.messages import Reply, reply_from_dict, reply_to_dict
-from storage.models import (
-    Conversation,
-    Outbox,
-    ProcessedMessage,
-    StoredDocument,
-    Submission,
-    User,
-    utcnow,
+from storage.hot import (
+    Commit,
+    Conflict,
+    HotPath,
+    Loaded,
+    SubRow,
+    SubWrite,
+    dumps,
+    hot_path,
+    key_suffix,
+    message_key,
 )
+from storage.models import Outbox, ProcessedMessage, StoredDocument, User, utcnow
 
 
 def make_engine(url: str) -> AsyncEngine:
@@ -60,90 +64,126 @@ def make_engine(url: str) -> AsyncEngine:
 
 
 class UserTx:
-    """One message's transaction for one user, with their conversation row locked."""
+    """One message's view of one user: their rows as read at the start, the changes made while the
+    dialog thinks, written by `commit()` in one transaction (see storage/hot.py).
 
-    def __init__(self, session: AsyncSession, user: User, conversation: Conversation) -> None:
-        self.session = session
-        self.user = user
-        self.conversation = conversation
-        self.state: dict[str, Any] = copy.deepcopy(conversation.state or {})
+    `state` is the conversation's stored JSON (bot.dialogs.state reads and writes it); submissions are
+    `SubRow`s (the fields of storage.models.Submission); `user` is a `UserRow`."""
 
-    def _message_key(self, message_id: str) -> str:
-        """The user's own key for a delivery: a channel's message ids need only be unique per user (and a
-        new bot token starts Telegram's update ids again), so another user's id never finds these replies."""
-        key = f"{self.user.id}:{message_id}"
-        return key if len(key) <= 128 else f"{self.user.id}:#{hashlib.sha256(message_id.encode()).hexdigest()}"
+    def __init__(self, store: Store, loaded: Loaded, message_id: str | None) -> None:
+        self.store = store
+        self.hot = store.hot
+        self.user = loaded.user
+        self.state: dict[str, Any] = loaded.state
+        self.version = loaded.version
+        self.replayed = None if loaded.replayed is None else [reply_from_dict(d) for d in loaded.replayed]
+        self.message_id = message_id
+        self._subs: dict[int, SubRow] = {}
+        self._all: list[SubRow] | None = None
+        self._dirty: set[int] = set()
+        self._status_dirty: set[int] = set()
+        self._user_dirty = False
+        self._outbox_waiting = loaded.outbox
+        self._outbox_upto: int | None = None
+        self._replies: list[Reply] | None = None
+        if loaded.submission is not None:
+            self._subs[loaded.submission.id] = loaded.submission
 
-    async def processed(self, message_id: str) -> list[Reply] | None:
-        row = await self.session.get(ProcessedMessage, (self.user.channel, self._message_key(message_id)))
-        return None if row is None else [reply_from_dict(d) for d in row.replies]
+    # -- submissions -------------------------------------------------------------------------------
 
-    def remember(self, message_id: str, replies: Sequence[Reply]) -> None:
-        self.session.add(ProcessedMessage(channel=self.user.channel, message_id=self._message_key(message_id),
-                                          user_id=self.user.id, replies=[reply_to_dict(r) for r in replies]))
+    def _known(self, row: SubRow) -> SubRow:
+        return self._subs.setdefault(row.id, row)  # one object per submission within a message
 
-    async def submission(self, submission_id: int | None) -> Submission | None:
+    async def submission(self, submission_id: int | None) -> SubRow | None:
         if submission_id is None:
             return None
-        sub = await self.session.get(Submission, submission_id)
-        return sub if sub is not None and sub.user_id == self.user.id else None
+        if submission_id in self._subs:
+            return self._subs[submission_id]
+        return next((s for s in await self.submissions() if s.id == submission_id), None)
 
-    async def submissions(self, form_id: str | None = None) -> list[Submission]:
-        q = select(Submission).where(Submission.user_id == self.user.id)
-        if form_id:
-            q = q.where(Submission.form_id == form_id)
-        return list((await self.session.execute(q.order_by(Submission.id))).scalars())
+    async def submissions(self, form_id: str | None = None) -> list[SubRow]:
+        if self._all is None:
+            self._all = [self._known(row) for row in await self.hot.submissions(self.user.id)]
+        return [s for s in self._all if form_id is None or s.form_id == form_id]
 
     async def new_submission(self, form_id: str, answers: dict[str, Any] | None = None,
-                             campaign_id: str | None = None) -> Submission:
-        sub = Submission(user_id=self.user.id, form_id=form_id, campaign_id=campaign_id, answers=answers or {})
-        self.session.add(sub)
-        await self.session.flush()
+                             campaign_id: str | None = None, form_version: int = 1) -> SubRow:
+        """Made at once (its own small commit): an empty draft is harmless if the message is then lost."""
+        sub = self._known(await self.hot.new_submission(self.user.id, form_id, dict(answers or {}), campaign_id,
+                                                        form_version))
+        if self._all is not None:
+            self._all.append(sub)
         return sub
 
-    def save_answers(self, sub: Submission, answers: dict[str, Any]) -> None:
-        sub.answers = copy.deepcopy(answers)  # a new object, so the JSON column is written
-        sub.updated_at = utcnow()
-        self.session.add(sub)
+    def save_answers(self, sub: SubRow, answers: dict[str, Any]) -> None:
+        sub.answers = copy.deepcopy(answers)
+        self._known(sub)
+        self._dirty.add(sub.id)
 
-    def set_status(self, sub: Submission, status: str, note: str | None = None) -> None:
+    def set_status(self, sub: SubRow, status: str, note: str | None = None) -> None:
         sub.status = status
         sub.status_note = note
-        sub.updated_at = utcnow()
         if status == "complete" and sub.completed_at is None:
             sub.completed_at = utcnow()
-        self.session.add(sub)
+        self._known(sub)
+        self._status_dirty.add(sub.id)
 
-    async def add_document(self, submission_id: int | None, filename: str, path: str) -> StoredDocument:
-        doc = StoredDocument(user_id=self.user.id, submission_id=submission_id, filename=filename, path=path)
-        self.session.add(doc)
-        await self.session.flush()
-        return doc
+    # -- the user ----------------------------------------------------------------------------------
 
     def set_language(self, language: str) -> None:
         self.user.language = language
-        self.session.add(self.user)
+        self._user_dirty = True
 
     def update_prefs(self, **values: Any) -> None:
         self.user.prefs = {**(self.user.prefs or {}), **values}
-        self.session.add(self.user)
+        self._user_dirty = True
 
     async def take_outbox(self) -> list[Reply]:
-        return await _take_outbox(self.session, self.user.channel, self.user.external_id)
+        """What waited for this user's next message; marked delivered by this message's commit."""
+        if not self._outbox_waiting:
+            return []
+        rows = await self.hot.outbox(self.user.channel, self.user.external_id)
+        if rows:
+            self._outbox_upto = max(rid for rid, _ in rows)
+        return [reply_from_dict(d) for _rid, replies in rows for d in replies]
 
+    def remember(self, replies: Sequence[Reply]) -> None:
+        """Keep the replies with the delivery's id: a retried delivery gets them again."""
+        self._replies = list(replies)
 
-async def _take_outbox(session: AsyncSession, channel: str, external_id: str) -> list[Reply]:
-    rows = (await session.execute(
-        select(Outbox).where(Outbox.channel == channel, Outbox.external_id == external_id,
-                             Outbox.delivered_at.is_(None)).order_by(Outbox.id)
-    )).scalars().all()
-    replies: list[Reply] = []
-    now = utcnow()
-    for row in rows:
-        replies.extend(reply_from_dict(d) for d in row.replies)
-        row.delivered_at = now
-        session.add(row)
-    return replies
+    # -- the commit --------------------------------------------------------------------------------
+
+    def changes(self) -> Commit:
+        writes = []
+        for sid in sorted(self._dirty | self._status_dirty):
+            sub = self._subs[sid]
+            answers = None
+            if sid in self._dirty:
+                answers = dumps(sub.answers)
+                if answers == sub.loaded_answers:
+                    answers = None
+            status = sid in self._status_dirty and \
+                (sub.status, sub.status_note, sub.campaign_id, sub.completed_at) != sub.loaded_status
+            if answers is not None or status:
+                writes.append(SubWrite(sub, answers, status))
+        processed = None
+        if self.message_id and self._replies is not None:
+            processed = (self.user.channel, message_key(self.user.id, self.message_id),
+                         dumps([reply_to_dict(r) for r in self._replies]))
+        return Commit(user_id=self.user.id, version=self.version, state=dumps(self.state), now=utcnow(),
+                      user=(self.user.language, dumps(self.user.prefs or {})) if self._user_dirty else None,
+                      subs=writes, processed=processed, outbox_upto=self._outbox_upto,
+                      outbox_owner=(self.user.channel, self.user.external_id))
+
+    async def commit(self) -> bool:
+        """Write everything; False when another process wrote this user's conversation first (nothing
+        of this message is written: handle it again)."""
+        ok = await self.hot.commit(self.changes())
+        if ok:
+            for sub in self._subs.values():
+                if sub.id in self._dirty or sub.id in self._status_dirty:
+                    sub.mark_loaded()
+        return ok
 
 
 class Store:
@@ -152,68 +192,44 @@ class Store:
         self.engine = make_engine(url)
         self.sessions = async_sessionmaker(self.engine, expire_on_commit=False)
         self.dialect = self.engine.dialect.name
+        self.hot: HotPath = hot_path(url)
+
+    @property
+    def counters(self):
+        """Statements, commits and thread hops of the per-message path (benchmarks and tests read them)."""
+        return self.hot.counters
 
     async def create_tables(self) -> None:
         async with self.engine.begin() as conn:
             await conn.run_sync(SQLModel.metadata.create_all)
 
     async def close(self) -> None:
+        await self.hot.close()
         await self.engine.dispose()
 
     def _insert(self, table: Any) -> Any:
         return (pg_insert if self.dialect == "postgresql" else sqlite_insert)(table)
 
+    async def begin(self, channel: str, external_id: str, language: str = "zh_CN",
+                    message_id: str | None = None) -> UserTx:
+        """Read one user's rows for a message (creating the user on first contact)."""
+        key = key_suffix(message_id) if message_id else ":"
+        loaded = await self.hot.load(channel, external_id, key)
+        if loaded is None:
+            await self.hot.first_contact(channel, external_id, language)
+            loaded = await self.hot.load(channel, external_id, key)
+            if loaded is None:
+                raise RuntimeError(f"user {channel}:{external_id} vanished right after it was made")
+        return UserTx(self, loaded, message_id)
+
     @asynccontextmanager
     async def user_tx(self, channel: str, external_id: str, language: str = "zh_CN") -> AsyncIterator[UserTx]:
-        """Open one transaction with the user's conversation locked; commit on success.
-
-        A known user and their conversation are read in one statement (on PostgreSQL the conversation row
-        locked, then the user read again after the lock, as another process may have changed it; SQLite's
-        BEGIN IMMEDIATE already holds the one write lock). On first contact both rows are created race-free:
-        INSERT … ON CONFLICT DO NOTHING, then read back.
-        """
-        postgres = self.dialect == "postgresql"
-        async with self.sessions() as session, session.begin():
-            q = (select(User, Conversation).join(Conversation, Conversation.user_id == User.id)
-                 .where(User.channel == channel, User.external_id == external_id))
-            if postgres:
-                q = q.with_for_update(of=Conversation)
-            found = (await session.execute(q)).first()
-            if found is not None:
-                user, conversation = found
-                if postgres:
-                    await session.refresh(user)
-            else:
-                user, conversation = await self._first_contact(session, channel, external_id, language)
-            tx = UserTx(session, user, conversation)
-            yield tx
-            if tx.state != conversation.state:
-                await session.execute(
-                    update(Conversation).where(Conversation.user_id == user.id)
-                    .values(state=tx.state, updated_at=utcnow())
-                )
-
-    async def _first_contact(self, session: AsyncSession, channel: str, external_id: str,
-                             language: str) -> tuple[User, Conversation]:
-        await session.execute(
-            self._insert(User.__table__)
-            .values(channel=channel, external_id=external_id, language=language, prefs={}, created_at=utcnow())
-            .on_conflict_do_nothing(index_elements=["channel", "external_id"])
-        )
-        user = (await session.execute(
-            select(User).where(User.channel == channel, User.external_id == external_id)
-        )).scalar_one()
-        await session.execute(
-            self._insert(Conversation.__table__)
-            .values(user_id=user.id, state={}, updated_at=utcnow())
-            .on_conflict_do_nothing(index_elements=["user_id"])
-        )
-        q = select(Conversation).where(Conversation.user_id == user.id)
-        if self.dialect == "postgresql":
-            q = q.with_for_update()
-        conversation = (await session.execute(q)).scalar_one()
-        await session.refresh(user)  # read after the lock: another process may have changed it
-        return user, conversation
+        """One user's rows, written back when the block ends (for admin work and tests; the engine uses
+        `begin` and `UserTx.commit` itself, to handle a message again when another process came first)."""
+        tx = await self.begin(channel, external_id, language)
+        yield tx
+        if not await tx.commit():
+            raise Conflict(f"{channel}:{external_id} was changed by another message meanwhile")
 
     # -- outside one message ------------------------------------------------------------------
 
@@ -231,8 +247,15 @@ class Store:
                                replies=[reply_to_dict(r) for r in replies], reason=reason[:200]))
 
     async def outbox_take(self, channel: str, external_id: str) -> list[Reply]:
+        """What waits for a user, marked delivered (for a channel that shows it some other way)."""
         async with self.sessions() as session, session.begin():
-            return await _take_outbox(session, channel, external_id)
+            rows = (await session.execute(
+                select(Outbox).where(Outbox.channel == channel, Outbox.external_id == external_id,
+                                     Outbox.delivered_at.is_(None)).order_by(Outbox.id))).scalars().all()
+            now = utcnow()
+            for row in rows:
+                row.delivered_at = now
+            return [reply_from_dict(d) for row in rows for d in row.replies]
 
     async def get_prefs(self, channel: str, external_id: str) -> dict[str, Any]:
         async with self.sessions() as session:

@@ -13,7 +13,39 @@ from bot.config import Settings
 
 PG_URL = os.environ.get("JIEBANG_TEST_POSTGRES_URL", "")
 
-# The answers of a whole 对接表, keyed by the start of the question they answer.
+# The answers of a whole 对接表, by step key (what ChatClient.fill answers by).
+SME_STEPS = {
+    "company_name": "上海测试科技有限公司",
+    "credit_code": "91310000132149237G",
+    "reg_province": "上海",
+    "reg_city": "浦东新区",
+    "reg_county": "跳过",
+    "reg_date": "2015-03-02",
+    "legal_rep": "张三",
+    "legal_rep_phone": "021-68811103",
+    "legal_rep_mobile": "13912345678",
+    "contact": "李四 总经理助理",
+    "contact_phone": "021-68811104",
+    "contact_mobile": "13812345678",
+    "fax": "跳过",
+    "email": "lisi@example.com",
+    "registered_capital": "500",
+    "employees": "85",
+    "revenue": "3200",
+    "industry": "65",
+    "size": "1",
+    "ownership": "民营",
+    "enterprise_types": "1,3",
+    "address": "上海市浦东新区学林路36弄13号",
+    "postcode": "200120",
+    "overview": "公司专注工业软件研发，拥有发明专利12项。",
+    "items.0.name": "高精度视觉检测算法",
+    "items.0.code": "2024-SH-017",
+    "items.#more": "否",
+}
+
+# The same answers keyed by the start of the question's text, for tests that see only what a platform
+# shows (Telegram, WeChat, the terminal).
 SME_ANSWERS = {
     "企业名称": "上海测试科技有限公司",
     "统一社会信用代码": "91310000132149237G",

@@ -13,12 +13,12 @@ from bot.app import open_app
 from bot.config import Settings
 from bot.documents.pdf import pdf_available
 from bot.testing import ChatClient
-from tests.conftest import SME_ANSWERS
+from tests.conftest import SME_STEPS
 
 
 async def start_form(client: ChatClient, form: str = "对接表", role: str = "中小企业") -> None:
     await client.send("/start")
-    if any(b.payload.endswith("role:sme") for b in client.last.buttons):
+    if client.last.buttons and client.last.buttons[-1].label != "切换身份":  # asked who they are
         await client.click(role)
     await client.click(form)
 
@@ -53,7 +53,7 @@ async def test_files_sends_the_finished_forms_documents_again(app):
     await start_form(c)
     [none] = await c.send("文件")
     assert none.text.startswith("还没有生成的文件") and none.document is None
-    await c.fill(SME_ANSWERS)
+    await c.fill(SME_STEPS)
     await c.click("确认")
     made = c.last.all_documents()
     files, where = await c.send("文件")
@@ -84,7 +84,7 @@ async def test_a_menu_takes_the_words_people_type_for_an_option(app):
 async def test_whole_form_gives_a_docx_with_every_answer(app):
     c = ChatClient(app.engine)
     await start_form(c)
-    review = await c.fill(SME_ANSWERS)
+    review = await c.fill(SME_STEPS)
     assert "请核对" in review.text and "上海测试科技有限公司" in review.text
     [reply] = await c.click("确认")
     doc = reply.document
@@ -120,7 +120,7 @@ async def test_wrong_answer_gets_one_specific_reask_then_an_example_after_three(
 async def test_back_skip_edit_preview(app):
     c = ChatClient(app.engine)
     await start_form(c)
-    await c.fill(SME_ANSWERS, until="注册时间")
+    await c.fill(SME_STEPS, until="reg_date")
     await c.send("跳过")  # required: refused
     assert "必填" in c.text and "注册时间" in c.text
     await c.send("上一步")
@@ -153,7 +153,7 @@ async def test_resume_with_a_new_engine_on_the_same_database(settings):
     app1 = await open_app(settings)
     c = ChatClient(app1.engine, user_id="alice")
     await start_form(c)
-    await c.fill(SME_ANSWERS, until="法人代表")
+    await c.fill(SME_STEPS, until="legal_rep")
     await app1.close()
 
     app2 = await open_app(settings)
@@ -214,7 +214,7 @@ async def test_replies_kept_for_retries_are_dropped_after_three_days(app):
 async def test_stale_button_is_not_taken_as_an_answer(app):
     c = ChatClient(app.engine)
     await start_form(c)
-    await c.fill(SME_ANSWERS, until="企业性质")
+    await c.fill(SME_STEPS, until="ownership")
     old = c.last
     await c.click("民营")
     assert c.text.startswith("✓ 已保存：企业性质 民营")
@@ -228,7 +228,7 @@ async def test_stale_button_is_not_taken_as_an_answer(app):
 async def test_multi_select_by_numbers_and_by_toggles(app):
     c = ChatClient(app.engine)
     await start_form(c)
-    await c.fill(SME_ANSWERS, until="企业类型")
+    await c.fill(SME_STEPS, until="enterprise_types")
     await c.click("创新型")
     assert any(b.selected for b in c.last.buttons if "创新型" in b.label)
     await c.click("其他")
@@ -255,16 +255,16 @@ async def test_a_user_cannot_see_another_users_answers(app):
 async def test_database_briefly_away_is_retried_and_answers_kept(app, monkeypatch):
     c = ChatClient(app.engine)
     await start_form(c)
-    real = app.store.user_tx
+    real = app.store.hot.commit
     failures = {"n": 2}
 
-    def flaky(*args, **kwargs):
+    async def flaky(*args, **kwargs):  # the database goes away between reading and writing, twice
         if failures["n"]:
             failures["n"] -= 1
-            raise OperationalError("SELECT 1", {}, ConnectionRefusedError("database is down"))
-        return real(*args, **kwargs)
+            raise ConnectionRefusedError("database is down")
+        return await real(*args, **kwargs)
 
-    monkeypatch.setattr(app.store, "user_tx", flaky)
+    monkeypatch.setattr(app.store.hot, "commit", flaky)
     app.engine.retry_delays = (0.01, 0.01, 0.01)
     await c.send("上海测试科技有限公司")
     assert c.text.startswith("✓ 已保存：企业名称")
@@ -274,10 +274,10 @@ async def test_database_away_for_long_says_so_without_a_traceback(app, monkeypat
     c = ChatClient(app.engine)
     await start_form(c)
 
-    def down(*args, **kwargs):
+    async def down(*args, **kwargs):
         raise OperationalError("SELECT 1", {}, ConnectionRefusedError("database is down"))
 
-    monkeypatch.setattr(app.store, "user_tx", down)
+    monkeypatch.setattr(app.store.hot, "load", down)
     app.engine.retry_delays = (0.01,)
     await c.send("上海测试科技有限公司")
     assert "稍后再发" in c.text and "Traceback" not in c.text
@@ -348,7 +348,7 @@ async def test_confirm_typed_on_another_process_gives_the_document_of_the_answer
     try:
         c1 = ChatClient(app1.engine, user_id="two")
         await start_form(c1)
-        await c1.fill(SME_ANSWERS)
+        await c1.fill(SME_STEPS)
         c2 = ChatClient(app2.engine, user_id="two")
         await c2.send("修改")
         await c2.click("企业名称")
@@ -393,7 +393,7 @@ async def test_jiebang_pdf_off_sends_the_docx_alone(tmp_path):
     try:
         c = ChatClient(app.engine)
         await start_form(c)
-        await c.fill(SME_ANSWERS)
+        await c.fill(SME_STEPS)
         [reply] = await c.click("确认")
         assert reply.document is not None and reply.document.filename.endswith(".docx")
         assert reply.documents == () and "PDF" not in reply.text

@@ -8,34 +8,34 @@ import docx
 
 from bot.messages import Attachment, Incoming
 from bot.testing import ChatClient
-from tests.conftest import SME_ANSWERS
+from tests.conftest import SME_STEPS
 from tests.test_conversation import start_form
 
 LARGE_ANSWERS = {
-    "企业名称": "上海大集团有限公司",
-    "是否公开企业名称": "公开",
-    "统一社会信用代码": "91310000132149237G",
-    "注册地所在省份": "上海",
-    "法人代表": "王五",
-    "联系人及职务": "赵六 技术中心主任",
-    "联系电话": "021-68811103",
-    "传真": "跳过",
-    "电子邮箱": "zhao@example.com",
-    "手机": "13912345678",
-    "注册资本(万元)": "50000",
-    "从业人数(人)": "3000",
-    "上年度营业收入(万元)": "500000",
-    "企业性质": "国有",
-    "所属行业": "36",
-    "推荐渠道 (": "1",
-    "推荐渠道（具体单位）": "上海市经济和信息化委员会",
-    "通讯地址": "上海市浦东新区世纪大道1号",
-    "邮编": "200120",
-    "需求 1 · 名称": "电池外壳改性材料",
-    "需求 1 · 需求内容": ["研发一款改性材料。", "完成"],
-    "需求 2 · 名称": "焊接视觉检测",
-    "需求 2 · 需求内容": ["视觉检测焊缝缺陷。", "完成"],
-    "所有需求均不得涉密": "1",
+    "company_name": "上海大集团有限公司",
+    "publish_name": "公开",
+    "credit_code": "91310000132149237G",
+    "reg_province": "上海",
+    "legal_rep": "王五",
+    "contact": "赵六 技术中心主任",
+    "contact_phone": "021-68811103",
+    "fax": "跳过",
+    "email": "zhao@example.com",
+    "mobile": "13912345678",
+    "registered_capital": "50000",
+    "employees": "3000",
+    "revenue": "500000",
+    "ownership": "国有",
+    "industry": "36",
+    "channel": "1",
+    "channel_detail": "上海市经济和信息化委员会",
+    "address": "上海市浦东新区世纪大道1号",
+    "postcode": "200120",
+    "needs.0.name": "电池外壳改性材料",
+    "needs.0.content": ["研发一款改性材料。", "完成"],
+    "needs.1.name": "焊接视觉检测",
+    "needs.1.content": ["视觉检测焊缝缺陷。", "完成"],
+    "no_secret": "1",
 }
 
 
@@ -43,10 +43,10 @@ async def two_items_confirmed(app) -> ChatClient:
     """An SME whose 对接表 (事项1 高精度视觉检测算法, 事项2 柔性装配机器人) is confirmed, at the menu."""
     c = ChatClient(app.engine)
     await start_form(c)
-    answers = {**SME_ANSWERS, "还要添加": "是", "事项 2 · 事项名称": "柔性装配机器人", "事项 2 · 代码": "2024-SH-033"}
-    await c.fill(answers, until="还要添加")
+    answers = {**SME_STEPS, "items.1.name": "柔性装配机器人", "items.1.code": "2024-SH-033"}
+    await c.fill(answers, until="items.#more")
     await c.send("是")
-    await c.fill(answers, until="还要添加")
+    await c.fill(answers, until="items.#more")
     await c.send("否")
     await c.click("确认")
     await c.send("菜单")
@@ -57,7 +57,7 @@ async def open_application(app) -> ChatClient:
     """An SME with a finished 对接表, at the first section of 事项1's 申请书 (the declaration confirmed)."""
     c = ChatClient(app.engine)
     await start_form(c)
-    await c.fill(SME_ANSWERS)
+    await c.fill(SME_STEPS)
     await c.click("确认")
     await c.send("菜单")
     await c.click("事项1")
@@ -68,7 +68,7 @@ async def open_application(app) -> ChatClient:
 async def test_large_enterprise_fills_the_need_form_with_two_needs(app):
     c = ChatClient(app.engine)
     await start_form(c, form="需求表", role="大企业")
-    await c.fill(LARGE_ANSWERS, until="需求 1 · 需求内容")
+    await c.fill(LARGE_ANSWERS, until="needs.0.content")
     assert "样例" in c.text and "参数要求" in c.text  # the form's own sample guides the long text
     await c.send("研发一款改性材料。")
     assert "已收到第 1 段" in c.text
@@ -76,9 +76,9 @@ async def test_large_enterprise_fills_the_need_form_with_two_needs(app):
     assert "已收到第 2 段" in c.text
     await c.send("完成")
     assert c.text.startswith("✓ 已保存：需求内容")
-    await c.fill(LARGE_ANSWERS, until="还要添加")
+    await c.fill(LARGE_ANSWERS, until="needs.#more")
     await c.send("是")
-    await c.fill(LARGE_ANSWERS, until="需求 2 · 需求内容")
+    await c.fill(LARGE_ANSWERS, until="needs.1.content")
     await c.send("视觉检测焊缝缺陷，准确率99%。")
     await c.send("完成")
     await c.send("否")
@@ -96,7 +96,7 @@ async def test_large_enterprise_fills_the_need_form_with_two_needs(app):
 async def test_firm_facts_are_offered_again_in_the_next_form(app):
     c = ChatClient(app.engine)
     await start_form(c)
-    await c.fill(SME_ANSWERS, until="注册时间")
+    await c.fill(SME_STEPS, until="reg_date")
     await c.send("菜单")
     await c.click("切换身份")
     await c.click("大企业")
@@ -158,7 +158,7 @@ async def test_evidence_is_listed_by_message_and_files_are_kept(app):
 async def test_needs_can_be_added_moved_up_and_removed(app):
     c = ChatClient(app.engine)
     await start_form(c, form="需求表", role="大企业")
-    await c.fill(LARGE_ANSWERS, until="还要添加")
+    await c.fill(LARGE_ANSWERS, until="needs.#more")
     await c.send("否")
     await c.fill(LARGE_ANSWERS)
     await c.send("修改")

@@ -6,16 +6,14 @@ shows it followed by where the user stands (see the report for the wiring lines)
 
 from __future__ import annotations
 
-import unicodedata
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
 from bot.campaigns.model import Campaign, days_left, pick
-from bot.campaigns.repo import UserForms, load_campaigns, user_forms
+from bot.campaigns.repo import UserForms, load_campaigns
 from bot.dialogs import walker as w
 from bot.dialogs.forms import FORMS
-from bot.domain import regions
 from bot.i18n import N_, gettext
 from storage.models import Submission
 
@@ -24,55 +22,46 @@ MAX_MISSING = 5
 STATE_LINES = {
     "complete": N_("《{title}》{done}/{total} 已填完，待盖章报送（报送后回复“已报送”）"),
     "submitted": N_("《{title}》已盖章报送"),
+    "received": N_("《{title}》纸质件已收到，待初审"),
     "approved": N_("《{title}》已盖章报送，初审通过"),
     "returned": N_("《{title}》被退回：{note}"),
 }
 
-# Words (compared without case, spaces or width); an argument may follow ("联系 浦东", "已报送 2").
-WORDS: dict[str, tuple[str, ...]] = {
-    "contact": ("联系", "/contact", "contact", "联系方式", "报送地址"),
-    "remind_off": ("退订提醒", "/remindoff", "remindoff", "关闭提醒", "取消提醒"),
-    "remind_on": ("开启提醒", "/remindon", "remindon", "订阅提醒", "打开提醒"),
-    "submitted": ("已报送", "已盖章报送", "/submitted", "submitted"),
-}
-_ORDERED = sorted(((w_, name) for name, ws in WORDS.items() for w_ in ws), key=lambda p: -len(p[0]))
-
-
-def _norm(text: str) -> str:
-    return unicodedata.normalize("NFKC", text).strip().lower()
-
-
-def command_of(text: str) -> tuple[str, str] | None:
-    """("contact", "浦东") for "联系 浦东"; None when the text is not one of these words."""
-    squeezed = _norm(text).replace(" ", "")
-    for word, name in _ORDERED:
-        if squeezed == word:
-            return name, ""
-        if not squeezed.startswith(word):
-            continue
-        rest = squeezed[len(word):]
-        if name == "contact" and len(rest) <= 6 and not (word.isascii() and rest.isascii()):
-            return name, rest
-        if name == "contact" and word.isascii() and regions.is_latin_district(rest):
-            return name, rest  # "contact Pudong"; not "contactless …", an answer
-        if name == "submitted" and (rest.isdigit() or rest in ("全部", "all")):
-            return name, rest
-    return None
-
-
 async def handle_text(tx, lang: str, text: str, now: datetime | None = None) -> str | None:
-    """The reply to one of the campaign words, or None when `text` is not one (the engine goes on)."""
-    found = command_of(text)
-    if found is None:
+    """The reply to one of the campaign words (联系, 退订提醒, 已报送 …), or None when `text` is not one."""
+    from bot.handlers import words
+
+    found = words.lookup(text)
+    if found is None or found[0] not in CAMPAIGN_WORDS:
         return None
-    name, arg = found
+    return await run_word(tx, lang, *found, now)
+
+
+CAMPAIGN_WORDS = ("contact", "remind_off", "remind_on", "submitted")
+
+
+async def run_word(tx, lang: str, name: str, arg: str = "", now: datetime | None = None) -> str:
     if name == "contact":
         return await contact_for(tx, lang, arg)
     if name == "remind_off":
         return set_reminders(tx, lang, False)
     if name == "remind_on":
         return set_reminders(tx, lang, True)
-    return await mark_submitted(tx, lang, arg, now)
+    if name == "submitted":
+        return await mark_submitted(tx, lang, arg, now)
+    raise ValueError(f"not a campaign word: {name}")
+
+
+async def tx_campaigns(tx) -> list[Campaign]:
+    async with tx.store.sessions() as session:
+        return await load_campaigns(session)
+
+
+async def tx_user_forms(tx, campaigns: list[Campaign] | None = None) -> UserForms:
+    """The user's forms and their campaigns, from the message's own view of the user."""
+    if campaigns is None:
+        campaigns = await tx_campaigns(tx)
+    return UserForms.build(tx.user, await tx.submissions(), campaigns)
 
 
 def _title(lang: str, sub: Submission) -> str:
@@ -160,7 +149,7 @@ def form_lines(lang: str, uf: UserForms, form_id: str, now: datetime) -> list[st
 async def status_for(tx, lang: str, now: datetime | None = None) -> str:
     """状态: each form, answered/total, what is missing, the deadline and days left, where to hand it in."""
     now = now or datetime.now(UTC)
-    uf = await user_forms(tx.session, tx.user)
+    uf = await tx_user_forms(tx)
     lines: list[str] = []
     for form_id in FORMS:
         lines.extend(form_lines(lang, uf, form_id, now))
@@ -172,8 +161,8 @@ async def status_for(tx, lang: str, now: datetime | None = None) -> str:
 async def contact_for(tx, lang: str, arg: str = "") -> str:
     """联系: the user's district office (附件1) and the city-level contacts; "联系 浦东" names a district."""
     t = lambda s, **k: gettext(lang, s, **k)  # noqa: E731
-    campaigns = await load_campaigns(tx.session)
-    uf = await user_forms(tx.session, tx.user, campaigns)
+    campaigns = await tx_campaigns(tx)
+    uf = await tx_user_forms(tx, campaigns)
     region = dict(uf.region)
     if arg:
         region = {**region, "city": arg, "county": None}
@@ -210,7 +199,7 @@ def set_reminders(tx, lang: str, on: bool) -> str:
 async def mark_submitted(tx, lang: str, arg: str = "", now: datetime | None = None) -> str:
     """已报送: mark a finished form 已盖章报送 (reminders for it stop). "已报送 2" picks one of several."""
     t = lambda s, **k: gettext(lang, s, **k)  # noqa: E731
-    uf = await user_forms(tx.session, tx.user)
+    uf = await tx_user_forms(tx)
     ready = [s for subs in uf.forms.values() for s in subs if s.status in ("complete", "returned")]
     drafts = [s for subs in uf.forms.values() for s in subs if s.status == "draft"]
     if not ready:

@@ -1,12 +1,12 @@
 """The form walker: asks a form's questions one at a time, checks each answer, goes back, skips,
 edits, previews, summarises and confirms. It works for any `Form`; nothing here names a field.
 
-Where the user stands is a small dict in the conversation row (`ctx.state`); the answers live in
-the submission row. Both are written in the same transaction as the message that changed them.
+Where the user stands is `bot.dialogs.state.ConversationState`; the answers live in the submission row.
+Both are written in the same commit as the message that changed them.
 
 A step is addressed by a path: "company_name", "items.0.name" (group item fields), "items.#more"
 (the question "add another?"). The position is "the first unanswered step", unless the user went
-back or picked an answer to edit: then `state["at"]` holds that path until it is answered.
+back or picked an answer to edit: then `state.position` holds that path until it is answered.
 """
 
 from __future__ import annotations
@@ -74,7 +74,8 @@ def steps(form: Form, answers: Answers) -> list[Step]:
     return out
 
 
-_MISSING = object()
+MISSING = object()
+_MISSING = MISSING
 
 
 def get_value(answers: Answers, path: str) -> Any:
@@ -125,7 +126,11 @@ def clear_dependents(form: Form, answers: dict[str, Any], changed: str) -> None:
 
 
 def current_step(form: Form, answers: Answers, at: str | None) -> Step | None:
-    seq = steps(form, answers)
+    return current_in(steps(form, answers), answers, at)
+
+
+def current_in(seq: list[Step], answers: Answers, at: str | None) -> Step | None:
+    """The step at `at` if it applies, else the first unanswered one (None: everything answered)."""
     if at:
         for s in seq:
             if s.path == at:
@@ -137,8 +142,12 @@ def current_step(form: Form, answers: Answers, at: str | None) -> Step | None:
 
 
 def progress(form: Form, answers: Answers, step: Step | None) -> tuple[int, int]:
+    return progress_in(steps(form, answers), step)
+
+
+def progress_in(all_steps: list[Step], step: Step | None) -> tuple[int, int]:
     """(number of this question, questions in all) — "add another?" questions are not counted."""
-    seq = [s for s in steps(form, answers) if not s.is_more]
+    seq = [s for s in all_steps if not s.is_more]
     total = len(seq)
     if step is None:
         return total, total
@@ -173,7 +182,14 @@ def match_choice(text: str, choices: tuple[Choice, ...], tr) -> int | None:
             return i
     # a unique prefix / containment match ("民营企业" → 民营, "小巨人" → 专精特新“小巨人”企业)
     hits = [i for i, c in enumerate(choices) if nt and (_norm(c.value) in nt or nt in _norm(c.value))]
-    return hits[0] if len(hits) == 1 else None
+    if len(hits) == 1:
+        return hits[0]
+    # the first words of an option's label ("确认" for "确认：本企业不是发榜大企业的子公司…")
+    if len(nt) >= 2 and not hits:
+        heads = [i for i, c in enumerate(choices)
+                 if _norm(tr(c.text)).startswith(nt) or _norm(c.text).startswith(nt)]
+        return heads[0] if len(heads) == 1 else None
+    return None
 
 
 def match_multi(text: str, choices: tuple[Choice, ...], tr) -> list[int] | None:

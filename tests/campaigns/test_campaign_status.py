@@ -6,10 +6,11 @@ from datetime import date
 
 from campaign_helpers import SH_DRAFT, add_user, submissions
 
-from bot.campaigns import handle_text, handlers, status_for
+from bot.campaigns import handle_text, status_for
 from bot.campaigns.data import SHIPPED
 from bot.campaigns.model import Campaign
 from bot.campaigns.repo import save_campaign
+from bot.handlers import words
 
 SH2027 = Campaign({**next(c for c in SHIPPED if c["id"] == "2024-shanghai"), "id": "2027-shanghai", "year": 2027})
 
@@ -65,7 +66,7 @@ async def test_contact_a_district_in_pinyin(store, clock):
     text = await _say(store, "contact Pudong", clock)
     assert "浦东 中小企业推进服务中心" in text and "68811103" in text
     assert "静安 科经委" in await _say(store, "Contact Jing'an District", clock, user="u2")
-    assert handlers.command_of("contactless payments") is None  # an answer, not the command
+    assert words.lookup("contactless payments") is None  # an answer, not the command
 
 
 async def test_contact_without_a_district_asks_for_one(store, clock):

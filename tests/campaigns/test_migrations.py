@@ -3,27 +3,23 @@ keeps its answers when it is upgraded."""
 
 from __future__ import annotations
 
+from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import inspect, text
 from sqlmodel import SQLModel
 
 import storage.campaign_models  # noqa: F401
-import storage.models
-from storage.migrate import head, upgrade
+import storage.models  # noqa: F401
+from storage.migrate import INITIAL, config, head, upgrade
 from storage.store import make_engine
 
-# The bot before migrations made these tables with create_all (the columns of that time).
-OLD_TABLES = """
-CREATE TABLE users (id INTEGER PRIMARY KEY, channel VARCHAR(16) NOT NULL, external_id VARCHAR(128) NOT NULL,
-  language VARCHAR(8) NOT NULL, prefs JSON NOT NULL, created_at TIMESTAMP NOT NULL,
-  CONSTRAINT uq_users_channel_external UNIQUE (channel, external_id));
-CREATE TABLE conversations (user_id INTEGER PRIMARY KEY REFERENCES users (id), state JSON NOT NULL,
-  updated_at TIMESTAMP NOT NULL);
-CREATE TABLE submissions (id INTEGER PRIMARY KEY, user_id INTEGER NOT NULL REFERENCES users (id),
-  form_id VARCHAR(32) NOT NULL, campaign_id VARCHAR(64), status VARCHAR(16) NOT NULL, status_note VARCHAR(500),
-  answers JSON NOT NULL, created_at TIMESTAMP NOT NULL, updated_at TIMESTAMP NOT NULL, completed_at TIMESTAMP);
-"""
+
+def _old_schema(sync_conn) -> None:
+    """The tables the bot made before migrations existed (as the initial revision has them), unstamped."""
+    command.upgrade(config(sync_conn), INITIAL)
+    for table in ("alembic_version", "campaigns", "reminders"):
+        sync_conn.exec_driver_sql(f"DROP TABLE {table}")
 
 
 def _diff(sync_conn):
@@ -46,10 +42,7 @@ async def test_a_database_made_by_create_all_is_stamped_and_keeps_its_answers(db
     engine = make_engine(db_url)
     try:
         async with engine.begin() as conn:  # the bot before migrations: create_all of the tables it had
-            for statement in OLD_TABLES.split(";"):
-                if statement.strip():
-                    await conn.exec_driver_sql(statement.replace("INTEGER PRIMARY KEY", "SERIAL PRIMARY KEY")
-                                               if conn.dialect.name == "postgresql" else statement)
+            await conn.run_sync(_old_schema)
             await conn.execute(text("INSERT INTO users (channel, external_id, language, prefs, created_at) "
                                     "VALUES ('test', 'old', 'zh_CN', '{}', CURRENT_TIMESTAMP)"))
             await conn.execute(text("INSERT INTO submissions (user_id, form_id, status, answers, created_at, "

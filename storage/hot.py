@@ -1,0 +1,617 @@
+"""The per-message hot path: read one user's rows in one statement, write them back in one commit.
+
+Every message a user sends is: read (user + conversation + the open submission + "was this delivery
+handled already?" + "is anything waiting in the outbox?", one statement), think (the dialog, in memory,
+no database), write (conversation, the changed submission, the retry record, one transaction). The
+SQLAlchemy ORM stays where it is convenient (admin, reminders, reports); here the drivers are used
+directly, because an ORM unit of work and a thread hop per statement cost more than the commit itself.
+
+Concurrency: one message at a time per user is kept by the engine's per-user lock within a process and,
+across processes, by the conversation's `version`: a commit writes only if the version is the one it
+read (`UPDATE … WHERE version = ?`); otherwise nothing of it is written and the engine handles the
+message again on the new state. No row lock is held while the dialog thinks (or renders a PDF).
+
+SQLite: reads run on the event loop's thread on a read-only connection of their own (a primary-key read
+from WAL never waits on the writer and takes less time than a hop to another thread); all writes go to
+one writer thread with one connection. The writer commits what is queued together (group commit, one
+fsync for many users' messages, each in a SAVEPOINT of its own so a conflict undoes only that message),
+and each message's reply is released only after the commit that holds it (synchronous=FULL).
+
+PostgreSQL: asyncpg with a pool; the commit is one statement (data-modifying CTEs), so one round trip
+and one WAL flush per message, group-committed by the server across connections.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import queue
+import sqlite3
+import threading
+from collections import Counter
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any, Protocol
+
+log = logging.getLogger(__name__)
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def dumps(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+
+
+# -- rows -------------------------------------------------------------------------------------------
+
+
+@dataclass(slots=True)
+class UserRow:
+    id: int
+    channel: str
+    external_id: str
+    language: str
+    prefs: dict[str, Any]
+
+
+@dataclass(slots=True, eq=False)
+class SubRow:
+    """One submission, as the dialogs and status see it (the fields of storage.models.Submission)."""
+
+    id: int
+    user_id: int
+    form_id: str
+    campaign_id: str | None
+    status: str
+    status_note: str | None
+    answers: dict[str, Any]
+    form_version: int = 1
+    created_at: Any = None
+    updated_at: Any = None
+    completed_at: Any = None
+    # what was read, to write only what changed
+    loaded_answers: str = ""
+    loaded_status: tuple[Any, ...] = ()
+
+    def mark_loaded(self) -> SubRow:
+        self.loaded_answers = dumps(self.answers)
+        self.loaded_status = (self.status, self.status_note, self.campaign_id, self.completed_at)
+        return self
+
+
+@dataclass(slots=True)
+class Loaded:
+    """What one statement reads for a message."""
+
+    user: UserRow
+    state: dict[str, Any]
+    version: int
+    submission: SubRow | None
+    replayed: list[dict] | None  # the replies of this delivery, if it was handled already
+    outbox: bool  # something waits in the outbox
+
+
+@dataclass(slots=True)
+class SubWrite:
+    sub: SubRow
+    answers: str | None  # the whole answers JSON, when changed
+    status: bool  # status, note, campaign, completed_at changed
+
+
+@dataclass(slots=True)
+class Commit:
+    """One message's writes, applied all or nothing, only if the conversation is still at `version`."""
+
+    user_id: int
+    version: int
+    state: str  # JSON
+    now: datetime
+    user: tuple[str, str] | None = None  # (language, prefs JSON) when changed
+    subs: list[SubWrite] = field(default_factory=list)
+    processed: tuple[str, str, str] | None = None  # (channel, key, replies JSON)
+    outbox_upto: int | None = None  # mark the user's waiting outbox rows up to this id delivered
+    outbox_owner: tuple[str, str] = ("", "")
+
+
+class HotPath(Protocol):
+    """The storage contract of the engine's per-message path (the store's other users keep the ORM)."""
+
+    counters: Counter[str]
+
+    async def load(self, channel: str, external_id: str, key: str) -> Loaded | None: ...
+
+    async def first_contact(self, channel: str, external_id: str, language: str) -> None: ...
+
+    async def submissions(self, user_id: int, form_id: str | None = None) -> list[SubRow]: ...
+
+    async def new_submission(self, user_id: int, form_id: str, answers: dict[str, Any],
+                             campaign_id: str | None, form_version: int) -> SubRow: ...
+
+    async def outbox(self, channel: str, external_id: str) -> list[tuple[int, list[dict]]]: ...
+
+    async def commit(self, commit: Commit) -> bool:
+        """True when written; False when the conversation moved on (another process): nothing written."""
+        ...
+
+    async def close(self) -> None: ...
+
+
+def message_key(user_id: int, message_id: str) -> str:
+    """The retry record's key: a channel's message ids need only be unique per user (a new Telegram bot
+    token starts its update ids again), so another user's id never finds these replies."""
+    import hashlib
+
+    key = f"{user_id}:{message_id}"
+    return key if len(key) <= 128 else f"{user_id}:#{hashlib.sha256(message_id.encode()).hexdigest()}"
+
+
+def key_suffix(message_id: str) -> str:
+    """`message_key` without the user id (the statement that reads the user prepends it)."""
+    return message_key(0, message_id)[1:]
+
+
+# -- SQLite -----------------------------------------------------------------------------------------
+
+SQLITE_TS = "%Y-%m-%d %H:%M:%S.%f"  # how SQLAlchemy stores DateTime on SQLite: naive UTC
+
+
+def sqlite_ts(dt: datetime) -> str:
+    return dt.astimezone(UTC).strftime(SQLITE_TS)
+
+
+def sqlite_path(url: str) -> str:
+    """The file of a sqlite URL (`sqlite+aiosqlite:////abs/path`, `sqlite:///relative/path`)."""
+    from sqlalchemy.engine import make_url
+
+    path = make_url(url).database or ""
+    if not path or path == ":memory:":
+        raise ValueError("the hot path needs an SQLite file, not an in-memory database")
+    return path
+
+
+_LOAD_SQLITE = """
+SELECT u.id, u.language, u.prefs, c.state, c.version,
+       s.id, s.form_id, s.campaign_id, s.status, s.status_note, s.answers, s.form_version,
+       s.created_at, s.updated_at, s.completed_at,
+       p.replies,
+       EXISTS (SELECT 1 FROM outbox o WHERE o.channel = u.channel AND o.external_id = u.external_id
+               AND o.delivered_at IS NULL)
+FROM users u
+JOIN conversations c ON c.user_id = u.id
+LEFT JOIN submissions s ON s.user_id = u.id
+     AND s.id = COALESCE(json_extract(c.state, '$.submission'), json_extract(c.state, '$.sub'))
+LEFT JOIN processed_messages p ON p.channel = u.channel AND p.message_id = u.id || ?
+WHERE u.channel = ? AND u.external_id = ?
+"""
+
+_SUB_COLUMNS = "id, user_id, form_id, campaign_id, status, status_note, answers, form_version, " \
+               "created_at, updated_at, completed_at"
+
+
+def _sub(row: Sequence[Any], decode: Callable[[Any], Any]) -> SubRow:
+    return SubRow(row[0], row[1], row[2], row[3], row[4], row[5], decode(row[6]) or {}, row[7] or 1,
+                  row[8], row[9], row[10]).mark_loaded()
+
+
+def _json(value: Any) -> Any:
+    if value is None or isinstance(value, dict | list):
+        return value
+    return json.loads(value)
+
+
+class _Job:
+    __slots__ = ("fn", "future", "loop")
+
+    def __init__(self, fn: Callable[[sqlite3.Connection], Any], future: asyncio.Future,
+                 loop: asyncio.AbstractEventLoop) -> None:
+        self.fn, self.future, self.loop = fn, future, loop
+
+
+class Conflict(Exception):
+    """The conversation moved on under this commit (another process wrote it first)."""
+
+
+def _resolve(future: asyncio.Future, value: Any, error: BaseException | None) -> None:
+    if future.done():
+        return
+    if error is not None:
+        future.set_exception(error)
+    else:
+        future.set_result(value)
+
+
+class SqliteHotPath:
+    MAX_BATCH = 128
+
+    def __init__(self, url: str) -> None:
+        self.path = sqlite_path(url)
+        self.counters: Counter[str] = Counter()
+        self._reader: sqlite3.Connection | None = None
+        self._jobs: queue.SimpleQueue[_Job | None] = queue.SimpleQueue()
+        self._thread: threading.Thread | None = None
+        self._lock = threading.Lock()
+
+    # -- connections ------------------------------------------------------------------------------
+
+    def _connect(self, readonly: bool) -> sqlite3.Connection:
+        conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False, timeout=30,
+                               cached_statements=256)
+        conn.execute("PRAGMA busy_timeout=30000")
+        if readonly:
+            conn.execute("PRAGMA query_only=ON")
+        else:
+            conn.execute("PRAGMA journal_mode=WAL")
+            conn.execute("PRAGMA synchronous=FULL")
+            conn.execute("PRAGMA foreign_keys=ON")
+        return conn
+
+    @property
+    def reader(self) -> sqlite3.Connection:
+        if self._reader is None:
+            self._reader = self._connect(readonly=True)
+        return self._reader
+
+    def _read(self, sql: str, params: Sequence[Any]) -> list[tuple]:
+        self.counters["statements"] += 1
+        return self.reader.execute(sql, params).fetchall()
+
+    def _start(self) -> None:
+        with self._lock:
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._writer, name="sqlite-writer", daemon=True)
+                self._thread.start()
+
+    async def _write(self, fn: Callable[[sqlite3.Connection], Any]) -> Any:
+        """Run `fn(conn)` on the writer thread inside a transaction (shared with other queued writes)."""
+        self._start()
+        loop = asyncio.get_running_loop()
+        future = loop.create_future()
+        self.counters["hops"] += 1
+        self._jobs.put(_Job(fn, future, loop))
+        return await future
+
+    def _writer(self) -> None:
+        conn = self._connect(readonly=False)
+        try:
+            while True:
+                job = self._jobs.get()
+                if job is None:
+                    return
+                batch = [job]
+                while len(batch) < self.MAX_BATCH:
+                    try:
+                        nxt = self._jobs.get_nowait()
+                    except queue.Empty:
+                        break
+                    if nxt is None:
+                        self._jobs.put(None)  # stop after this batch
+                        break
+                    batch.append(nxt)
+                self._run_batch(conn, batch)
+        finally:
+            conn.close()
+
+    def _run_batch(self, conn: sqlite3.Connection, batch: list[_Job]) -> None:
+        results: list[tuple[_Job, Any, BaseException | None]] = []
+        try:
+            conn.execute("BEGIN IMMEDIATE")
+            for job in batch:
+                conn.execute("SAVEPOINT m")
+                try:
+                    value = job.fn(conn)
+                except BaseException as exc:  # this message's writes only: the others stay
+                    conn.execute("ROLLBACK TO m")
+                    conn.execute("RELEASE m")
+                    results.append((job, None, exc))
+                else:
+                    conn.execute("RELEASE m")
+                    results.append((job, value, None))
+            conn.execute("COMMIT")
+            self.counters["commits"] += 1
+            self.counters["batched"] += len(batch)
+        except sqlite3.Error as exc:  # the commit itself failed (disk full, I/O): nothing of it stands
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+            results = [(job, None, exc) for job in batch]
+        for job, value, error in results:
+            job.loop.call_soon_threadsafe(_resolve, job.future, value, error)
+
+    async def close(self) -> None:
+        if self._thread is not None:
+            self._jobs.put(None)
+            await asyncio.to_thread(self._thread.join)
+            self._thread = None
+        if self._reader is not None:
+            self._reader.close()
+            self._reader = None
+
+    # -- reads --------------------------------------------------------------------------------------
+
+    async def load(self, channel: str, external_id: str, key: str) -> Loaded | None:
+        rows = self._read(_LOAD_SQLITE, (key, channel, external_id))
+        if not rows:
+            return None
+        r = rows[0]
+        sub = None
+        if r[5] is not None:
+            sub = SubRow(r[5], r[0], r[6], r[7], r[8], r[9], _json(r[10]) or {}, r[11] or 1, r[12], r[13],
+                         r[14]).mark_loaded()
+        return Loaded(UserRow(r[0], channel, external_id, r[1], _json(r[2]) or {}), _json(r[3]) or {}, r[4] or 0,
+                      sub, _json(r[15]), bool(r[16]))
+
+    async def submissions(self, user_id: int, form_id: str | None = None) -> list[SubRow]:
+        sql = f"SELECT {_SUB_COLUMNS} FROM submissions WHERE user_id = ?"
+        params: tuple[Any, ...] = (user_id,)
+        if form_id:
+            sql += " AND form_id = ?"
+            params = (user_id, form_id)
+        return [_sub(r, _json) for r in self._read(sql + " ORDER BY id", params)]
+
+    async def outbox(self, channel: str, external_id: str) -> list[tuple[int, list[dict]]]:
+        rows = self._read("SELECT id, replies FROM outbox WHERE channel = ? AND external_id = ? "
+                          "AND delivered_at IS NULL ORDER BY id", (channel, external_id))
+        return [(r[0], _json(r[1]) or []) for r in rows]
+
+    # -- writes ---------------------------------------------------------------------------------------
+
+    async def first_contact(self, channel: str, external_id: str, language: str) -> None:
+        now = sqlite_ts(utcnow())
+
+        def run(conn: sqlite3.Connection) -> None:
+            self.counters["statements"] += 3
+            conn.execute("INSERT INTO users (channel, external_id, language, prefs, created_at) "
+                         "VALUES (?, ?, ?, '{}', ?) ON CONFLICT (channel, external_id) DO NOTHING",
+                         (channel, external_id, language, now))
+            (uid,) = conn.execute("SELECT id FROM users WHERE channel = ? AND external_id = ?",
+                                  (channel, external_id)).fetchone()
+            conn.execute("INSERT INTO conversations (user_id, state, version, updated_at) VALUES (?, '{}', 0, ?) "
+                         "ON CONFLICT (user_id) DO NOTHING", (uid, now))
+
+        await self._write(run)
+
+    async def new_submission(self, user_id: int, form_id: str, answers: dict[str, Any],
+                             campaign_id: str | None, form_version: int) -> SubRow:
+        now = utcnow()
+        ts = sqlite_ts(now)
+
+        def run(conn: sqlite3.Connection) -> int:
+            self.counters["statements"] += 1
+            cur = conn.execute("INSERT INTO submissions (user_id, form_id, campaign_id, status, answers, form_version, "
+                               "created_at, updated_at) VALUES (?, ?, ?, 'draft', ?, ?, ?, ?)",
+                               (user_id, form_id, campaign_id, dumps(answers), form_version, ts, ts))
+            return int(cur.lastrowid or 0)
+
+        sid = await self._write(run)
+        return SubRow(sid, user_id, form_id, campaign_id, "draft", None, dict(answers), form_version, now,
+                      now).mark_loaded()
+
+    async def commit(self, c: Commit) -> bool:
+        ts = sqlite_ts(c.now)
+
+        def run(conn: sqlite3.Connection) -> None:
+            n = 1
+            cur = conn.execute("UPDATE conversations SET state = ?, version = version + 1, updated_at = ? "
+                               "WHERE user_id = ? AND version = ?", (c.state, ts, c.user_id, c.version))
+            if cur.rowcount != 1:
+                raise Conflict()
+            if c.user is not None:
+                n += 1
+                conn.execute("UPDATE users SET language = ?, prefs = ? WHERE id = ?", (*c.user, c.user_id))
+            for w in c.subs:
+                s = w.sub
+                n += 1
+                if w.answers is not None and w.status:
+                    conn.execute("UPDATE submissions SET answers = ?, status = ?, status_note = ?, campaign_id = ?, "
+                                 "completed_at = ?, updated_at = ? WHERE id = ? AND user_id = ?",
+                                 (w.answers, s.status, s.status_note, s.campaign_id, _opt_ts(s.completed_at), ts,
+                                  s.id, c.user_id))
+                elif w.answers is not None:
+                    conn.execute("UPDATE submissions SET answers = ?, updated_at = ? WHERE id = ? AND user_id = ?",
+                                 (w.answers, ts, s.id, c.user_id))
+                else:
+                    conn.execute("UPDATE submissions SET status = ?, status_note = ?, campaign_id = ?, "
+                                 "completed_at = ?, updated_at = ? WHERE id = ? AND user_id = ?",
+                                 (s.status, s.status_note, s.campaign_id, _opt_ts(s.completed_at), ts, s.id,
+                                  c.user_id))
+            if c.outbox_upto is not None:
+                n += 1
+                conn.execute("UPDATE outbox SET delivered_at = ? WHERE channel = ? AND external_id = ? "
+                             "AND delivered_at IS NULL AND id <= ?", (ts, *c.outbox_owner, c.outbox_upto))
+            if c.processed is not None:
+                n += 1
+                conn.execute("INSERT INTO processed_messages (channel, message_id, user_id, replies, created_at) "
+                             "VALUES (?, ?, ?, ?, ?)", (c.processed[0], c.processed[1], c.user_id, c.processed[2], ts))
+            self.counters["statements"] += n
+
+        try:
+            await self._write(run)
+        except Conflict:
+            return False
+        except sqlite3.IntegrityError:  # the same delivery, committed meanwhile by another process
+            return False
+        return True
+
+
+def _opt_ts(value: Any) -> Any:
+    return sqlite_ts(value) if isinstance(value, datetime) else value
+
+
+# -- PostgreSQL ---------------------------------------------------------------------------------------
+
+_LOAD_PG = """
+SELECT u.id, u.language, u.prefs, c.state, c.version,
+       s.id, s.form_id, s.campaign_id, s.status, s.status_note, s.answers, s.form_version,
+       s.created_at, s.updated_at, s.completed_at,
+       p.replies,
+       EXISTS (SELECT 1 FROM outbox o WHERE o.channel = u.channel AND o.external_id = u.external_id
+               AND o.delivered_at IS NULL)
+FROM users u
+JOIN conversations c ON c.user_id = u.id
+LEFT JOIN submissions s ON s.user_id = u.id
+     AND s.id = COALESCE(c.state->>'submission', c.state->>'sub')::int
+LEFT JOIN processed_messages p ON p.channel = u.channel AND p.message_id = u.id::text || $1
+WHERE u.channel = $2 AND u.external_id = $3
+"""
+
+
+def pg_dsn(url: str) -> str:
+    scheme, rest = url.split("://", 1)
+    return "postgresql://" + rest
+
+
+class PgHotPath:
+    def __init__(self, url: str, pool_size: int = 10) -> None:
+        self.dsn = pg_dsn(url)
+        self.pool_size = pool_size
+        self.counters: Counter[str] = Counter()
+        self._pool: Any = None
+        self._opening: asyncio.Lock | None = None
+
+    async def _init(self, conn: Any) -> None:
+        for kind in ("json", "jsonb"):
+            await conn.set_type_codec(kind, encoder=lambda v: v if isinstance(v, str) else dumps(v),
+                                      decoder=json.loads, schema="pg_catalog")
+
+    async def pool(self) -> Any:
+        if self._pool is None:
+            import asyncpg
+
+            if self._opening is None:
+                self._opening = asyncio.Lock()
+            async with self._opening:
+                if self._pool is None:
+                    self._pool = await asyncpg.create_pool(self.dsn, min_size=1, max_size=self.pool_size,
+                                                           init=self._init, command_timeout=30)
+        return self._pool
+
+    async def _fetch(self, sql: str, *args: Any) -> list[Any]:
+        self.counters["statements"] += 1
+        pool = await self.pool()
+        async with pool.acquire() as conn:
+            return await conn.fetch(sql, *args)
+
+    async def close(self) -> None:
+        if self._pool is not None:
+            await self._pool.close()
+            self._pool = None
+
+    async def load(self, channel: str, external_id: str, key: str) -> Loaded | None:
+        rows = await self._fetch(_LOAD_PG, key, channel, external_id)
+        if not rows:
+            return None
+        r = rows[0]
+        sub = None
+        if r[5] is not None:
+            sub = SubRow(r[5], r[0], r[6], r[7], r[8], r[9], r[10] or {}, r[11] or 1, r[12], r[13],
+                         r[14]).mark_loaded()
+        return Loaded(UserRow(r[0], channel, external_id, r[1], r[2] or {}), r[3] or {}, r[4] or 0, sub, r[15],
+                      bool(r[16]))
+
+    async def submissions(self, user_id: int, form_id: str | None = None) -> list[SubRow]:
+        if form_id:
+            rows = await self._fetch(f"SELECT {_SUB_COLUMNS} FROM submissions WHERE user_id = $1 AND form_id = $2 "
+                                     "ORDER BY id", user_id, form_id)
+        else:
+            rows = await self._fetch(f"SELECT {_SUB_COLUMNS} FROM submissions WHERE user_id = $1 ORDER BY id",
+                                     user_id)
+        return [_sub(r, lambda v: v) for r in rows]
+
+    async def outbox(self, channel: str, external_id: str) -> list[tuple[int, list[dict]]]:
+        rows = await self._fetch("SELECT id, replies FROM outbox WHERE channel = $1 AND external_id = $2 "
+                                 "AND delivered_at IS NULL ORDER BY id", channel, external_id)
+        return [(r[0], r[1] or []) for r in rows]
+
+    async def first_contact(self, channel: str, external_id: str, language: str) -> None:
+        self.counters["statements"] += 1
+        pool = await self.pool()
+        async with pool.acquire() as conn:
+            await conn.execute(
+                "WITH u AS (INSERT INTO users (channel, external_id, language, prefs, created_at) "
+                "VALUES ($1, $2, $3, '{}'::jsonb, now()) ON CONFLICT (channel, external_id) DO NOTHING RETURNING id) "
+                "INSERT INTO conversations (user_id, state, version, updated_at) "
+                "SELECT id, '{}'::jsonb, 0, now() FROM u ON CONFLICT (user_id) DO NOTHING",
+                channel, external_id, language)
+
+    async def new_submission(self, user_id: int, form_id: str, answers: dict[str, Any],
+                             campaign_id: str | None, form_version: int) -> SubRow:
+        now = utcnow()
+        rows = await self._fetch(
+            "INSERT INTO submissions (user_id, form_id, campaign_id, status, answers, form_version, created_at, "
+            "updated_at) VALUES ($1, $2, $3, 'draft', $4::jsonb, $5, $6, $6) RETURNING id",
+            user_id, form_id, campaign_id, dumps(answers), form_version, now)
+        return SubRow(rows[0][0], user_id, form_id, campaign_id, "draft", None, dict(answers), form_version, now,
+                      now).mark_loaded()
+
+    async def commit(self, c: Commit) -> bool:
+        """One statement: every write hangs on the conversation's version check (CTE `c`)."""
+        args: list[Any] = [c.state, c.now, c.user_id, c.version]
+        ctes = ["c AS (UPDATE conversations SET state = $1::jsonb, version = version + 1, updated_at = $2 "
+                "WHERE user_id = $3 AND version = $4 RETURNING user_id)"]
+
+        def arg(value: Any) -> str:
+            args.append(value)
+            return f"${len(args)}"
+
+        if c.user is not None:
+            ctes.append(f"u AS (UPDATE users SET language = {arg(c.user[0])}, prefs = {arg(c.user[1])}::jsonb "
+                        "WHERE id = (SELECT user_id FROM c) RETURNING 1)")
+        for i, w in enumerate(c.subs):
+            s = w.sub
+            sets = ["updated_at = $2"]
+            if w.answers is not None:
+                sets.append(f"answers = {arg(w.answers)}::jsonb")
+            if w.status:
+                sets += [f"status = {arg(s.status)}", f"status_note = {arg(s.status_note)}",
+                         f"campaign_id = {arg(s.campaign_id)}", f"completed_at = {arg(s.completed_at)}::timestamptz"]
+            ctes.append(f"s{i} AS (UPDATE submissions SET {', '.join(sets)} WHERE id = {arg(s.id)} "
+                        "AND user_id = (SELECT user_id FROM c) RETURNING 1)")
+        if c.outbox_upto is not None:
+            ctes.append(f"o AS (UPDATE outbox SET delivered_at = $2 WHERE channel = {arg(c.outbox_owner[0])} "
+                        f"AND external_id = {arg(c.outbox_owner[1])} AND delivered_at IS NULL "
+                        f"AND id <= {arg(c.outbox_upto)} AND EXISTS (SELECT 1 FROM c) RETURNING 1)")
+        if c.processed is not None:
+            ctes.append(f"p AS (INSERT INTO processed_messages (channel, message_id, user_id, replies, created_at) "
+                        f"SELECT {arg(c.processed[0])}, {arg(c.processed[1])}, user_id, {arg(c.processed[2])}::jsonb, "
+                        "$2 FROM c RETURNING 1)")
+        sql = "WITH " + ", ".join(ctes) + " SELECT count(*) FROM c"
+        self.counters["statements"] += 1
+        self.counters["commits"] += 1
+        pool = await self.pool()
+        import asyncpg
+
+        async with pool.acquire() as conn:
+            try:
+                written = await conn.fetchval(sql, *args)
+            except asyncpg.UniqueViolationError:  # the same delivery committed meanwhile
+                return False
+        return bool(written)
+
+
+def transient_errors() -> tuple[type[BaseException], ...]:
+    """The errors that mean "the database is briefly away" (retried), for every driver installed."""
+    from sqlalchemy.exc import DBAPIError, OperationalError
+    from sqlalchemy.exc import TimeoutError as PoolTimeout
+
+    errors: list[type[BaseException]] = [OperationalError, DBAPIError, PoolTimeout, ConnectionError, OSError,
+                                         sqlite3.OperationalError, TimeoutError]
+    try:
+        import asyncpg
+    except ImportError:
+        pass
+    else:
+        errors += [asyncpg.PostgresConnectionError, asyncpg.InterfaceError, asyncpg.CannotConnectNowError,
+                   asyncpg.exceptions.AdminShutdownError, asyncpg.exceptions.CrashShutdownError,
+                   asyncpg.exceptions.TooManyConnectionsError]
+    return tuple(errors)
+
+
+def hot_path(url: str) -> HotPath:
+    if url.startswith("sqlite"):
+        return SqliteHotPath(url)
+    if url.startswith("postgresql"):
+        return PgHotPath(url)
+    raise ValueError(f"no hot path for {url.split(':', 1)[0]!r}: use SQLite or PostgreSQL")
