@@ -263,7 +263,7 @@ def body_paragraphs(doc: DocxDocument, value: Any, indent: bool = True) -> list[
 # -- tables -----------------------------------------------------------------------------------------
 
 CELL_PADDING_CM = 0.19 * 2  # Word's default left + right cell margins (108 twips each)
-NOWRAP_SIZES = (TABLE_SIZE, Pt(9), Pt(8), Pt(7.5), Pt(6.5))  # 五号, 小五, …: shrunk until a phone fits
+NOWRAP_SIZES = (TABLE_SIZE, Pt(9), Pt(7.5), Pt(6.5), Pt(5.5))  # 五号 小五 六号 小六 七号: shrunk until it fits
 CHUNK_LINES = 20  # a long value is cut into rows of about this many lines (a third of a page and more)
 
 

@@ -8,6 +8,12 @@ run took 1.7 s against 1.0 s for one), so conversions that wait are done togethe
 LibreOffice processes run, and each takes every form waiting then (up to ``MAX_BATCH``, shared among the
 processes). Every run has its own temporary directory and LibreOffice profile
 (``-env:UserInstallation``), so parallel runs do not fight over one profile lock.
+
+Fonts: the .docx names 宋体 and 黑体. A run sees the system's fontconfig configuration plus
+``templates/fonts-cjk-sc.conf`` (through ``FONTCONFIG_FILE``), which sends them to the Simplified Chinese
+faces of Debian's fonts-noto-cjk: Noto Serif CJK SC and Noto Sans CJK SC. Without it both came out in one
+sans face. (pdffonts names every Noto CJK face "…CJKjp…": the five regional faces of the font collection
+share one CFF table under the Japanese name; the glyphs used are those of the face picked, see the tests.)
 """
 
 from __future__ import annotations
@@ -20,6 +26,7 @@ import shutil
 import tempfile
 import weakref
 from pathlib import Path
+from xml.sax.saxutils import escape
 
 log = logging.getLogger(__name__)
 
@@ -29,6 +36,9 @@ TIMEOUT_SECONDS = 60.0
 PARALLEL = max(1, min(2, (os.cpu_count() or 1)))
 MAX_BATCH = 8  # forms in one LibreOffice run: more makes the first of them wait too long
 _BINARIES = ("soffice", "libreoffice")
+FONT_ALIASES = Path(__file__).with_name("templates") / "fonts-cjk-sc.conf"
+# where the system's own fontconfig configuration lives (Debian, other Linux, Homebrew on macOS)
+_SYSTEM_FONTS_CONF = ("/etc/fonts/fonts.conf", "/usr/local/etc/fonts/fonts.conf", "/opt/homebrew/etc/fonts/fonts.conf")
 
 
 class PdfError(RuntimeError):
@@ -45,6 +55,33 @@ def soffice_path() -> str | None:
 
 def pdf_available() -> bool:
     return soffice_path() is not None
+
+
+def system_fonts_conf() -> str | None:
+    """The fontconfig configuration LibreOffice would read without us (None: none found)."""
+    candidates = [os.environ.get("FONTCONFIG_FILE", "")]
+    if os.environ.get("FONTCONFIG_PATH"):
+        candidates.append(os.path.join(os.environ["FONTCONFIG_PATH"], "fonts.conf"))
+    candidates.extend(_SYSTEM_FONTS_CONF)
+    return next((c for c in candidates if c and os.path.isfile(c)), None)
+
+
+def fonts_conf(folder: Path) -> Path | None:
+    """A fontconfig file in `folder` that reads the system's configuration, then the forms' CJK aliases.
+
+    None (the system's alone is used) when no system configuration is found: a configuration of the
+    aliases alone would know no font folder at all."""
+    system = system_fonts_conf()
+    if system is None:
+        log.warning("no fontconfig configuration found: PDFs use LibreOffice's default Chinese face")
+        return None
+    conf = folder / "fonts.conf"
+    conf.write_text(
+        '<?xml version="1.0"?>\n<!DOCTYPE fontconfig SYSTEM "urn:fontconfig:fonts.dtd">\n<fontconfig>\n'
+        f"  <include ignore_missing=\"yes\">{escape(system)}</include>\n"
+        f"  <include ignore_missing=\"yes\">{escape(str(FONT_ALIASES))}</include>\n</fontconfig>\n",
+        encoding="utf-8")
+    return conf
 
 
 async def to_pdf(docx: bytes, limit_seconds: float = TIMEOUT_SECONDS) -> bytes | None:
@@ -124,11 +161,15 @@ async def _convert(binary: str, forms: list[bytes], limit_seconds: float) -> lis
         for source, docx in zip(sources, forms, strict=True):
             source.write_bytes(docx)
         profile = (work / "profile").as_uri()
+        env = dict(os.environ)
+        conf = fonts_conf(work)
+        if conf is not None:
+            env["FONTCONFIG_FILE"] = str(conf)
         proc = await asyncio.create_subprocess_exec(
             binary, f"-env:UserInstallation={profile}", "--headless", "--norestore", "--nologo",
             "--convert-to", "pdf", "--outdir", str(work), *map(str, sources),
             stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
-            cwd=tmp,
+            cwd=tmp, env=env,
         )
         try:
             stdout, stderr = await asyncio.wait_for(proc.communicate(), limit_seconds)
