@@ -7,9 +7,14 @@
     python -m bot admin users --campaign 2025-shanghai
     python -m bot admin export rollup.xlsx
     python -m bot admin set-status telegram:12345 sme_match returned --note "缺营业执照复印件"
+    python -m bot admin import-catalogue 2024-national 需求目录.xlsx
+    python -m bot admin propose-need 2024-national 57 --code 2024-SH-201
+    python -m bot admin invite-officer 2024-shanghai 浦东 zhang@pudong.gov.cn
 
 A deadline change or a new form state is announced to the users it concerns (outbox + a push by the
-serving process). Every command upgrades the database schema first.
+serving process); a deadline announced to more than ASK_ABOVE users is confirmed first (or --yes).
+Every command upgrades the database schema first. Bad input (a missing file, a date in the past) gets
+one line starting with 错误：, never a traceback.
 """
 
 from __future__ import annotations
@@ -17,22 +22,23 @@ from __future__ import annotations
 import argparse
 import copy
 import csv
+import dataclasses
 import json
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from bot.campaigns.handlers import STATE_LINES, _title
-from bot.campaigns.model import Campaign, days_left, parse_date, parse_time
-from bot.campaigns.reminders import STATUS, ReminderService, concerned, deadline_notice
+from bot.campaigns.model import Campaign, days_left, local_today, parse_date, parse_time
+from bot.campaigns.reminders import ReminderService, concerned, deadline_notice
 from bot.campaigns.repo import STATUSES, all_user_forms, get_campaign, load_campaigns, per_item, save_campaign
+from bot.catalogue import importer as catalogue_file
 from bot.config import Settings
+from bot.console.review import status_notice
 from bot.dialogs import walker as w
 from bot.dialogs.forms import FORMS
 from bot.domain import regions
-from bot.i18n import N_, gettext
-from bot.messages import Button, Reply
+from bot.messages import Reply
 from storage.migrate import upgrade
 from storage.models import Submission, User
 from storage.store import Store
@@ -44,51 +50,95 @@ CONTACT_COLUMNS = {  # header (附件1's own, or English) → key
 }
 ROLLUP_HEADER = ["用户", "渠道", "企业名称", "省份", "区", "活动", "表格", "事项", "已答", "总数", "待填", "状态",
                  "说明", "截止", "更新时间"]
-STATUS_NAMES = {"draft": "填写中", "complete": "已填完待报送", "submitted": "已盖章报送", "approved": "初审通过",
-                "returned": "退回"}
+STATUS_NAMES = {"draft": "填写中", "complete": "已填完待报送", "submitted": "已盖章报送", "received": "已收到纸质件",
+                "approved": "初审通过", "returned": "退回"}
+ASK_ABOVE = 10  # a deadline announced to more users than this is confirmed first (or --yes)
+NEEDS_FINISHED = ("submitted", "received", "approved")  # states a form still being filled cannot have
+
+
+def _common() -> argparse.ArgumentParser:
+    """The global options, accepted after `admin` and after its subcommand too."""
+    p = argparse.ArgumentParser(add_help=False)
+    p.add_argument("--data-dir", default=argparse.SUPPRESS, help="data folder (default ./data or JIEBANG_DATA_DIR)")
+    p.add_argument("--database-url", default=argparse.SUPPRESS, help="SQLAlchemy async URL")
+    p.add_argument("-v", "--verbose", action="store_true", default=argparse.SUPPRESS, help="log to stderr")
+    return p
 
 
 def add_parser(subparsers: Any) -> None:
-    a = subparsers.add_parser("admin", help="campaigns, deadlines, contacts, progress, export")
+    common = _common()
+    a = subparsers.add_parser("admin", help="campaigns, deadlines, contacts, progress, export", parents=[common])
     s = a.add_subparsers(dest="admin_command", required=True, metavar="COMMAND")
-    s.add_parser("campaigns", help="list campaigns with their deadlines")
-    p = s.add_parser("show", help="a campaign as JSON (the shape of bot/campaigns/data/)")
+
+    def sub(name: str, **kw: Any) -> argparse.ArgumentParser:
+        return s.add_parser(name, parents=[common], **kw)
+
+    sub("campaigns", help="list campaigns with their deadlines")
+    p = sub("show", help="a campaign as JSON (the shape of bot/campaigns/data/)")
     p.add_argument("campaign")
-    p = s.add_parser("add-campaign", help="add a campaign (from --copy-from, --file or the options)")
+    p = sub("add-campaign", help="add a campaign (from --copy-from, --file or the options)")
     p.add_argument("campaign", help="id, e.g. 2025-shanghai")
     p.add_argument("--copy-from", help="start from this campaign (deadlines are cleared: 另行通知)")
     p.add_argument("--file", help="a JSON file with the whole campaign")
     _campaign_options(p)
-    p = s.add_parser("edit-campaign", help="change a campaign's fields")
+    p = sub("edit-campaign", help="change a campaign's fields")
     p.add_argument("campaign")
     _campaign_options(p)
     p.add_argument("--set", action="append", default=[], metavar="PATH=VALUE",
                    help="any field by dotted path, e.g. forms.large_need.to.phone=23119342 (JSON values allowed)")
     p.add_argument("--disable", action="store_true", help="hide the campaign (users fall back to another)")
     p.add_argument("--enable", action="store_true")
-    p = s.add_parser("set-deadline", help="set or move a form's deadline; users it concerns are told")
+    p = sub("set-deadline", help="set or move a form's deadline; users it concerns are told")
     p.add_argument("campaign")
     p.add_argument("form", choices=sorted(FORMS))
     p.add_argument("date", help="YYYY-MM-DD, or 'none' (unknown: 另行通知)")
-    p.add_argument("--text", help="what to show instead of a date, or beside it")
+    p.add_argument("--text", help="what to show instead of a date, or beside it (users see it)")
     p.add_argument("--no-announce", action="store_true", help="change quietly")
-    p = s.add_parser("import-contacts", help="district offices from CSV/xlsx: 区,部门,电话,单位地址[,邮箱]")
+    p.add_argument("--yes", action="store_true", help=f"announce to more than {ASK_ABOVE} users without asking")
+    p.add_argument("--past", action="store_true", help="allow a date that has already passed")
+    p = sub("import-contacts", help="district offices from CSV/xlsx: 区,部门,电话,单位地址[,邮箱]")
     p.add_argument("campaign")
     p.add_argument("file")
     p.add_argument("--replace", action="store_true", help="drop the contacts not in the file")
-    p = s.add_parser("users", help="users and their progress, per campaign")
+    p = sub("users", help="users and their progress, per campaign")
     p.add_argument("--campaign")
-    p = s.add_parser("export", help="the roll-up as .xlsx")
+    p = sub("export", help="the roll-up as .xlsx")
     p.add_argument("file")
     p.add_argument("--campaign")
-    p = s.add_parser("set-status", help="a form's state: submitted | approved | returned (with --note)")
+    p = sub("set-status", help="a form's state: submitted | received | approved | returned (with --note)")
     p.add_argument("user", help="user id, or channel:external_id")
     p.add_argument("form", choices=sorted(FORMS))
     p.add_argument("status", choices=[x for x in STATUSES if x != "draft"])
     p.add_argument("--note", help="the reason (退回) or a remark, shown to the user")
     p.add_argument("--item", type=int, help="for per-item forms: item number, from 1 (default: all)")
     p.add_argument("--no-announce", action="store_true")
-    s.add_parser("plan", help="plan reminders now (the serving process does this every 10 minutes)")
+    sub("plan", help="plan reminders now (the serving process does this every 10 minutes)")
+    # -- the 需求目录 ----------------------------------------------------------------------------------
+    p = sub("import-catalogue", help="the ministry's 需求目录 (xlsx/CSV; headers such as 需求编号, 需求名称, 发榜企业, "
+            "所属行业, 地区, 需求内容)")
+    p.add_argument("campaign")
+    p.add_argument("file")
+    p.add_argument("--replace", action="store_true", help="withdraw the campaign's needs that are not in the file")
+    p = sub("catalogue", help="list a campaign's needs, or search them (--search words or a code)")
+    p.add_argument("campaign")
+    p.add_argument("--search", help="words (雷达, 电池热失控) or a code")
+    p.add_argument("--limit", type=int, default=20)
+    p = sub("propose-need", help="add a 需求表 confirmed in the bot to the catalogue (不公开: without the firm's "
+            "name); without SUBMISSION: list the ones not yet proposed")
+    p.add_argument("campaign")
+    p.add_argument("submission", nargs="?", type=int, help="the 需求表's submission id (see the list)")
+    p.add_argument("--code", action="append", default=[], help="a code per need, in order (default P<id>-<n>)")
+    p = sub("withdraw-need", help="withdraw needs from the catalogue (SMEs can no longer pick them)")
+    p.add_argument("campaign")
+    p.add_argument("code", nargs="+")
+    # -- the district office's console --------------------------------------------------------------
+    p = sub("invite-officer", help="a one-time link for a district officer to set a password and log in to "
+            "the console")
+    p.add_argument("campaign")
+    p.add_argument("district", help="a 附件1 区 (浦东, 黄浦 …); for a national campaign a province (江苏省)")
+    p.add_argument("login", help="the officer's e-mail or name (what they log in with)")
+    p.add_argument("--days", type=int, default=7, help="how long the link works (default 7 days)")
+    sub("officers", help="the console's officers and their districts")
 
 
 def _campaign_options(p: argparse.ArgumentParser) -> None:
@@ -105,10 +155,18 @@ def _now() -> datetime:
 
 
 async def run(args: argparse.Namespace, settings: Settings, now: datetime | None = None,
-              out: Any = None) -> int:
+              out: Any = None, ask: Any = None) -> int:
+    """Run one admin command. `ask(question) -> bool` confirms a large announcement (default: the
+    terminal; a closed or piped standard input answers no)."""
     out = out or sys.stdout
-    if not settings.database_url:
-        settings.data_dir.mkdir(parents=True, exist_ok=True)
+    args.ask = ask or _ask_terminal
+    args.settings = settings
+    try:
+        if not settings.database_url:
+            settings.data_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        print(f"错误：无法创建数据文件夹 {settings.data_dir}：{exc.strerror or exc}", file=out)
+        return 2
     store = Store(settings.effective_database_url)
     try:
         await upgrade(store.engine)
@@ -117,12 +175,49 @@ async def run(args: argparse.Namespace, settings: Settings, now: datetime | None
     except AdminError as exc:
         print(f"错误：{exc}", file=out)
         return 2
+    except catalogue_file.CatalogueFileError as exc:
+        print(f"错误：{exc}", file=out)
+        return 2
+    except OSError as exc:  # a folder that is not there, a file that cannot be written
+        where = f" {exc.filename}" if getattr(exc, "filename", None) else ""
+        print(f"错误：{exc.strerror or exc}{where}", file=out)
+        return 2
     finally:
         await store.close()
 
 
 class AdminError(Exception):
     pass
+
+
+def _ask_terminal(question: str) -> bool:
+    """y/N on the terminal; no terminal (CI, a pipe that ended) answers no."""
+    try:
+        if sys.stdin is None or sys.stdin.closed:
+            return False
+        print(question + " [y/N] ", end="", flush=True)
+        answer = sys.stdin.readline()
+    except (OSError, ValueError):
+        return False
+    return answer.strip().lower() in ("y", "yes", "是", "确定")
+
+
+def _existing_file(path: str) -> Path:
+    p = Path(path)
+    if not p.exists():
+        raise AdminError(f"没有这个文件：{p}")
+    if p.is_dir():
+        raise AdminError(f"这是文件夹，不是文件：{p}")
+    return p
+
+
+def _writable(path: str) -> Path:
+    p = Path(path)
+    if p.is_dir():
+        raise AdminError(f"这是文件夹，请给出文件名：{p}")
+    if not p.parent.exists():
+        raise AdminError(f"没有这个文件夹：{p.parent}")
+    return p
 
 
 async def _campaign(store: Store, campaign_id: str) -> Campaign:
@@ -207,7 +302,14 @@ async def cmd_add_campaign(store: Store, args, now: datetime, out) -> int:
 
 
 def _read_json(path: Path) -> dict:
-    return json.loads(path.read_text(encoding="utf-8"))
+    path = _existing_file(str(path))
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise AdminError(f"{path.name} 不是有效的 JSON：{exc}") from exc
+    if not isinstance(data, dict):
+        raise AdminError(f"{path.name} 应是一个 JSON 对象（一个活动）")
+    return data
 
 
 def _set_path(data: dict, path: str, raw: str) -> None:
@@ -248,17 +350,37 @@ async def cmd_set_deadline(store: Store, args, now: datetime, out) -> int:
         new = parse_date(args.date)
     except ValueError as exc:
         raise AdminError(f"日期格式应为 YYYY-MM-DD：{args.date}") from exc
+    if new is not None and new < local_today(now, c.tz) and not args.past:
+        raise AdminError(f"{new} 已经过去（今天是 {local_today(now, c.tz)}）；确需如此请加 --past")
+    if args.form not in c.form_ids:
+        raise AdminError(f"活动 {c.id} 没有表格 {args.form}（有：{'、'.join(c.form_ids)}）")
     old = c.deadline(args.form)
+    changed = old != new or (args.text is not None and args.text != c.deadline_text(args.form))
+    if changed and not args.no_announce:
+        n = await count_concerned(store, c.id, args.form)
+        if n > ASK_ABOVE and not args.yes:
+            if not args.ask(f"将通知 {n} 位用户 {c.id} {args.form} 截止时间改为 {new or args.text or '另行通知'}，确定吗？"):
+                raise AdminError(f"将通知 {n} 位用户，未确认，截止时间没有改。确认请加 --yes（不通知：--no-announce）")
     await _save(store, c.with_deadline(args.form, new, args.text))
-    print(f"{c.id} {args.form} 截止：{old or '未定'} → {new or (args.text or '另行通知')}", file=out)
-    await move_deadline_effects(store, c.id, args.form, old, now, announce=not args.no_announce, out=out)
+    print(f"{c.id} {args.form} 截止：{old or '未定'} → {new or (args.text or '另行通知')}"
+          + (f"（{args.text}）" if args.text and new else ""), file=out)
+    await move_deadline_effects(store, c.id, args.form, old, now, announce=not args.no_announce and changed,
+                                out=out, text=args.text)
     return 0
+
+
+async def count_concerned(store: Store, campaign_id: str, form_id: str) -> int:
+    async with store.sessions() as session:
+        campaigns = await load_campaigns(session)
+        everyone = await all_user_forms(session, campaigns)
+    return sum(1 for uf in everyone if concerned(uf, campaign_id, form_id))
 
 
 async def move_deadline_effects(store: Store, campaign_id: str, form_id: str, old, now: datetime,
                                 announce: bool = True, out: Any = None,
-                                service: ReminderService | None = None) -> int:
-    """After a deadline changed: re-plan the reminders and tell the users it concerns."""
+                                service: ReminderService | None = None, text: str | None = None) -> int:
+    """After a deadline changed: re-plan the reminders and tell the users it concerns (with `text`,
+    the operator's words about it, when given)."""
     service = service or ReminderService(store, clock=lambda: now)
     await service.replan(campaign_id, form_id, now)
     if not announce:
@@ -266,15 +388,23 @@ async def move_deadline_effects(store: Store, campaign_id: str, form_id: str, ol
     async with store.sessions() as session:
         campaigns = await load_campaigns(session)
         c = next((x for x in campaigns if x.id == campaign_id), None)
-        if c is None or c.deadline(form_id) == old:
+        if c is None or (c.deadline(form_id) == old and not text):
             return 0
         everyone = await all_user_forms(session, campaigns)
-    messages = [(uf.user.id, [deadline_notice(uf.user.language, uf, c, form_id, old, now)])
+    messages = [(uf.user.id, [_with_text(deadline_notice(uf.user.language, uf, c, form_id, old, now), text)])
                 for uf in everyone if concerned(uf, campaign_id, form_id)]
     await service.announce(messages, f"deadline:{campaign_id}:{form_id}", campaign_id, form_id, now)
     if out is not None:
         print(f"已通知 {len(messages)} 位用户", file=out)
     return len(messages)
+
+
+def _with_text(notice: Reply, text: str | None) -> Reply:
+    """The deadline's own words (--text) on the notice, unless the deadline line already says them."""
+    if not text or text in notice.text:
+        return notice
+    first, _, rest = notice.text.partition("\n")
+    return dataclasses.replace(notice, text="\n".join(x for x in (first, text, rest) if x))
 
 
 def _read_table(path: Path) -> list[list[str]]:
@@ -317,7 +447,7 @@ def parse_contacts(rows: list[list[str]]) -> list[dict[str, Any]]:
 
 async def cmd_import_contacts(store: Store, args, now: datetime, out) -> int:
     c = await _campaign(store, args.campaign)
-    new = parse_contacts(_read_table(Path(args.file)))
+    new = parse_contacts(_read_table(_existing_file(args.file)))
     key = lambda x: x.get("district") or ("city", x.get("office"))  # noqa: E731
     merged = {} if args.replace else {key(x): x for x in c.contacts}
     added = sum(1 for x in new if key(x) not in merged)
@@ -371,6 +501,7 @@ async def cmd_users(store: Store, args, now: datetime, out) -> int:
 async def cmd_export(store: Store, args, now: datetime, out) -> int:
     from openpyxl import Workbook
 
+    path = _writable(args.file)
     rows = await rollup(store, args.campaign, now)
     wb = Workbook()
     ws = wb.active
@@ -381,8 +512,8 @@ async def cmd_export(store: Store, args, now: datetime, out) -> int:
     ws.freeze_panes = "A2"
     for col, width in zip("ABCDEFGHIJKLMNO", (6, 22, 28, 10, 10, 16, 12, 20, 6, 6, 40, 12, 20, 16, 17), strict=True):
         ws.column_dimensions[col].width = width
-    wb.save(args.file)
-    print(f"已导出 {len(rows)} 行到 {args.file}", file=out)
+    wb.save(path)
+    print(f"已导出 {len(rows)} 行到 {path}", file=out)
     return 0
 
 
@@ -394,17 +525,6 @@ async def _find_user(session, ref: str) -> User | None:
     channel, _, external = ref.partition(":")
     return (await session.execute(
         select(User).where(User.channel == channel, User.external_id == external))).scalar_one_or_none()
-
-
-def status_notice(lang: str, sub: Submission) -> Reply:
-    t = lambda s, **k: gettext(lang, s, **k)  # noqa: E731
-    line = t(STATE_LINES[sub.status], title=_title(lang, sub), done="", total="",
-             note=sub.status_note or t(N_("请联系报送部门")))
-    if sub.status == "returned":
-        line += "\n" + t(N_("请按意见修改后重新报送；回复“修改”可改答案。"))
-    elif sub.status_note:
-        line += f"\n{sub.status_note}"
-    return Reply("📢 " + line, buttons=(Button(t(N_("查看进度")), STATUS),), language=lang)
 
 
 async def cmd_set_status(store: Store, args, now: datetime, out) -> int:
@@ -425,6 +545,11 @@ async def cmd_set_status(store: Store, args, now: datetime, out) -> int:
             raise AdminError(f"用户 {args.user} 没有 {args.form}")
         if args.status == "returned" and not args.note:
             raise AdminError("退回需要 --note 说明原因")
+        unfinished = [x for x in latest if x.status == "draft"]
+        if args.status in NEEDS_FINISHED and unfinished:
+            form = FORMS[args.form]
+            done, total, _missing = w.answered_count(form, unfinished[0].answers or {})
+            raise AdminError(f"《{form.short_title}》还没填完（已答 {done}/{total}），不能设为{STATUS_NAMES[args.status]}")
         for s in latest:
             s.status, s.status_note, s.updated_at = args.status, args.note, now
             session.add(s)
@@ -443,4 +568,162 @@ async def cmd_plan(store: Store, args, now: datetime, out) -> int:
     return 0
 
 
-__all__ = ["add_parser", "run", "rollup", "parse_contacts", "move_deadline_effects"]
+# -- the 需求目录 --------------------------------------------------------------------------------------------
+
+async def cmd_import_catalogue(store: Store, args, now: datetime, out) -> int:
+    from bot.catalogue import repo as catalogue
+
+    c = await _campaign(store, args.campaign)
+    parsed = catalogue_file.parse(catalogue_file.read_table(_existing_file(args.file)))
+    if not parsed.rows:
+        raise AdminError(f"{Path(args.file).name} 里没有需求（{'；'.join(parsed.problems[:3]) or '表头下没有数据'}）")
+    async with store.sessions() as session, session.begin():
+        written = await catalogue.upsert(session, c.id, parsed.rows, replace=args.replace)
+    hidden = sum(1 for r in parsed.rows if not r["publish_name"])
+    columns = "、".join(f"{k}←{v}" for k, v in parsed.columns.items())
+    print(f"{c.id} 需求目录：读入 {len(parsed.rows)} 条（新增 {written.added}，更新 {written.changed}，"
+          f"未变 {written.unchanged}{f'，撤回 {written.withdrawn}' if args.replace else ''}；"
+          f"不公开企业名称 {hidden} 条）", file=out)
+    print(f"列：{columns}", file=out)
+    for line in parsed.problems[:20]:
+        print(f"  {line}", file=out)
+    if len(parsed.problems) > 20:
+        print(f"  …另有 {len(parsed.problems) - 20} 条提示", file=out)
+    return 0
+
+
+def _need_line(n) -> str:
+    state = "" if n.published else " [已撤回]"
+    return f"{n.code}  {n.name}（{n.firm or '不公开'}，{n.industry or '-'}，{n.region or '-'}）{state}"
+
+
+async def cmd_catalogue(store: Store, args, now: datetime, out) -> int:
+    from bot import catalogue
+
+    c = await _campaign(store, args.campaign)
+    if args.search:
+        found = await catalogue.search(store, c.id, args.search, limit=args.limit)
+        exact = await catalogue.by_code(store, c.id, args.search)
+        if exact is not None and exact not in found:
+            found.insert(0, exact)
+        if not found:
+            near = await catalogue.nearest_codes(store, c.id, args.search)
+            print(f"没有找到“{args.search}”" + (f"；最接近的代码：{'、'.join(n.code for n in near)}" if near else ""),
+                  file=out)
+            return 0
+        for n in found:
+            print(_need_line(n), file=out)
+        return 0
+    needs = await catalogue.needs_of(store, c.id)
+    if not needs:
+        print(f"{c.id} 还没有需求目录（admin import-catalogue {c.id} 文件.xlsx）", file=out)
+        return 0
+    published = sum(1 for n in needs if n.published)
+    print(f"{c.id} 需求目录：{len(needs)} 条（发布 {published}，撤回 {len(needs) - published}）", file=out)
+    for n in needs[:args.limit]:
+        print(_need_line(n), file=out)
+    if len(needs) > args.limit:
+        print(f"…共 {len(needs)} 条（--limit 显示更多）", file=out)
+    return 0
+
+
+async def cmd_propose_need(store: Store, args, now: datetime, out) -> int:
+    """A confirmed 需求表 → the catalogue, only when an admin says so; 不公开 firms without their name."""
+    from sqlalchemy import select
+
+    from bot.catalogue import repo as catalogue
+
+    c = await _campaign(store, args.campaign)
+    async with store.sessions() as session:
+        q = select(Submission).where(Submission.form_id == "large_need", Submission.status != "draft")
+        confirmed = list((await session.execute(q.order_by(Submission.id))).scalars())
+        done = await catalogue.proposed_from(session, [s.id for s in confirmed])
+    if args.submission is None:
+        waiting = [s for s in confirmed if s.id not in done]
+        if not waiting:
+            print("没有待提议的需求表（已确认的需求表都已加入需求目录）。", file=out)
+        for s in waiting:
+            a = s.answers or {}
+            names = "；".join(str(n.get("name")) for n in a.get("needs") or [] if isinstance(n, dict))
+            print(f"#{s.id} {a.get('company_name') or '-'}（{a.get('publish_name') or '-'}）"
+                  f"{STATUS_NAMES.get(s.status, s.status)}：{names}", file=out)
+        return 0
+    sub = next((s for s in confirmed if s.id == args.submission), None)
+    if sub is None:
+        raise AdminError(f"没有已确认的需求表 #{args.submission}（不带编号运行可列出全部）")
+    if sub.id in done:
+        raise AdminError(f"需求表 #{sub.id} 已加入需求目录")
+    needs = [n for n in (sub.answers or {}).get("needs") or [] if isinstance(n, dict) and n.get("name")]
+    if not needs:
+        raise AdminError(f"需求表 #{sub.id} 没有需求")
+    codes = list(args.code) + [f"P{sub.id}-{i}" for i in range(len(args.code) + 1, len(needs) + 1)]
+    if len(args.code) > len(needs):
+        raise AdminError(f"需求表 #{sub.id} 只有 {len(needs)} 项需求，给了 {len(args.code)} 个代码")
+    rows = catalogue.need_rows_of(sub.answers or {}, codes)
+    async with store.sessions() as session, session.begin():
+        taken = {n.code for n in await catalogue.needs_of(session, c.id)}
+        clash = [r["code"] for r in rows if r["code"] in taken]
+        if clash:
+            raise AdminError(f"代码已被占用：{'、'.join(clash)}")
+        await catalogue.upsert(session, c.id, rows, source_submission_id=sub.id)
+    firm = rows[0]["firm"] or "不公开企业名称"
+    print(f"已加入 {c.id} 需求目录（{firm}）：", file=out)
+    for r in rows:
+        print(f"  {r['code']}  {r['name']}", file=out)
+    return 0
+
+
+async def cmd_withdraw_need(store: Store, args, now: datetime, out) -> int:
+    from bot.catalogue import repo as catalogue
+
+    c = await _campaign(store, args.campaign)
+    async with store.sessions() as session, session.begin():
+        done = await catalogue.set_state(session, c.id, args.code, "withdrawn")
+    missing = [x for x in args.code if x not in done]
+    print(f"已撤回 {len(done)} 条" + (f"；没有或已撤回：{'、'.join(missing)}" if missing else ""), file=out)
+    return 0
+
+
+# -- the district office's console ---------------------------------------------------------------------
+
+def console_url(settings: Settings, path: str) -> str:
+    base = settings.public_url or f"http://{settings.host}:{settings.port}"
+    return f"{base.rstrip('/')}{path}"
+
+
+async def cmd_invite_officer(store: Store, args, now: datetime, out) -> int:
+    from bot.console import auth
+
+    c = await _campaign(store, args.campaign)
+    district = auth.district_for(c, args.district)
+    if district is None:
+        raise AdminError(f"{c.id} 没有“{args.district}”（可选：{'、'.join(auth.districts_of(c))}）")
+    login = args.login.strip()
+    if not login or len(login) > 120:
+        raise AdminError("登录名（邮箱或姓名）应为 1–120 个字符")
+    if args.days < 1:
+        raise AdminError("--days 至少为 1")
+    async with store.sessions() as session, session.begin():
+        token = await auth.invite(session, c.id, district, login, now, days=args.days)
+    print(f"已邀请 {login}（{c.id} {district}），链接 {args.days} 天内有效、只能用一次：", file=out)
+    print(console_url(args.settings, f"/console/invite/{token}"), file=out)
+    return 0
+
+
+async def cmd_officers(store: Store, args, now: datetime, out) -> int:
+    from sqlalchemy import select
+
+    from storage.console_models import Officer
+
+    async with store.sessions() as session:
+        officers = list((await session.execute(select(Officer).order_by(Officer.campaign_id, Officer.district,
+                                                                          Officer.login))).scalars())
+    if not officers:
+        print("还没有邀请任何人（admin invite-officer 活动 区 邮箱或姓名）。", file=out)
+    for o in officers:
+        state = "停用" if o.disabled else ("已设密码" if o.password_hash else "待接受邀请")
+        print(f"{o.login}  {o.campaign_id} {o.district}  {state}", file=out)
+    return 0
+
+
+__all__ = ["add_parser", "run", "rollup", "parse_contacts", "move_deadline_effects", "status_notice"]

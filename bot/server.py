@@ -53,6 +53,8 @@ async def serve(settings: Settings, *, telegram: bool, wechat: bool, wecom: bool
     app = await open_app(settings)
     web_app = web.Application(client_max_size=1024 * 1024)
     web_app.router.add_get("/healthz", lambda _r: web.Response(text="ok"))
+    from bot.console.web import add_routes as add_console_routes  # the district office's console: /console/
+    add_console_routes(web_app, app)
     channels = await build_channels(app, web_app, telegram=telegram, wechat=wechat, wecom=wecom)
     runner = web.AppRunner(web_app)
     await runner.setup()

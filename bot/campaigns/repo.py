@@ -18,7 +18,7 @@ from storage.campaign_models import CampaignRow
 from storage.models import Submission, User, utcnow
 
 OPEN = ("draft", "complete")  # unfinished, or finished but not yet marked 已盖章报送
-STATUSES = ("draft", "complete", "submitted", "approved", "returned")
+STATUSES = ("draft", "complete", "submitted", "received", "approved", "returned")
 
 
 async def load_campaigns(session: AsyncSession, *, include_disabled: bool = False) -> list[Campaign]:

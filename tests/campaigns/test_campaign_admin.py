@@ -92,3 +92,99 @@ async def test_set_status_returned_with_reason_is_shown_to_the_user(db_url, tmp_
     assert (sub.status, sub.status_note) == ("returned", "缺营业执照复印件")
     [notice] = await store.outbox_take("test", "u1")
     assert "《对接表》被退回：缺营业执照复印件" in notice.text and notice.buttons[0].payload == "cmd:status"
+
+
+# -- guards: what an operator's slip must not do ---------------------------------------------------------
+
+async def admin_fails(settings, clock, *argv, ask=None) -> str:
+    out = io.StringIO()
+    code = await run(build_parser().parse_args(["admin", *argv]), settings, now=clock(), out=out, ask=ask)
+    assert code == 2, out.getvalue()
+    text = out.getvalue()
+    assert text.startswith("错误：") and text.count("\n") == 1, text  # one line, never a traceback
+    return text
+
+
+async def test_submitted_is_refused_on_an_unfinished_form(db_url, tmp_path, clock, store):
+    s = _settings(db_url, tmp_path)
+    await add_user(store, "u1", [("sme_match", "draft", SH_DRAFT)])
+    out = await admin_fails(s, clock, "set-status", "test:u1", "sme_match", "submitted")
+    assert "《对接表》还没填完（已答 3/" in out and "不能设为已盖章报送" in out
+    [sub] = await submissions(store, "u1")
+    assert sub.status == "draft"
+    assert await store.outbox_take("test", "u1") == []
+
+
+async def test_a_past_deadline_is_refused_unless_past_is_given(db_url, tmp_path, clock, store):
+    s = _settings(db_url, tmp_path)
+    await admin(s, clock, "add-campaign", "2027-shanghai", "--copy-from", "2024-shanghai", "--year", "2027")
+    out = await admin_fails(s, clock, "set-deadline", "2027-shanghai", "sme_match", "2026-11-01")
+    assert "2026-11-01 已经过去（今天是 2026-11-24）" in out and "--past" in out
+    assert "另行通知" in await admin(s, clock, "show", "2027-shanghai")
+    assert "→ 2026-11-01" in await admin(s, clock, "set-deadline", "2027-shanghai", "sme_match", "2026-11-01",
+                                         "--past", "--no-announce")
+
+
+async def test_a_deadline_for_many_users_is_confirmed_first(db_url, tmp_path, clock, store):
+    s = _settings(db_url, tmp_path)
+    for i in range(12):
+        await add_user(store, f"sh{i}", [("sme_match", "draft", SH_DRAFT)])
+    await admin(s, clock, "add-campaign", "2027-shanghai", "--copy-from", "2024-shanghai", "--year", "2027")
+    asked = []
+    out = await admin_fails(s, clock, "set-deadline", "2027-shanghai", "sme_match", "2027-03-10",
+                            ask=lambda q: asked.append(q) or False)
+    assert asked and "将通知 12 位用户" in asked[0]
+    assert "将通知 12 位用户，未确认" in out and "--yes" in out
+    assert "另行通知" in await admin(s, clock, "show", "2027-shanghai")  # unchanged
+    assert await store.outbox_take("test", "sh0") == []
+    out = await admin(s, clock, "set-deadline", "2027-shanghai", "sme_match", "2027-03-10", "--yes")
+    assert "已通知 12 位用户" in out
+
+
+async def test_a_closed_standard_input_is_a_no(db_url, tmp_path, clock, store, monkeypatch):
+    s = _settings(db_url, tmp_path)
+    for i in range(11):
+        await add_user(store, f"sh{i}", [("sme_match", "draft", SH_DRAFT)])
+    await admin(s, clock, "add-campaign", "2027-shanghai", "--copy-from", "2024-shanghai", "--year", "2027")
+    monkeypatch.setattr("sys.stdin", io.StringIO(""))  # CI: no one to answer
+    out = io.StringIO()
+    code = await run(build_parser().parse_args(["admin", "set-deadline", "2027-shanghai", "sme_match",
+                                                "2027-03-10"]), s, now=clock(), out=out)
+    assert code == 2 and "未确认" in out.getvalue()
+
+
+async def test_the_text_of_a_deadline_is_shown_to_users(db_url, tmp_path, clock, store):
+    s = _settings(db_url, tmp_path)
+    await add_user(store, "sh", [("sme_match", "draft", SH_DRAFT)])
+    await admin(s, clock, "add-campaign", "2027-shanghai", "--copy-from", "2024-shanghai", "--year", "2027")
+    out = await admin(s, clock, "set-deadline", "2027-shanghai", "sme_match", "2027-03-10",
+                      "--text", "纸质件请于当日17:00前送达")
+    assert "（纸质件请于当日17:00前送达）" in out
+    [notice] = await store.outbox_take("test", "sh")
+    assert "2027-03-10" in notice.text and "纸质件请于当日17:00前送达" in notice.text
+
+
+async def test_missing_files_and_folders_are_one_line(db_url, tmp_path, clock, store):
+    s = _settings(db_url, tmp_path)
+    out = await admin_fails(s, clock, "import-contacts", "2024-shanghai", str(tmp_path / "附件1.xlsx"))
+    assert "没有这个文件" in out
+    out = await admin_fails(s, clock, "import-contacts", "2024-shanghai", str(tmp_path))
+    assert "这是文件夹" in out
+    out = await admin_fails(s, clock, "export", str(tmp_path / "no" / "such" / "rollup.xlsx"))
+    assert "没有这个文件夹" in out
+    out = await admin_fails(s, clock, "add-campaign", "2027-x", "--file", str(tmp_path / "c.json"))
+    assert "没有这个文件" in out
+    (tmp_path / "bad.json").write_text("{not json", encoding="utf-8")
+    assert "不是有效的 JSON" in await admin_fails(s, clock, "add-campaign", "2027-x", "--file", str(tmp_path / "bad.json"))
+
+
+def test_global_options_are_accepted_after_the_subcommand(tmp_path):
+    from bot.__main__ import _settings as settings_of
+
+    url = f"sqlite+aiosqlite:///{tmp_path / 'x.sqlite3'}"
+    for argv in (["--database-url", url, "admin", "campaigns"], ["admin", "--database-url", url, "campaigns"],
+                 ["admin", "campaigns", "--database-url", url, "--data-dir", str(tmp_path)]):
+        args = build_parser().parse_args(argv)
+        assert settings_of(args).database_url == url, argv
+    args = build_parser().parse_args(["admin", "set-status", "test:u1", "sme_match", "returned", "-v", "--note", "x"])
+    assert args.verbose is True and args.note == "x"
