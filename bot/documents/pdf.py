@@ -153,6 +153,19 @@ class _Batcher:
 _batchers: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _Batcher] = weakref.WeakKeyDictionary()
 
 
+async def communicate(proc: asyncio.subprocess.Process, data: bytes | None,
+                      limit_seconds: float) -> tuple[bytes, bytes]:
+    """A tool's (stdout, stderr); on a timeout (TimeoutError) or cancellation the process is killed first."""
+    try:
+        return await asyncio.wait_for(proc.communicate(data), limit_seconds)
+    except (TimeoutError, asyncio.CancelledError):
+        with contextlib.suppress(ProcessLookupError):
+            proc.kill()
+        with contextlib.suppress(Exception):
+            await asyncio.wait_for(proc.wait(), 5)
+        raise
+
+
 async def _convert(binary: str, forms: list[bytes], limit_seconds: float) -> list[bytes | PdfError]:
     """One LibreOffice run for `forms`: each form's PDF, or the PdfError of that form alone."""
     with tempfile.TemporaryDirectory(prefix="jiebang-pdf-") as tmp:
@@ -172,14 +185,8 @@ async def _convert(binary: str, forms: list[bytes], limit_seconds: float) -> lis
             cwd=tmp, env=env,
         )
         try:
-            stdout, stderr = await asyncio.wait_for(proc.communicate(), limit_seconds)
-        except (TimeoutError, asyncio.CancelledError) as exc:
-            with contextlib.suppress(ProcessLookupError):
-                proc.kill()
-            with contextlib.suppress(Exception):
-                await asyncio.wait_for(proc.wait(), 5)
-            if isinstance(exc, asyncio.CancelledError):
-                raise
+            stdout, stderr = await communicate(proc, None, limit_seconds)
+        except TimeoutError:
             raise PdfError(f"LibreOffice did not finish within {limit_seconds:g}s") from None
         detail = (stderr or stdout or b"").decode("utf-8", "replace").strip()[-500:]
         results: list[bytes | PdfError] = []

@@ -8,9 +8,10 @@ a convenience, the .docx and PDF are the answer.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import shutil
+
+from bot.documents.pdf import communicate
 
 log = logging.getLogger(__name__)
 
@@ -36,14 +37,8 @@ async def page_preview(pdf: bytes | None, width_px: int = WIDTH_PX,
         binary, "-png", "-f", "1", "-l", "1", "-singlefile", "-scale-to-x", str(width_px), "-scale-to-y", "-1",
         "-", stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
     try:
-        png, err = await asyncio.wait_for(proc.communicate(pdf), limit_seconds)
-    except (TimeoutError, asyncio.CancelledError) as exc:
-        with contextlib.suppress(ProcessLookupError):
-            proc.kill()
-        with contextlib.suppress(Exception):
-            await asyncio.wait_for(proc.wait(), 5)
-        if isinstance(exc, asyncio.CancelledError):
-            raise
+        png, err = await communicate(proc, pdf, limit_seconds)
+    except TimeoutError:
         log.warning("no page preview: pdftoppm did not finish within %gs", limit_seconds)
         return None
     if proc.returncode != 0 or not png.startswith(b"\x89PNG"):
