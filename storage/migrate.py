@@ -22,6 +22,7 @@ from sqlmodel import SQLModel
 
 import storage.campaign_models  # noqa: F401
 import storage.catalogue_models  # noqa: F401
+import storage.channel_models  # noqa: F401
 import storage.console_models  # noqa: F401
 import storage.models  # noqa: F401
 
