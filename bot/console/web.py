@@ -53,7 +53,7 @@ def _env() -> Environment:
     env = Environment(loader=FileSystemLoader(str(TEMPLATES)), autoescape=select_autoescape(["html"]),
                       trim_blocks=True, lstrip_blocks=True)
     env.globals.update(prefix=PREFIX, state_names=firms.STATE_NAMES, actions=review.ACTIONS, forms=FORMS,
-                       deadline_filters=firms.DEADLINE_FILTERS, title_of=firms.title_of, quote=quote)
+                       deadline_filters=firms.DEADLINE_FILTERS, title_of=firms.title_of, quote=quote, local=_local)
     return env
 
 
@@ -288,6 +288,11 @@ class Console:
     async def css(self, _request: web.Request) -> web.StreamResponse:
         return web.FileResponse(TEMPLATES / "console.css", headers={"Content-Type": "text/css",
                                                                       "Cache-Control": "max-age=3600"})
+
+
+def _local(ts: datetime, tz) -> str:
+    """A stored time in the campaign's zone (SQLite hands back naive UTC)."""
+    return (ts if ts.tzinfo else ts.replace(tzinfo=UTC)).astimezone(tz).strftime("%Y-%m-%d %H:%M")
 
 
 def _tz(campaign):

@@ -69,3 +69,16 @@ async def log_in(client, login: str, password: str):
     token = csrf_of(await page.text())
     return await client.post("/console/login", data={"login": login, "password": password, "csrf": token},
                              allow_redirects=False)
+
+
+async def add_application(store, user_id: int, item: dict[str, Any], index: int, status: str,
+                          **answers: Any) -> int:
+    """A 申请书 for one 拟揭榜事项 of the firm's 对接表."""
+    now = datetime(2026, 11, 21, 2, 0, tzinfo=UTC)
+    async with store.sessions() as session, session.begin():
+        sub = Submission(user_id=user_id, form_id="application", status=status, created_at=now, updated_at=now,
+                         answers={"_item": index, "_item_id": item.get("_id"), "item_name": item["name"],
+                                  "company_name": "甲科技有限公司", **answers})
+        session.add(sub)
+        await session.flush()
+        return sub.id

@@ -5,7 +5,7 @@ from __future__ import annotations
 import io
 import re
 
-from console_helpers import PASSWORD, add_officer, csrf_of, log_in, seed_firms, sme_answers
+from console_helpers import PASSWORD, add_application, add_officer, csrf_of, log_in, seed_firms, sme_answers
 from openpyxl import load_workbook
 from sqlalchemy import select
 
@@ -171,3 +171,17 @@ async def test_a_provincial_officer_of_a_national_campaign_sees_their_province(c
     await log_in(client, "js@example.gov", PASSWORD)
     html = await (await client.get("/console/")).text()
     assert "苏州测试有限公司" in html and "杭州测试有限公司" not in html and "苏州市" in html
+
+
+async def test_each_item_has_its_application_beside_it_in_the_page_and_the_rollup(client, console_app):
+    items = [{"_id": "a", "name": "雷达算法", "code": "2024-SH-001"}, {"_id": "b", "name": "电池预警", "code": "2024-SH-003"}]
+    [uid] = await seed_firms(console_app.store, [("p1", "submitted", sme_answers("甲科技有限公司", items=items))])
+    await add_application(console_app.store, uid, items[1], 1, "returned", plan_team="五人团队", status_note=None)
+    await add_officer(console_app.store, "zhang@pudong.example")
+    await log_in(client, "zhang@pudong.example", PASSWORD)
+    html = await (await client.get(f"/console/firm/{uid}")).text()
+    assert "申请书《电池预警》" in html and "五人团队" in html and "（一）攻关团队情况" in html
+    assert html.index("对接表") < html.index("申请书《电池预警》")
+    ws = load_workbook(io.BytesIO(await (await client.get("/console/export.xlsx")).read())).active
+    rows = [r[7:11] for r in ws.iter_rows(min_row=2, values_only=True)]
+    assert rows == [("对接表", "雷达算法", "2024-SH-001", "已盖章报送"), ("对接表+申请书", "电池预警", "2024-SH-003", "退回")]
