@@ -11,9 +11,8 @@ across processes, by the conversation's `version`: a commit writes only if the v
 read (`UPDATE … WHERE version = ?`); otherwise nothing of it is written and the engine handles the
 message again on the new state. No row lock is held while the dialog thinks (or renders a PDF).
 
-SQLite: reads run on the event loop's thread on a read-only connection of their own (a primary-key read
-from WAL never waits on the writer and takes less time than a hop to another thread); all writes go to
-one writer thread with one connection. The writer commits what is queued together (group commit, one
+SQLite: reads run on a reader thread with a read-only connection of its own (in WAL a read never waits
+for the writer); all writes go to one writer thread with one connection. The writer commits what is queued together (group commit, one
 fsync for many users' messages, each in a SAVEPOINT of its own so a conflict undoes only that message),
 and each message's reply is released only after the commit that holds it (synchronous=FULL).
 
@@ -31,6 +30,7 @@ import sqlite3
 import threading
 from collections import Counter
 from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Protocol
@@ -73,12 +73,9 @@ class SubRow:
     created_at: Any = None
     updated_at: Any = None
     completed_at: Any = None
-    # what was read, to write only what changed
-    loaded_answers: str = ""
-    loaded_status: tuple[Any, ...] = ()
+    loaded_status: tuple[Any, ...] = ()  # as read: a status write is skipped when nothing changed
 
     def mark_loaded(self) -> SubRow:
-        self.loaded_answers = dumps(self.answers)
         self.loaded_status = (self.status, self.status_note, self.campaign_id, self.completed_at)
         return self
 
@@ -160,7 +157,7 @@ SQLITE_TS = "%Y-%m-%d %H:%M:%S.%f"  # how SQLAlchemy stores DateTime on SQLite: 
 
 
 def sqlite_ts(dt: datetime) -> str:
-    return dt.astimezone(UTC).strftime(SQLITE_TS)
+    return dt.astimezone(UTC).replace(tzinfo=None).isoformat(" ", "microseconds")
 
 
 def sqlite_path(url: str) -> str:
@@ -234,6 +231,7 @@ class SqliteHotPath:
         self._jobs: queue.SimpleQueue[_Job | None] = queue.SimpleQueue()
         self._thread: threading.Thread | None = None
         self._lock = threading.Lock()
+        self._reads: ThreadPoolExecutor | None = None
 
     # -- connections ------------------------------------------------------------------------------
 
@@ -255,9 +253,17 @@ class SqliteHotPath:
             self._reader = self._connect(readonly=True)
         return self._reader
 
-    def _read(self, sql: str, params: Sequence[Any]) -> list[tuple]:
+    def _read_now(self, sql: str, params: Sequence[Any]) -> list[tuple]:
         self.counters["statements"] += 1
         return self.reader.execute(sql, params).fetchall()
+
+    async def _read(self, sql: str, params: Sequence[Any]) -> list[tuple]:
+        """On the reader thread: WAL reads never wait for the writer, and the event loop never waits
+        for SQLite (a read blocked on the file, or on a checkpoint, would stop every user)."""
+        if self._reads is None:
+            self._reads = ThreadPoolExecutor(1, thread_name_prefix="sqlite-reader")
+        self.counters["hops"] += 1
+        return await asyncio.get_running_loop().run_in_executor(self._reads, self._read_now, sql, params)
 
     def _start(self) -> None:
         with self._lock:
@@ -325,14 +331,17 @@ class SqliteHotPath:
             self._jobs.put(None)
             await asyncio.to_thread(self._thread.join)
             self._thread = None
-        if self._reader is not None:
-            self._reader.close()
-            self._reader = None
+        if self._reads is not None:
+            reader, self._reader = self._reader, None
+            if reader is not None:
+                await asyncio.get_running_loop().run_in_executor(self._reads, reader.close)
+            self._reads.shutdown(wait=True)
+            self._reads = None
 
     # -- reads --------------------------------------------------------------------------------------
 
     async def load(self, channel: str, external_id: str, key: str) -> Loaded | None:
-        rows = self._read(_LOAD_SQLITE, (key, channel, external_id))
+        rows = await self._read(_LOAD_SQLITE, (key, channel, external_id))
         if not rows:
             return None
         r = rows[0]
@@ -349,10 +358,10 @@ class SqliteHotPath:
         if form_id:
             sql += " AND form_id = ?"
             params = (user_id, form_id)
-        return [_sub(r, _json) for r in self._read(sql + " ORDER BY id", params)]
+        return [_sub(r, _json) for r in await self._read(sql + " ORDER BY id", params)]
 
     async def outbox(self, channel: str, external_id: str) -> list[tuple[int, list[dict]]]:
-        rows = self._read("SELECT id, replies FROM outbox WHERE channel = ? AND external_id = ? "
+        rows = await self._read("SELECT id, replies FROM outbox WHERE channel = ? AND external_id = ? "
                           "AND delivered_at IS NULL ORDER BY id", (channel, external_id))
         return [(r[0], _json(r[1]) or []) for r in rows]
 

@@ -8,7 +8,6 @@ reminders, reports, channels' own rows) uses the SQLAlchemy async engine and ORM
 
 from __future__ import annotations
 
-import copy
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from datetime import timedelta
@@ -116,7 +115,9 @@ class UserTx:
         return sub
 
     def save_answers(self, sub: SubRow, answers: dict[str, Any]) -> None:
-        sub.answers = copy.deepcopy(answers)
+        """Write these answers at the commit. The dialogs replace values, never change them in place
+        (a changed group is a new list of new rows), so a shallow copy keeps what was read apart."""
+        sub.answers = dict(answers)
         self._known(sub)
         self._dirty.add(sub.id)
 
@@ -157,11 +158,7 @@ class UserTx:
         writes = []
         for sid in sorted(self._dirty | self._status_dirty):
             sub = self._subs[sid]
-            answers = None
-            if sid in self._dirty:
-                answers = dumps(sub.answers)
-                if answers == sub.loaded_answers:
-                    answers = None
+            answers = dumps(sub.answers) if sid in self._dirty else None
             status = sid in self._status_dirty and \
                 (sub.status, sub.status_note, sub.campaign_id, sub.completed_at) != sub.loaded_status
             if answers is not None or status:

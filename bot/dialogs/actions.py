@@ -35,11 +35,12 @@ class Action:
 
     def pack(self) -> str:
         parts = [self.prefix]
-        for f in dataclasses.fields(self):
-            value = getattr(self, f.name)
+        names = _field_names(type(self))
+        for i, name in enumerate(names):
+            value = getattr(self, name)
             text = ("1" if value else "0") if isinstance(value, bool) else str(value)
-            if ":" in text and f is not dataclasses.fields(self)[-1]:
-                raise ValueError(f"{type(self).__name__}.{f.name} may not hold ':' ({text!r})")
+            if ":" in text and i < len(names) - 1:
+                raise ValueError(f"{type(self).__name__}.{name} may not hold ':' ({text!r})")
             parts.append(text)
         packed = ":".join(parts)
         if len(packed.encode()) > MAX_PAYLOAD - 8:  # room for the stamp
@@ -52,6 +53,14 @@ class Action:
 
 
 _REGISTRY: dict[str, type[Action]] = {}
+_NAMES: dict[type, tuple[str, ...]] = {}
+
+
+def _field_names(cls: type) -> tuple[str, ...]:
+    names = _NAMES.get(cls)
+    if names is None:
+        names = _NAMES[cls] = tuple(f.name for f in dataclasses.fields(cls))
+    return names
 
 
 def action(cls: type[Action]) -> type[Action]:

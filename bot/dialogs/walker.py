@@ -44,33 +44,68 @@ class Step:
     field: Field
     group: Group | None = None
     index: int | None = None  # item number within the group, from 0
-
-    @property
-    def is_more(self) -> bool:
-        return self.path.endswith(MORE)
+    is_more: bool = False  # the question "add another?" of a group
 
 
 def _more_field(group: Group) -> Field:
     return Field(f"{group.key}{MORE}", group.more_question, choices=YES_NO)
 
 
+_STEPS: dict[tuple[int, int | None, int], Step] = {}  # (field, item index, group) → its Step, made once
+
+
+def _step(field: Field, group: Group | None = None, index: int | None = None) -> Step:
+    key = (id(field), index, id(group))
+    step = _STEPS.get(key)
+    if step is None:
+        if group is None:
+            path = field.key
+        elif index is None:
+            path = f"{group.key}.{MORE}"
+        else:
+            path = f"{group.key}.{index}.{field.key}"
+        step = _STEPS[key] = Step(path, field, group, index, path.endswith(MORE))
+    return step
+
+
+_MORE_FIELDS: dict[int, Field] = {}
+
+
+_PLANS: dict[int, list[tuple[Field | Group, Step | None]]] = {}
+
+
+def _plan(form: Form) -> list[tuple[Field | Group, Step | None]]:
+    """The form's items, each with its Step when it is always asked (no condition, not a group)."""
+    plan = _PLANS.get(id(form))
+    if plan is None:
+        plan = _PLANS[id(form)] = [(item, _step(item) if isinstance(item, Field) and item.when is None else None)
+                                   for item in form.items]
+    return plan
+
+
 def steps(form: Form, answers: Answers) -> list[Step]:
     """The steps that apply, in order, given the answers so far (conditions are re-read each time)."""
     out: list[Step] = []
-    for item in form.items:
-        if isinstance(item, Group):
+    for item, always in _plan(form):
+        if always is not None:
+            out.append(always)
+        elif isinstance(item, Group):
             if not item.applies(answers):
                 continue
             rows = answers.get(item.key) or []
             count = max(len(rows), item.min_items)
+            conditional = any(f.when is not None for f in item.fields)
             for i in range(count):
                 row = rows[i] if i < len(rows) else {}
-                ctx = {**answers, **row}
-                out.extend(Step(f"{item.key}.{i}.{f.key}", f, item, i) for f in item.fields if f.applies(ctx))
+                ctx = {**answers, **row} if conditional else answers
+                out.extend(_step(f, item, i) for f in item.fields if f.applies(ctx))
             if count < item.max_items and answers.get(f"{item.key}{MORE}") is None:
-                out.append(Step(f"{item.key}.{MORE}", _more_field(item), item))
+                more = _MORE_FIELDS.get(id(item))
+                if more is None:
+                    more = _MORE_FIELDS[id(item)] = _more_field(item)
+                out.append(_step(more, item))
         elif item.applies(answers):
-            out.append(Step(item.key, item))
+            out.append(_step(item))
     return out
 
 
@@ -91,6 +126,8 @@ def get_value(answers: Answers, path: str) -> Any:
 
 
 def has_value(answers: Answers, path: str) -> bool:
+    if "." not in path:
+        return path in answers
     return get_value(answers, path) is not _MISSING
 
 
