@@ -9,7 +9,28 @@ import os
 import sys
 from pathlib import Path
 
-from bot.config import Settings
+from bot.config import Settings, SettingsError
+
+# What a missing module means for someone running the bot (the optional parts are extras).
+_EXTRAS = {"asyncpg": "postgres", "aiogram": "telegram"}
+
+
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("jiebang-bot")
+    except PackageNotFoundError:
+        return "unknown (not installed)"
+
+
+def _missing(error: ImportError, what: str = "python -m bot") -> str:
+    """One line for a module this Python lacks: which one, and how to get it."""
+    name = (error.name or str(error)).split(".")[0]
+    if name in _EXTRAS:
+        return f"{what}: needs {name}, which is not installed: pip install 'jiebang-bot[{_EXTRAS[name]}]'"
+    return (f"{what}: needs {name}, which {sys.executable} does not have. Run it with the project's "
+            f"environment (.venv/bin/python -m bot …) or install the project there (pip install .)")
 
 
 def _settings(args: argparse.Namespace) -> Settings:
@@ -57,6 +78,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--data-dir", help="data folder (default ./data or JIEBANG_DATA_DIR)")
     p.add_argument("--database-url", help="SQLAlchemy async URL (default: SQLite file in the data folder)")
     p.add_argument("-v", "--verbose", action="store_true", help="log to stderr")
+    p.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
     sub = p.add_subparsers(dest="command", metavar="{serve,admin}")
     s = sub.add_parser("serve", help="run the Telegram and/or WeChat channels")
     s.add_argument("--telegram", action="store_true", help="Telegram (TELEGRAM_TOKEN)")
@@ -68,9 +90,11 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--port", type=int, default=None, help="port for the web server (default 8080)")
     try:
         from bot.admin import add_parser as add_admin
-    except ImportError:  # pragma: no cover - admin arrives with campaigns
-        add_admin = None
-    if add_admin:
+    except ImportError as e:  # this Python lacks a module admin needs: say so when admin is asked for
+        a = sub.add_parser("admin", help="manage campaigns, deadlines and users (unavailable: see `admin`)")
+        a.add_argument("rest", nargs=argparse.REMAINDER)
+        a.set_defaults(admin_missing=_missing(e, "python -m bot admin"))
+    else:
         add_admin(sub)
     return p
 
@@ -90,7 +114,14 @@ def _logging(args: argparse.Namespace) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    _logging(args)
+    if getattr(args, "admin_missing", None):
+        print(args.admin_missing, file=sys.stderr)
+        return 1
+    try:
+        _logging(args)
+    except SettingsError as e:
+        print(f"python -m bot: {e}", file=sys.stderr)
+        return 2
     for stream in (sys.stdout, sys.stderr):
         if hasattr(stream, "reconfigure") and (stream.encoding or "").lower() not in ("utf-8", "utf8"):
             stream.reconfigure(encoding="utf-8")
@@ -101,6 +132,12 @@ def main(argv: list[str] | None = None) -> int:
             from bot.admin import run as run_admin
             return asyncio.run(run_admin(args, _settings(args)))
         return asyncio.run(_chat(args))
+    except SettingsError as e:
+        print(f"python -m bot: {e}", file=sys.stderr)
+        return 2
+    except ModuleNotFoundError as e:
+        print(_missing(e), file=sys.stderr)
+        return 1
     except KeyboardInterrupt:
         print("\n已退出。您的答案都已保存，再次运行 python -m bot 即可继续。", file=sys.stderr)
         return 0

@@ -6,7 +6,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
-from bot.config import Settings
+from bot.config import Settings, set_local_zone
 from bot.engine import Engine
 from storage.migrate import upgrade
 from storage.store import Store
@@ -24,6 +24,7 @@ class App:
 
 async def open_app(settings: Settings | None = None, now: Callable[[], datetime] | None = None) -> App:
     settings = settings or Settings.from_env()
+    set_local_zone(settings.timezone)  # every date rule counts days in JIEBANG_TIMEZONE
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     store = Store(settings.effective_database_url)
     await upgrade(store.engine)  # alembic: an upgrade keeps every answer

@@ -9,12 +9,54 @@ import os
 import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import date, datetime
 from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+DEFAULT_TIMEZONE = "Asia/Shanghai"
+
+
+class SettingsError(ValueError):
+    """A setting that cannot be used, said in one line: `JIEBANG_PORT=abc: a whole number is needed`."""
 
 
 def _int(env: Mapping[str, str], name: str, default: int) -> int:
     raw = env.get(name, "").strip()
-    return int(raw) if raw else default
+    if not raw:
+        return default
+    try:
+        return int(raw)
+    except ValueError:
+        raise SettingsError(f"{name}={raw!r}: a whole number is needed (default {default})") from None
+
+
+def _zone(name: str, setting: str = "JIEBANG_TIMEZONE") -> ZoneInfo:
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise SettingsError(f"{setting}={name!r}: not a time zone (e.g. {DEFAULT_TIMEZONE})") from None
+
+
+# -- the local time zone: one place for every date rule ------------------------------------------------
+# "Not after today", deadlines and reminders count days where the firms are. The zone is JIEBANG_TIMEZONE,
+# set once at start (`bot.app.open_app`) with `set_local_zone(settings.timezone)`.
+
+_local_zone = ZoneInfo(DEFAULT_TIMEZONE)
+
+
+def set_local_zone(name: str) -> ZoneInfo:
+    global _local_zone
+    _local_zone = _zone(name)
+    return _local_zone
+
+
+def local_zone() -> ZoneInfo:
+    return _local_zone
+
+
+def local_today(now: datetime | None = None) -> date:
+    """Today in the local zone (at `now`, an aware datetime, when given)."""
+    return (now or datetime.now(_local_zone)).astimezone(_local_zone).date()
 
 
 @dataclass(frozen=True)
@@ -25,7 +67,7 @@ class Settings:
     public_url: str = ""  # base URL where `serve` is reachable, for download links
     link_ttl_seconds: int = 24 * 3600
     log_level: str = "INFO"
-    timezone: str = "Asia/Shanghai"
+    timezone: str = DEFAULT_TIMEZONE
     pdf: bool = True  # a PDF beside each .docx where LibreOffice is installed (JIEBANG_PDF=off: never)
     # Telegram
     telegram_token: str = ""
@@ -64,7 +106,7 @@ class Settings:
             public_url=g("JIEBANG_PUBLIC_URL", "").rstrip("/"),
             link_ttl_seconds=_int(env, "JIEBANG_LINK_TTL_SECONDS", 24 * 3600),
             log_level=g("JIEBANG_LOG_LEVEL", "INFO"),
-            timezone=g("JIEBANG_TIMEZONE", "Asia/Shanghai"),
+            timezone=g("JIEBANG_TIMEZONE", "") or DEFAULT_TIMEZONE,
             pdf=g("JIEBANG_PDF", "").strip().lower() not in ("off", "0", "no", "false"),
             telegram_token=g("TELEGRAM_TOKEN", ""),
             telegram_api_base_url=g("TELEGRAM_API_BASE_URL", ""),
@@ -88,6 +130,7 @@ class Settings:
             port=_int(env, "JIEBANG_PORT", 8080),
         )
         values.update(overrides)
+        _zone(values["timezone"])  # a wrong zone is said at start, not at the first deadline
         return cls(**values)
 
     @property

@@ -375,7 +375,8 @@ async def test_an_english_speaker_sees_the_official_label_beside_its_translation
     assert c.text.startswith("企业名称 (Enterprise name) (1/")
     await c.send("上海测试科技有限公司")
     await c.send("91310000132149237A")
-    assert c.text.startswith("✗ Check failed") and "should be G" in c.text
+    assert c.text.startswith("✗ The check failed: one character of the code is mistyped")
+    assert "91 310000 132149237 A" in c.text and "G" not in c.text.split("\n")[1]  # never the computed one
     await c.send("status")
     assert "Still to fill: Unified social credit code, Registered in (province)" in c.text
     await c.send("91310000132149237G")

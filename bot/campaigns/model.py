@@ -1,7 +1,7 @@
 """A campaign as a value: year, region, forms with deadlines, where the paper goes, contacts.
 
 A campaign is a plain dict (the shipped data file, or a database row an admin wrote); `Campaign`
-reads it. Deadlines are local dates (the campaign's timezone, Asia/Shanghai): a deadline day is
+reads it. Deadlines are local dates (the campaign's timezone, else JIEBANG_TIMEZONE): a deadline day is
 open until its end; the day after it is closed (已截止).
 """
 
@@ -14,10 +14,10 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from bot import config
 from bot.domain import regions
 
 OFFSETS = (7, 3, 1, 0)  # reminder days before a deadline; 0 is the day itself
-TZ = "Asia/Shanghai"
 
 
 def parse_date(value: Any) -> date | None:
@@ -61,7 +61,8 @@ class Campaign:
 
     @property
     def tz(self) -> ZoneInfo:
-        return ZoneInfo(self.data.get("timezone") or TZ)
+        """The campaign's own zone where it names one, else JIEBANG_TIMEZONE (bot.config.local_zone)."""
+        return ZoneInfo(self.data["timezone"]) if self.data.get("timezone") else config.local_zone()
 
     @property
     def remind_time(self) -> time:

@@ -1,8 +1,15 @@
 """The checks behind each question: raw text in, a normalised value or an error code out.
 
 A validator is `(raw: str, answers: Mapping) -> Ok | Invalid | Ambiguous` (see results.py). Error
-codes name templates in `bot.dialogs.errors.MESSAGES`; the walker renders them in the user's language.
+codes name templates in `bot.dialogs.errors.MESSAGES`; the walker renders them in the user's language,
+beside the question's label (so a message names no field: a date check serves 注册时间 and others).
 Meaning (check digits, size classes, industry tables) lives in `bot.domain`.
+
+`Ok(None)` means "nothing to fill in": 无 / 没有 / 暂无 at a phone or 传真. The walker takes it as 跳过
+at an optional question and as "this one is required" (`required`) at another.
+
+Whatever a text check accepts can be printed into a .docx: control characters are taken out (line
+breaks stay in long text) and what no document can hold (NUL, lone surrogates) is refused.
 """
 
 from __future__ import annotations
@@ -10,31 +17,54 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections.abc import Mapping
-from datetime import date, datetime
+from datetime import date
 from decimal import Decimal, InvalidOperation
+from functools import cache
 from typing import Any
-from zoneinfo import ZoneInfo
 
+import phonenumbers
+from email_validator import EmailNotValidError, validate_email
+
+from bot import config
 from bot.dialogs.fields import Choice, Validator
 from bot.dialogs.results import Ambiguous, Invalid, Message, Ok, Result
 from bot.domain import sme_size, uscc
 from bot.domain.charcount import count_chars
-from bot.domain.industries import industries
+from bot.domain.industries import industries, search
 from bot.domain.regions import PROVINCES
 from bot.domain.regions import province as province_name
 
 Answers = Mapping[str, Any]
-TZ = ZoneInfo("Asia/Shanghai")
 
 
 def today() -> date:
-    """Today in China (tests replace this)."""
-    return datetime.now(TZ).date()
+    """Today where the firms are (JIEBANG_TIMEZONE; tests replace this)."""
+    return config.local_today()
+
+
+# -- what can be printed ---------------------------------------------------------------------------
+
+# Terminal escape sequences (arrow keys: ESC [ D, ESC O A), then any other C0/C1 control or DEL.
+_ESCAPE = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]|\x1bO[ -~]|\x1b[@-Z\\-_]|\x9b[0-?]*[ -/]*[@-~]")
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\ufeff\ufffe\uffff]")
+_UNPRINTABLE = re.compile(r"[\x00\ud800-\udfff]")
+
+
+def printable(raw: str, lines: bool = False) -> str | None:
+    """`raw` without control characters (tabs become spaces; line breaks kept when `lines`), or None
+    when it holds what no document can (a NUL byte, a lone surrogate)."""
+    if _UNPRINTABLE.search(raw):
+        return None
+    text = _ESCAPE.sub("", raw.replace("\r\n", "\n").replace("\r", "\n")).replace("\t", " ")
+    text = _CONTROL.sub("", text)
+    if not lines:
+        text = " ".join(text.split("\n"))
+    return text
 
 
 def _half(text: str) -> str:
-    """Full-width digits, letters and punctuation → half width; outer spaces off."""
-    return unicodedata.normalize("NFKC", text).strip()
+    """Full-width digits, letters and punctuation → half width; controls and outer spaces off."""
+    return unicodedata.normalize("NFKC", printable(text) or "").strip()
 
 
 # -- plain text ------------------------------------------------------------------------------------
@@ -42,7 +72,10 @@ def _half(text: str) -> str:
 
 def text(max_len: int) -> Validator:
     def check(raw: str, answers: Answers) -> Result:
-        value = raw.strip()
+        value = printable(raw)
+        if value is None:
+            return Invalid("unprintable")
+        value = value.strip()
         if not value:
             return Invalid("empty")
         if len(value) > max_len:
@@ -56,7 +89,10 @@ def long_text(max_chars: int) -> Validator:
     """Counted as the form counts (汉字 and words). Over the limit is refused with how many over."""
 
     def check(raw: str, answers: Answers) -> Result:
-        value = raw.strip()
+        value = printable(raw, lines=True)
+        if value is None:
+            return Invalid("unprintable")
+        value = value.strip()
         if not value:
             return Invalid("empty")
         n = count_chars(value)
@@ -92,68 +128,148 @@ def credit_code(raw: str, answers: Answers) -> Result:
 
 # -- phones, e-mail, post code -----------------------------------------------------------------------
 
-_MOBILE = re.compile(r"^(?:\+?86)?(1[3-9]\d{9})$")
-_LANDLINE = re.compile(
-    r"^(?:\+?86)?\(?(0\d{2,3})?\)?(\d{7,8})(?:(?:转|ext\.?|x|#|-)(\d{1,6}))?$", re.IGNORECASE)
-_SERVICE = re.compile(r"^([48]00)(\d{7})$")
+# "Nothing to fill in" at a phone or 传真: the walker skips an optional question on Ok(None).
+NONE_WORDS = frozenset({"无", "没有", "暂无", "无传真", "没有传真", "无电话", "无手机", "不适用", "none", "n/a", "na", "-", "/"})
+_EXT = re.compile(r"\s*(?:转|分机号?|ext\.?|x|#)\s*", re.IGNORECASE)
+_SEPARATORS = re.compile(r"[\s\-()（）.·]")
+
+
+def _nothing(raw: str) -> bool:
+    return _half(raw).lower().rstrip("。.！!") in NONE_WORDS
+
+
+def _national(text: str) -> tuple[str, str | None]:
+    """"+86 21 6881 1103" → ("02168811103", None); "0086 139…" → ("139…", None); a number of another
+    country → ("", "+852 2345 6789") when it is a valid one; otherwise the digits as written."""
+    text = text.replace("(0)", "")
+    compact = _SEPARATORS.sub("", text)
+    m = re.match(r"^(?:\+|00)(\d+)$", compact)
+    if m:
+        digits = m.group(1)
+        if not digits.startswith("86"):
+            try:
+                number = phonenumbers.parse("+" + digits)
+            except phonenumbers.NumberParseException:
+                return compact, None
+            if phonenumbers.is_valid_number(number):
+                return "", phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.INTERNATIONAL)
+            return compact, None
+        rest = digits[2:]  # mobiles and 400 numbers keep their digits; an area code gets its 0 back (10 → 010)
+        return (rest if rest[:1] == "0" or re.fullmatch(r"1[3-9]\d{9}|[48]00\d{7}", rest) else "0" + rest), None
+    if re.fullmatch(r"861[3-9]\d{9}", compact):  # 86 13912345678: the country code without its +
+        return compact[2:], None
+    return compact, None
+
+
+def _valid_cn(national: str) -> bool:
+    try:
+        return phonenumbers.is_valid_number(phonenumbers.parse(national, "CN"))
+    except phonenumbers.NumberParseException:
+        return False
+
+
+@cache
+def _local_lengths(area: str) -> frozenset[int]:
+    """How many digits numbers have after the area code `area` (010, 0755 …): {8}, {7}; empty when
+    no numbers have that area code."""
+    return frozenset(n for n in (7, 8) if any(_valid_cn(area + (d + "1234567")[:n]) for d in "2345678"))
+
+
+def _mobile_problem(digits: str) -> Invalid | None:
+    if len(digits) != 11:
+        return Invalid("mobile_length", {"n": len(digits)})
+    if not re.match(r"1[3-9]", digits):
+        return Invalid("mobile_prefix", {"prefix": digits[:2]})
+    if not _valid_cn(digits):
+        return Invalid("mobile_unassigned", {"prefix": digits[:3]})
+    return None
 
 
 def mobile(raw: str, answers: Answers) -> Result:
-    digits = re.sub(r"[\s\-()]", "", _half(raw))
-    m = _MOBILE.match(digits)
-    if m:
-        return Ok(m.group(1))
-    only = re.sub(r"\D", "", digits)
-    if len(only) != 11:
-        return Invalid("mobile_length", {"n": len(only)})
-    return Invalid("mobile_prefix", {"prefix": only[:2]})
+    """手机: 13912345678, 139 1234 5678, +86 139-1234-5678, 0086 13912345678; 无 → Ok(None)."""
+    if _nothing(raw):
+        return Ok(None)
+    national, foreign = _national(_half(raw))
+    if foreign:
+        return Ok(foreign)
+    digits = re.sub(r"\D", "", national)
+    problem = _mobile_problem(digits)
+    return problem or Ok(digits)
 
 
 def phone(raw: str, answers: Answers) -> Result:
-    """联系电话 / 传真: 021-68811103, (021)68811103, 33134800-20986 (with extension), 400 numbers, mobiles."""
-    text_ = _half(raw).replace("－", "-").replace("—", "-")
-    text_ = re.sub(r"\s*(转|分机|ext\.?|x|#)\s*", "转", text_, flags=re.I)  # 68811103 转 20, 分机20
-    # +86 21 6881 1103 (the international form): area codes lose their 0 there, mobiles keep their 1
-    text_ = re.sub(r"^(?:\+|00)86[\s\-]*\(?(?=10|[2-9])", "0", text_)
-    compact = re.sub(r"\s+", "", text_)
-    m = _MOBILE.match(re.sub(r"[\-()]", "", compact))
-    if m:
-        return Ok(m.group(1))
-    m = _SERVICE.match(re.sub(r"[\-()]", "", compact))
-    if m:
-        return Ok(f"{m.group(1)}-{m.group(2)[:3]}-{m.group(2)[3:]}")
-    # split an area code written with a dash or space: 021-68811103, 021 6881 1103
-    parts = re.match(r"^\(?(0\d{2,3})\)?[-\s]?([\d\s]{7,10})(?:(?:转|ext\.?|x|#|-)(\d{1,6}))?$", text_, re.I)
-    if parts:
-        number = re.sub(r"\s", "", parts.group(2))
-        if 7 <= len(number) <= 8:
-            ext = f"-{parts.group(3)}" if parts.group(3) else ""
-            return Ok(f"{parts.group(1)}-{number}{ext}")
-    m = _LANDLINE.match(compact)
-    if m and not m.group(1):
-        ext = f"-{m.group(3)}" if m.group(3) else ""
-        return Ok(f"{m.group(2)}{ext}")
-    local = re.match(r"^\(?(0\d{2,3})\)?[-\s]+(\d+)$|^\((0\d{2,3})\)(\d+)$", text_)
-    if local:
-        return Invalid("phone_local_length", {"n": len(local.group(2) or local.group(4))})  # 021-6881
-    only = re.sub(r"\D", "", compact)
-    if not only:
+    """联系电话 / 传真: 021-68811103, (021)68811103, 33134800-20986 (with extension), 400 numbers, mobiles,
+    +86 / 0086 in front, 转 / 分机 before an extension; 无 / 没有 → Ok(None). A number with its area code
+    is checked against the numbering plan: 0755 numbers have 8 digits, 0210 is no area code."""
+    if _nothing(raw):
+        return Ok(None)
+    text_ = re.sub(r"[－—–‐]", "-", _half(raw))
+    main, _sep, ext = _EXT.sub("转", text_).partition("转")
+    ext = ext.strip()
+    if ext and not re.fullmatch(r"\d{1,6}", ext):
         return Invalid("phone_format")
-    if len(only) < 7:
-        return Invalid("phone_short", {"n": len(only)})
+    national, foreign = _national(main)
+    if foreign:
+        return Ok(foreign + (f"-{ext}" if ext else ""))
+    if not ext and "-" in main and not national.startswith(("400", "800")):
+        # 33134800-20986, 021-68811103-20: a dash before an extension, when what is before it is whole
+        head, _d, tail = main.rpartition("-")
+        head_national, _f = _national(head)
+        if re.fullmatch(r"\d{1,6}", tail) and _is_whole(head_national):
+            national, ext = head_national, tail
+    if not national.isdigit():
+        only = re.sub(r"\D", "", national)
+        return Invalid("phone_short", {"n": len(only)}) if only and len(only) < 7 else Invalid("phone_format")
+    suffix = f"-{ext}" if ext else ""
+    if national.startswith("1") and len(national) >= 10:
+        return _mobile_problem(national) or Ok(national + suffix)
+    if re.fullmatch(r"[48]00\d{7}", national):
+        return Ok(f"{national[:3]}-{national[3:6]}-{national[6:]}{suffix}")
+    if national.startswith("0"):
+        # the area code as written (0210-…, +86 21 …), else by the plan: 010 and 02x have 3 digits, others 4
+        local_part = re.sub(r"^\s*(?:\+|00)\s*86[\s\-]*", "", main)
+        written = re.match(r"^\(?(0?[1-9]\d{1,2})\)?[\s\-]", local_part)
+        area = ("0" + written.group(1).lstrip("0")) if written else (
+            national[:3] if national[1:2] in ("1", "2") else national[:4])
+        local = national[len(area):]
+        lengths = _local_lengths(area)
+        if not lengths:
+            return Invalid("phone_area_unknown", {"area": area})
+        if len(local) not in lengths:
+            want = "/".join(str(n) for n in sorted(lengths))
+            return Invalid("phone_local_length", {"area": area, "want": want, "n": len(local)})
+        if not _valid_cn(national):
+            return Invalid("phone_format")
+        return Ok(f"{area}-{local}{suffix}")
+    if len(national) < 7:
+        return Invalid("phone_short", {"n": len(national)})
+    if len(national) in (7, 8) and national[0] in "2345678":
+        return Ok(national + suffix)  # without its area code: the plan cannot be checked
     return Invalid("phone_format")
 
 
-_EMAIL = re.compile(r"^[A-Za-z0-9._%+\-]+@[A-Za-z0-9\-]+(\.[A-Za-z0-9\-]+)*\.[A-Za-z]{2,}$")
+def _is_whole(national: str) -> bool:
+    if not national.isdigit():
+        return False
+    if national.startswith(("0", "1", "400", "800")):
+        return _valid_cn(national)
+    return len(national) in (7, 8)
 
 
 def email(raw: str, answers: Answers) -> Result:
+    """An address as RFC 5322/6531 and IDNA allow (info@例子.中国, xn--… domains), no look-up of the domain."""
     value = _half(raw).replace("＠", "@").replace("。", ".").replace(" ", "")
     if "@" not in value:
         return Invalid("email_no_at")
-    if not _EMAIL.match(value):
+    local = value.rpartition("@")[0]
+    if local.startswith(".") or local.endswith(".") or ".." in local:
+        return Invalid("email_dots")
+    try:
+        checked = validate_email(value, check_deliverability=False)
+    except EmailNotValidError:
         return Invalid("email_format")
-    return Ok(value.lower() if value.split("@")[1] else value)
+    local, _at, domain = checked.normalized.rpartition("@")
+    return Ok(f"{local.lower() if local.isascii() else local}@{domain}")
 
 
 def postcode(raw: str, answers: Answers) -> Result:
@@ -244,10 +360,32 @@ def cn_number(text: str) -> Decimal | None:
     return total + section + (number or 0)
 
 
-def amount_wan(raw: str, answers: Answers) -> Result:
-    """An amount in 万元: `1,200`, `1200万`, `0.5亿`, `3000万元`, `1200元`, `五百万` — stored as a decimal string."""
-    value = _half(raw).replace(",", "").replace("，", "").replace(" ", "").replace("人民币", "")
+_CURRENCY = re.compile(r"^(?:人民币|rmb|cny|[¥￥])|(?:人民币|rmb|cny)$", re.IGNORECASE)
+_SPOKEN_DECIMAL = re.compile(f"([{''.join(_CN_DIGITS)}{''.join(_CN_UNITS)}]+)点([{''.join(_CN_DIGITS)}]+)")
+
+
+def _spoken_decimals(value: str) -> str:
+    """"一点二亿" → "1.2亿", "三点五万" → "3.5万" (WeChat's voice input says decimals so)."""
+    def digits(m: re.Match) -> str:
+        whole = cn_number(m.group(1))
+        if whole is None:
+            return m.group(0)
+        return f"{_plain(whole)}.{''.join(str(_CN_DIGITS[c]) for c in m.group(2))}"
+
+    return _SPOKEN_DECIMAL.sub(digits, value)
+
+
+def _figures(raw: str) -> str:
+    value = _half(raw).replace(",", "").replace("，", "").replace(" ", "")
+    value = _CURRENCY.sub("", value)
     value = _ABOUT.sub("", value) or value
+    return _spoken_decimals(value)
+
+
+def amount_wan(raw: str, answers: Answers) -> Result:
+    """An amount in 万元: `1,200`, `1200万`, `0.5亿`, `3000万元`, `1200元`, `五百万`, `￥3200万`, `一点二亿` —
+    stored as a decimal string."""
+    value = _figures(raw)
     if value.startswith("-"):
         return Invalid("amount_negative")
     if _CN_CHARS.search(value):
@@ -281,10 +419,14 @@ def amount_wan(raw: str, answers: Answers) -> Result:
 
 
 def headcount(raw: str, answers: Answers) -> Result:
+    """A number of people: 85, 1,200, 八十五人, 约85人, 12万, 1.2万."""
     value = _half(raw).replace(",", "").replace("，", "").replace(" ", "")
     value = value.removesuffix("人").removesuffix("名")
-    value = _ABOUT.sub("", value) or value
-    if _CN_CHARS.search(value):
+    value = _figures(value)
+    m = re.fullmatch(r"(\d+(?:\.\d+)?)([万亿])", value)
+    if m:
+        value = _plain(Decimal(m.group(1)) * _CN_BIG[m.group(2)])
+    elif _CN_CHARS.search(value):
         total = cn_number(value)
         if total is None:
             return Invalid("headcount_format")
@@ -308,63 +450,14 @@ def province(raw: str, answers: Answers) -> Result:
 
 # -- industries and the SME size class ---------------------------------------------------------------
 
-# Everyday words for what a firm does → the GB/T 4754-2017 大类 it most likely belongs to, likeliest
-# first. A word found anywhere in the answer counts ("软件开发", "新能源汽车零部件"); the user always picks
-# or sees the 大类 before it is saved.
-_SYNONYMS: dict[str, tuple[str, ...]] = {
-    "软件": ("65",), "信息技术": ("65",), "人工智能": ("65",), "大数据": ("65", "64"), "云计算": ("65", "64"),
-    "物联网": ("65", "39"), "互联网": ("64",), "数据": ("65", "64"), "平台": ("64",),
-    "集成电路设计": ("65",), "汽车": ("36",), "零部件": ("36", "34"), "电子": ("39",), "芯片": ("39",),
-    "集成电路": ("39",), "半导体": ("39",), "计算机": ("39",), "通信": ("39", "63"), "传感器": ("39", "40"),
-    "显示": ("39",),
-    "机械": ("34", "35"), "设备": ("35", "34"), "机器人": ("34",), "数控": ("34",), "模具": ("35",),
-    "医疗器械": ("35",), "医药": ("27",), "制药": ("27",), "生物": ("27", "73"), "化工": ("26",),
-    "新材料": ("26", "30", "32"), "材料": ("26", "30", "32"), "电气": ("38",), "电池": ("38",),
-    "新能源": ("38", "44", "36"), "光伏": ("38", "44"), "储能": ("38",), "电机": ("38",),
-    "仪器": ("40",), "仪表": ("40",), "检测": ("74", "40"), "设计": ("74",), "纺织": ("17",),
-    "服装": ("18",), "食品": ("14", "13"), "建筑": ("48", "47", "49", "50"), "装修": ("50",),
-    "物流": ("54", "58", "59"), "快递": ("60",), "仓储": ("59",), "研发": ("73",), "科研": ("73",),
-    "技术服务": ("75", "74"), "咨询": ("72",), "批发": ("51",), "贸易": ("51",), "零售": ("52",),
-    "电商": ("52", "64"), "金属": ("33",), "钢铁": ("31",), "有色": ("32",), "塑料": ("29",),
-    "橡胶": ("29",), "船舶": ("37",), "航空": ("37",), "航天": ("37",), "无人机": ("37",),
-    "轨道交通": ("37",), "电力": ("44",), "环保": ("77",), "节能": ("77", "38"), "印刷": ("23",),
-    "家具": ("21",), "造纸": ("22",), "餐饮": ("62",), "酒店": ("61",), "广告": ("72",),
-    "文化": ("88", "86"), "教育": ("83",), "农业": ("01",), "养殖": ("03",),
-}
-# The same in English, for English-speaking clerks (whole words; a plural s is fine).
-_SYNONYMS_EN: dict[str, tuple[str, ...]] = {
-    "software": ("65",), "it": ("65",), "ai": ("65",), "artificial intelligence": ("65",), "saas": ("65",),
-    "internet": ("64",), "data": ("65", "64"), "cloud": ("65", "64"), "iot": ("65", "39"),
-    "automotive": ("36",), "auto": ("36",), "car": ("36",), "vehicle": ("36",), "auto parts": ("36",),
-    "electronic": ("39",), "electronics": ("39",), "semiconductor": ("39",), "chip": ("39",),
-    "integrated circuit": ("39",), "ic design": ("65",), "telecom": ("39", "63"), "sensor": ("39", "40"),
-    "machinery": ("34", "35"), "equipment": ("35", "34"), "robot": ("34",), "robotics": ("34",),
-    "medical device": ("35",), "pharmaceutical": ("27",), "pharma": ("27",), "biotech": ("27", "73"),
-    "chemical": ("26",), "materials": ("26", "30", "32"), "electrical": ("38",), "battery": ("38",),
-    "new energy": ("38", "44", "36"), "solar": ("38", "44"), "photovoltaic": ("38", "44"),
-    "instrument": ("40",), "testing": ("74", "40"), "design": ("74",), "textile": ("17",),
-    "garment": ("18",), "apparel": ("18",), "clothing": ("18",), "food": ("14", "13"),
-    "construction": ("48", "47", "49", "50"), "logistics": ("54", "58", "59"), "warehousing": ("59",),
-    "courier": ("60",), "r&d": ("73",), "research": ("73",), "consulting": ("72",), "wholesale": ("51",),
-    "trade": ("51",), "trading": ("51",), "retail": ("52",), "e-commerce": ("52", "64"), "steel": ("31",),
-    "metal": ("33",), "plastic": ("29",), "rubber": ("29",), "shipbuilding": ("37",), "aerospace": ("37",),
-    "aviation": ("37",), "aircraft": ("37",), "drone": ("37",), "railway": ("37",), "power": ("44",), "electricity": ("44",),
-    "environmental": ("77",), "printing": ("23",), "furniture": ("21",), "paper": ("22",),
-    "catering": ("62",), "restaurant": ("62",), "hotel": ("61",), "advertising": ("72",),
-    "education": ("83",), "agriculture": ("01",), "farming": ("01",), "real estate": ("70",),
-}
-_SHOWN = 8  # choices offered at once: more do not fit a phone screen
-
-
-def _score_words(score: dict[str, float], table: dict[str, tuple[str, ...]], said: list[str]) -> None:
-    for word in said:
-        if any(word != longer and word in longer for longer in said):
-            continue  # the longer word decides: "集成电路设计" and "ic design" are 65, whatever "设计" suggests
-        for rank, code in enumerate(table[word]):
-            score[code] = score.get(code, 0) + 1 - rank / 10
+_SHOWN = 3  # the likeliest three: more do not fit a phone screen, and a fourth is rarely the one
+WEAK = 0.45  # the best match explains less than this of the words: say none fits well
 
 
 def industry(raw: str, answers: Answers) -> Result:
+    """所属行业 as a 大类 code: "39", "C39", the official name, or what the firm does ("注塑加工"), searched
+    against the standard's 小类 and 中类 names (bot.domain.industries.search). A clear match is taken and
+    says which 小类 matched; anything less offers the likeliest three."""
     value = _half(raw).upper().replace(" ", "")
     m = re.fullmatch(r"[A-T]?(\d{1,2})(\d*)", value)
     if m:
@@ -378,24 +471,20 @@ def industry(raw: str, answers: Answers) -> Result:
     exact = [f.code for f in industries().values() if value in (f.name, f.name.removesuffix("业"))]
     if exact:
         return industry(exact[0], answers)  # the official name: as its code
-    words = value.replace("业", "") or value
-    # Likeliest first: a code named by more of the answer's words, then by a word's own order.
-    score: dict[str, float] = {}
-    lower = " ".join(_half(raw).lower().split())
-    _score_words(score, _SYNONYMS, [w for w in _SYNONYMS if w in value])
-    _score_words(score, _SYNONYMS_EN,
-                 [w for w in _SYNONYMS_EN if re.search(rf"(?<![a-z]){re.escape(w)}(e?s)?(?![a-z])", lower)])
-    for found in industries().values():
-        if words in found.name or value in found.name:
-            score[found.code] = score.get(found.code, 0) + 0.5
-    codes = sorted((c for c in score if int(c) < 91), key=lambda c: (-score[c], c))
-    if not codes:
-        return Invalid("industry_not_found", {"text": raw.strip()[:20]})
-    if len(codes) == 1:
-        return Ok(codes[0])  # the saved line shows "65 软件和信息技术服务业": no second note
-    options = tuple((c, industries()[c].display) for c in codes[:_SHOWN])
-    if len(codes) > _SHOWN:
-        return Ambiguous(options, code="industry_choose_more", params={"n": len(codes), "shown": _SHOWN})
+    matches = search(raw)
+    if not matches:
+        return Invalid("industry_not_found", {"text": _half(raw)[:20]})
+    firms = [mt for mt in matches if int(mt.code) < 91]
+    if not firms or (matches[0].strong and matches[0] is not firms[0]):
+        return Invalid("industry_not_enterprise", {"name": matches[0].industry.display})
+    top = firms[0]
+    if top.strong:
+        return Ok(top.code, Message("industry_matched", {"text": _half(raw)[:20], "match": top.display}))
+    options = tuple((mt.code, mt.display) for mt in firms[:_SHOWN])
+    if top.score < WEAK:
+        return Ambiguous(options, code="industry_choose_weak")
+    if len(firms) > _SHOWN:
+        return Ambiguous(options, code="industry_choose_more", params={"n": len(firms), "shown": _SHOWN})
     return Ambiguous(options, code="industry_choose")
 
 

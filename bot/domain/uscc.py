@@ -27,20 +27,32 @@ def check_char(body17: str) -> str:
 
 @dataclass(frozen=True, slots=True)
 class Problem:
-    code: str  # uscc_length | uscc_char | uscc_check
+    code: str  # uscc_length | uscc_char | uscc_region | uscc_check
     params: dict
 
 
+def grouped(code: str) -> str:
+    """The code in its parts, for reading against the licence: 登记管理部门与机构类别, 行政区划码,
+    主体标识码, 校验码 — "91 310000 132149237 G"."""
+    return " ".join(p for p in (code[:2], code[2:8], code[8:17], code[17:]) if p)
+
+
 def problem(code: str) -> Problem | None:
-    """None when `code` (already normalised) is a valid credit code, else what is wrong."""
+    """None when `code` (already normalised) is a valid credit code, else what is wrong.
+
+    A wrong check character means one character (or two swapped) was mistyped somewhere: which one
+    cannot be known, so the code is shown grouped for comparing with the licence. The computed 18th
+    character is never offered: changing it to fit would save a wrong code that passes."""
     if len(code) != 18:
         return Problem("uscc_length", {"n": len(code)})
     for i, ch in enumerate(code, 1):
         if ch not in VALUE:
             return Problem("uscc_char", {"pos": i, "char": ch})
-    want = check_char(code[:17])
-    if code[17] != want:
-        return Problem("uscc_check", {"expected": want, "got": code[17]})
+    for i in range(2, 8):  # positions 3–8: the registering authority's GB/T 2260 region code
+        if not code[i].isdigit():
+            return Problem("uscc_region", {"pos": i + 1, "char": code[i]})
+    if code[17] != check_char(code[:17]):
+        return Problem("uscc_check", {"code": grouped(code)})
     return None
 
 

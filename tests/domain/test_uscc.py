@@ -9,9 +9,12 @@ from hypothesis import strategies as st
 
 from bot.dialogs.results import Invalid, Ok
 from bot.dialogs.validators import credit_code
-from bot.domain.uscc import ALPHABET, check_char, is_valid, normalise, problem
+from bot.domain.uscc import ALPHABET, check_char, grouped, is_valid, normalise, problem
 
-bodies = st.text(alphabet=ALPHABET, min_size=17, max_size=17)
+# positions 1–2 any character, 3–8 the region code (digits), 9–17 any character
+bodies = st.builds(lambda a, b, c: a + b + c, st.text(alphabet=ALPHABET, min_size=2, max_size=2),
+                   st.text(alphabet="0123456789", min_size=6, max_size=6),
+                   st.text(alphabet=ALPHABET, min_size=9, max_size=9))
 
 
 @given(bodies)
@@ -41,10 +44,22 @@ def test_a_known_code_validates_and_its_check_character_is_recomputed():
     assert check_char("91310000132149237") == "G"
 
 
-def test_wrong_check_character_says_which_one_is_expected():
+def test_a_failed_check_says_one_character_is_mistyped_and_shows_the_code_grouped():
+    """It said "第18位应为 G": a user with one wrong digit elsewhere changed the 18th to fit, and a wrong
+    code that passes the check was saved. Now the code is shown in its parts, the check never offered."""
     result = credit_code("91310000132149237A", {})
-    assert isinstance(result, Invalid) and result.code == "uscc_check"
-    assert result.params == {"expected": "G", "got": "A"}
+    assert result == Invalid("uscc_check", {"code": "91 310000 132149237 A"})
+    mistyped = credit_code("91310000132149287G", {})  # one digit of the body wrong, the 18th right
+    assert mistyped == Invalid("uscc_check", {"code": "91 310000 132149287 G"})
+    from bot.dialogs.errors import MESSAGES
+
+    assert "{expected}" not in MESSAGES["uscc_check"] and "{code}" in MESSAGES["uscc_check"]
+
+
+def test_the_region_code_must_be_digits():
+    assert credit_code("9131A000132149237G", {}) == Invalid("uscc_region", {"pos": 5, "char": "A"})
+    assert problem("91" + "31000X" + "132149237G") == problem("9131000X132149237G")
+    assert grouped("91310000132149237G") == "91 310000 132149237 G"
 
 
 def test_length_and_alphabet_are_named():
