@@ -399,7 +399,7 @@ async def main() -> None:
         fs = benchlib.filesystem(Path(tmp))
         print(f"peer: python-telegram-bot {PTB_VERSION} ConversationHandler + PicklePersistence, flush + fsync "
               f"after every answer, pickle on {fs}" + (" (tmpfs: fsync is free, figures flatter)" if fs == "tmpfs"
-                                                       else ""))
+                                                       else "") + f"; {benchlib.machine()}")
         print(f"{'users':>6} {'at a time':>9} {'answers/s':>10} {'p50 ms':>8} {'p99 ms':>8} {'max ms':>8} "
               f"{'CPU ms/ans':>10} {'pickle KB':>10}")
         for users in args.users:

@@ -98,6 +98,12 @@ def filesystem(path: Path) -> str:
     return kind
 
 
+def machine() -> str:
+    """Cores and the load average when the run started: figures from a busy machine say so."""
+    one, five, _ = os.getloadavg()
+    return f"{os.cpu_count()} cores, load average {one:.1f} (5 min {five:.1f})"
+
+
 def num(value: float | None, digits: int = 1) -> str:
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return "n/a"
