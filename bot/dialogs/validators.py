@@ -119,11 +119,18 @@ def credit_code(raw: str, answers: Answers) -> Result:
         return Invalid(problem.code, problem.params)
     if not code.startswith("9"):
         return Ok(code, Message("uscc_not_enterprise", {"prefix": code[:2]}))
+    return Ok(code)
+
+
+def credit_code_region(answers: Answers) -> Message | None:
+    """A form rule over 统一社会信用代码 and the 注册地 province, whichever is answered last: the code's
+    positions 3–4 name the province it was registered in."""
+    code = str(answers.get("credit_code") or "")
     stated = province_name(answers.get("reg_province"))
     coded = PROVINCE_BY_CODE.get(code[2:4])
     if stated and coded and stated != coded:
-        return Ok(code, Message("uscc_region_differs", {"coded": coded, "stated": stated}))
-    return Ok(code)
+        return Message("uscc_region_differs", {"coded": coded, "stated": stated})
+    return None
 
 
 # -- phones, e-mail, post code -----------------------------------------------------------------------

@@ -8,7 +8,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from bot.dialogs.results import Invalid, Ok
-from bot.dialogs.validators import credit_code
+from bot.dialogs.validators import credit_code, credit_code_region
 from bot.domain.uscc import ALPHABET, check_char, grouped, is_valid, normalise, problem
 
 # positions 1–2 any character, 3–8 the region code (digits), 9–17 any character
@@ -79,7 +79,8 @@ def test_non_enterprise_prefix_is_accepted_with_a_note():
 
 
 def test_region_mismatch_is_a_question_not_a_refusal():
-    result = credit_code("91310000132149237G", {"reg_province": "江苏省"})
-    assert isinstance(result, Ok) and result.note.code == "uscc_region_differs"
-    assert result.note.params == {"coded": "上海市", "stated": "江苏省"}
+    note = credit_code_region({"credit_code": "91310000132149237G", "reg_province": "江苏省"})
+    assert note is not None and note.code == "uscc_region_differs"
+    assert note.params == {"coded": "上海市", "stated": "江苏省"}
+    assert credit_code_region({"credit_code": "91310000132149237G", "reg_province": "上海"}) is None
     assert problem("91310000132149237G") is None

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from bot.dialogs import validators as v
-from bot.dialogs.fields import Choice, Field, Form, Group
+from bot.dialogs.fields import Choice, Field, Form, Group, Rule
 from bot.i18n import N_
 
 BASIC = N_("一、企业基本情况")
@@ -18,6 +18,7 @@ FORM = Form(
     renderer="bot.documents.large_need:render",
     notes=(N_("注：1. 所有需求均不得涉密。"),
            N_("2. 公开企业名称有利于吸引更多优质企业“揭榜”，是否公开尊重企业意愿。")),
+    rules=(Rule(("credit_code", "reg_province"), v.credit_code_region),),
     items=(
         Field("company_name", N_("企业名称"), N_("与营业执照一致"), validate=v.text(100), section=BASIC,
               profile=True, example=N_("上海某某集团有限公司")),

@@ -6,7 +6,7 @@ Labels are the form's own words, verbatim. Next year's form should be a small di
 from __future__ import annotations
 
 from bot.dialogs import validators as v
-from bot.dialogs.fields import Choice, Field, Form, Group, When
+from bot.dialogs.fields import Choice, Field, Form, Group, Rule, When
 from bot.i18n import N_
 
 BASIC = N_("一、企业基本情况")
@@ -23,6 +23,7 @@ FORM = Form(
     filename="中小企业揭榜对接表-{company_name}.docx",
     renderer="bot.documents.sme_match:render",
     notes=(N_("注：可揭榜多个事项，每个事项均需附揭榜申请书"),),
+    rules=(Rule(("credit_code", "reg_province"), v.credit_code_region),),
     items=(
         Field("company_name", N_("企业名称"), N_("与营业执照一致，例：上海某某科技有限公司"),
               validate=v.text(100), section=BASIC, profile=True, example=N_("上海某某科技有限公司")),
