@@ -9,11 +9,13 @@ question, the answers in `context.user_data`, PicklePersistence — and, to be a
 `PicklePersistence.flush()` (the whole pickle rewritten) and an fsync of the file.
 No network: Update objects go straight into `Application.process_update`; the bot's getMe and sendMessage
 return at once. Each answer is checked by this project's own validators and form (bot.dialogs), so the
-logic per answer is the same; the answers are tests/conftest.py's SME_STEPS, chosen by step key as ChatClient.fill
-chooses them (SME_ANSWERS by question where there are no step keys) (27 messages: 24 values, 2 skips, 1 "no more items").
+logic per answer is the same; the answers are tests/conftest.py's SME_STEPS, chosen by step key as
+ChatClient.fill chooses them (SME_ANSWERS by question where there are no step keys): 27 messages, 24 values,
+2 skips and 1 "no more items".
 
-python-telegram-bot is installed into benchmarks/.peer-venv (made on the first run: python -m venv, pip) and
-this script re-executes itself there; it is never a dependency of the bot.
+python-telegram-bot is installed into benchmarks/.peer-venv (made on the first run: python -m venv, pip), with
+the libraries the project's validators import at the versions of the venv that launched this script, and
+the script re-executes itself there; python-telegram-bot is never a dependency of the bot.
 Timed per answer: process_update → update_persistence → flush → fsync. The /start that opens each
 user's form is sent before the clock starts.
 """
@@ -21,6 +23,7 @@ user's form is sent before the clock starts.
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import subprocess
 import sys
@@ -28,21 +31,46 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 VENV = HERE / ".peer-venv"
-REQUIREMENTS = ("python-telegram-bot==22.*", "babel>=2.14,<3")  # babel: bot.i18n, imported by the forms
+PEER = "python-telegram-bot==22.*"
+
+# Run by the launching interpreter: the third-party distributions the project's form and validators import,
+# at the versions installed there (the bot's own venv), so the peer checks answers with the same code.
+_FIND_REQUIREMENTS = r"""
+import importlib.metadata as md, json, sys
+sys.path.insert(0, sys.argv[1])
+before = set(sys.modules)
+import bot.dialogs.forms.sme_match, bot.dialogs.validators
+dists = md.packages_distributions()
+names = {d for m in set(sys.modules) - before for d in dists.get(m.split(".")[0], ())}
+print(json.dumps(sorted(f"{d}=={md.version(d)}" for d in names if d.replace("_", "-").lower() != "jiebang-bot")))
+"""
+
+
+def requirements() -> list[str]:
+    found = subprocess.run([sys.executable, "-c", _FIND_REQUIREMENTS, str(HERE.parent)], capture_output=True,
+                           text=True)
+    if found.returncode == 0:
+        return [PEER, *json.loads(found.stdout)]
+    import tomllib  # not the bot's venv: all of the project's runtime dependencies, as pyproject.toml caps them
+
+    project = tomllib.loads((HERE.parent / "pyproject.toml").read_text(encoding="utf-8"))["project"]
+    return [PEER, *project["dependencies"]]
 
 
 def ensure_peer_venv() -> None:
-    """Run inside benchmarks/.peer-venv, making it on the first run."""
+    """Run inside benchmarks/.peer-venv, making it (or adding what the validators came to need) first."""
     if Path(sys.prefix).resolve() == VENV.resolve():
         return
     python = VENV / "bin" / "python"
     ready = VENV / ".installed"
-    if not python.exists() or not ready.exists() or ready.read_text() != "\n".join(REQUIREMENTS):
-        print(f"installing {', '.join(REQUIREMENTS)} into {VENV} (once)", file=sys.stderr)
-        subprocess.run([sys.executable, "-m", "venv", str(VENV)], check=True)
-        subprocess.run([str(python), "-m", "pip", "install", "-q", "--disable-pip-version-check", *REQUIREMENTS],
+    wanted = requirements()
+    if not python.exists() or not ready.exists() or ready.read_text() != "\n".join(wanted):
+        print(f"installing {', '.join(wanted)} into {VENV}", file=sys.stderr)
+        if not python.exists():
+            subprocess.run([sys.executable, "-m", "venv", str(VENV)], check=True)
+        subprocess.run([str(python), "-m", "pip", "install", "-q", "--disable-pip-version-check", *wanted],
                        check=True)
-        ready.write_text("\n".join(REQUIREMENTS))
+        ready.write_text("\n".join(wanted))
     os.execv(str(python), [str(python), str(Path(__file__).resolve()), *sys.argv[1:]])
 
 
@@ -52,7 +80,6 @@ if __name__ == "__main__":
 # -- from here on: inside the peer's venv ---------------------------------------------------------------
 
 import asyncio  # noqa: E402
-import json  # noqa: E402
 import logging  # noqa: E402
 import re  # noqa: E402
 import tempfile  # noqa: E402
