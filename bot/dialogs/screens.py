@@ -197,6 +197,8 @@ def answer(s: FormSession, text: str, act: a.Action | None) -> Reply:
         return question(s, w.render_message(ctx.t, result), step)
     if isinstance(result, Invalid):
         return fail(s, step, result)
+    if result.value is None and not f.optional:  # "无", "没有": nothing to fill in, where something must be
+        return fail(s, step, Invalid("required"))
     return accept(s, step, result.value, result.note)
 
 

@@ -30,6 +30,7 @@ YES_NO = (Choice("yes", N_("是")), Choice("no", N_("否")))
 # The walker's own re-asks; the validators' messages are in bot.dialogs.errors.
 WALKER_MESSAGES = {
     "empty": N_("请输入内容。"),
+    "required": N_("这一项必须填写，不能跳过。"),
     "choose_listed": N_("请从下面的选项中选择，回复编号即可。"),
     "choose_listed_multi": N_("请回复选项编号，可多选，例如：1,3"),
     "choose_at_least_one": N_("请至少选择一项。"),
