@@ -79,6 +79,7 @@ class Settings:
     wechat_app_id: str = ""
     wechat_app_secret: str = ""
     wechat_encoding_aes_key: str = ""
+    wechat_mode: str = ""  # "" or "safe": with a key, encrypted messages only; "compatible": plain ones too
     wechat_path: str = "/wechat"
     wechat_api_base_url: str = "https://api.weixin.qq.com"
     wechat_reminder_template_id: str = ""
@@ -116,6 +117,7 @@ class Settings:
             wechat_app_id=g("WECHAT_APP_ID", ""),
             wechat_app_secret=g("WECHAT_APP_SECRET", ""),
             wechat_encoding_aes_key=g("WECHAT_ENCODING_AES_KEY", ""),
+            wechat_mode=g("WECHAT_MODE", "").strip().lower(),
             wechat_path=g("WECHAT_PATH", "") or "/wechat",
             wechat_api_base_url=(g("WECHAT_API_BASE_URL", "") or "https://api.weixin.qq.com").rstrip("/"),
             wechat_reminder_template_id=g("WECHAT_REMINDER_TEMPLATE_ID", ""),

@@ -13,6 +13,7 @@ import signal
 
 from aiohttp import web
 
+from bot.access_log import AccessLogger
 from bot.app import open_app
 from bot.campaigns import ReminderService
 from bot.config import Settings
@@ -45,6 +46,11 @@ async def build_channels(app, web_app: web.Application, *, telegram: bool, wecha
     return channels
 
 
+def make_runner(web_app: web.Application) -> web.AppRunner:
+    """The server's runner; its access log names routes, never query strings or download tokens."""
+    return web.AppRunner(web_app, access_log_class=AccessLogger)
+
+
 async def serve(settings: Settings, *, telegram: bool, wechat: bool, wecom: bool = False,
                 install_menu: bool = False) -> int:
     if not (telegram or wechat or wecom):
@@ -56,7 +62,7 @@ async def serve(settings: Settings, *, telegram: bool, wechat: bool, wecom: bool
     from bot.console.web import add_routes as add_console_routes  # the district office's console: /console/
     add_console_routes(web_app, app)
     channels = await build_channels(app, web_app, telegram=telegram, wechat=wechat, wecom=wecom)
-    runner = web.AppRunner(web_app)
+    runner = make_runner(web_app)
     await runner.setup()
     site = web.TCPSite(runner, settings.host, settings.port)
     await site.start()

@@ -21,6 +21,7 @@ log = logging.getLogger(__name__)
 
 INVALID_TOKEN = {40001, 40014, 42001}
 QUOTA = {45047}  # customer-service messages: "out of response count limit"
+OUT_OF_TIME = {45015}  # "response out of time limit or subscription is canceled"
 REFRESH_EARLY = 300.0
 
 

@@ -5,13 +5,19 @@ What a user sees:
 - Every question is one message; choices are numbered lines, answered by number or by text.
 - A voice answer is echoed back ("我听到的是：…。回复 1 确认，2 重说") and stored only once confirmed.
 - A finished form arrives as a signed download link (OA), or as a file (WeCom).
+- With the database away: "系统暂时繁忙…之前的回答都已保存", never a lost reply.
+
+Who may post (guard.py): with an EncodingAESKey only encrypted, msg_signature-verified messages (unless
+WECHAT_MODE=compatible); a timestamp within 5 minutes; each (timestamp, nonce) once. Logs never carry a
+query string, an openid in full or a download token.
 
 How replies travel: WeChat waits 5 s for the HTTP answer and retries 3 times. A reply that is ready
 within `reply_window` (4.5 s) goes back passively (one message ≤ 2048 bytes); what does not fit or is
-not ready in time continues through the customer-service API (OA: 5 messages within 48 h after a
-user message) or application messages (WeCom). What cannot be sent is put in the outbox, which the
-engine shows before the next reply. One delivery (MsgId, or FromUserName:CreateTime:Event for events)
-has one effect: an in-process map of jobs answers retries, and the engine remembers handled ids.
+not ready in time continues through the customer-service API while a window is open (OA: windows.py)
+or application messages (WeCom). What cannot be sent is put in the outbox, which the engine shows
+before the next reply; with the database away it is held here (book.py). One delivery (MsgId, or
+FromUserName:CreateTime:Event for events) has one effect: an in-process map of jobs answers retries,
+and the engine remembers handled ids.
 """
 
 from __future__ import annotations
@@ -25,24 +31,28 @@ import weakref
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 
 import jinja2
 from aiohttp import web
 
 from bot.adapters import links
 from bot.adapters.base import numbered
-from bot.adapters.wechat.api import QUOTA, ApiError, WeChatAPI
+from bot.adapters.wechat import windows
+from bot.adapters.wechat.api import OUT_OF_TIME, QUOTA, ApiError, WeChatAPI
+from bot.adapters.wechat.book import Book, who, why
 from bot.adapters.wechat.crypto import CryptoError, MsgCrypt, check_signature
+from bot.adapters.wechat.guard import TRANSIENT, Guard, Verdict, resolve_mode
+from bot.adapters.wechat.windows import Allowance
 from bot.adapters.wechat.xml import BadXml, fields, parse_element, template_statuses, text_reply
 from bot.i18n import N_, gettext
 from bot.messages import Document, Incoming, Reply
+from storage.channel_models import ChannelState
 
 log = logging.getLogger(__name__)
 
 MAX_BODY = 64 * 1024
 TEXT_LIMIT = 2048  # bytes (UTF-8) of one passive reply / customer-service text
-CS_WINDOW = 48 * 3600  # customer-service messages: within 48 h after a user message …
-CS_QUOTA = 5  # … at most 5 of them
 MENU = (("填表", "start"), ("我的进度", "status"), ("帮助", "help"))
 MENU_COMMANDS = {"start": "/start", "resume": "/resume", "status": "/status", "help": "/help"}
 CONFIRM = ("1", "确认", "对", "是")
@@ -176,12 +186,25 @@ def jsapi_signature(ticket: str, nonce: str, timestamp: str, url: str) -> str:
     return hashlib.sha1(raw.encode()).hexdigest()
 
 
+def _forbidden() -> web.Response:
+    return web.Response(status=403, text="forbidden")
+
+
+def _bad() -> web.Response:
+    return web.Response(status=400, text="bad request")
+
+
 class WeChatChannel:
-    """`WeChatChannel(app, kind="oa" | "wecom")`; `add_routes(web_app)` mounts the callback URL."""
+    """`WeChatChannel(app, kind="oa" | "wecom")`; `add_routes(web_app)` mounts the callback URL.
+
+    `clock` (epoch seconds) is the channel's time for timestamps, windows and links; `retry_delays`
+    bound the retries of its own database calls; `max_age` is how old a callback's timestamp may be."""
 
     def __init__(self, app, kind: str = "oa", *, reply_window: float = 4.5, overflow_delay: float = 0.3,
                  job_ttl: float = 300.0, clock: Callable[[], float] = time.time,
-                 notification_data: Callable[[Sequence[Reply]], dict[str, str]] | None = None) -> None:
+                 notification_data: Callable[[Sequence[Reply]], dict[str, str]] | None = None,
+                 retry_delays: Sequence[float] = (0.2, 0.5, 1.0, 2.0), max_age: float = 300.0,
+                 held_retry: float = 5.0) -> None:
         if kind not in ("oa", "wecom"):
             raise ValueError("kind is 'oa' or 'wecom'")
         self.app = app
@@ -190,7 +213,6 @@ class WeChatChannel:
         self.reply_window = reply_window
         self.overflow_delay = overflow_delay
         self.job_ttl = job_ttl
-        self.clock = clock
         self.notification_data = notification_data or default_notification_data
         if kind == "wecom":
             self.name = "wecom"
@@ -206,11 +228,26 @@ class WeChatChannel:
             self.api = WeChatAPI(s.wechat_api_base_url, "oa", s.wechat_app_id, s.wechat_app_secret)
         if not self.token:  # an empty token would let anyone compute the signature
             raise ValueError(f"{self.name}: set {'WECOM' if kind == 'wecom' else 'WECHAT'}_TOKEN")
+        self.mode = resolve_mode(kind, getattr(s, "wechat_mode", ""), bool(aes_key))
         self.crypt = MsgCrypt(self.token, aes_key, self.receive_id) if aes_key else None
+        self.guard = Guard(app.store, self.name, clock, max_age=max_age)
+        self.book = Book(app.store, self.name, retry_delays, held_retry=held_retry)
+        self.book.locks = self._lock
+        self._clock = clock
         self.sent_via: Counter[str] = Counter()  # how `send` delivered: subscribe / custom / app / outbox
         self._jobs: dict[str, _Job] = {}
         self._locks: weakref.WeakValueDictionary[str, asyncio.Lock] = weakref.WeakValueDictionary()
         self._tasks: set[asyncio.Task] = set()
+        self._langs: dict[str, str] = {}
+
+    @property
+    def clock(self) -> Callable[[], float]:
+        return self._clock
+
+    @clock.setter
+    def clock(self, clock: Callable[[], float]) -> None:  # tests move time; the guard follows
+        self._clock = clock
+        self.guard.clock = clock
 
     # -- lifecycle ------------------------------------------------------------------------------
 
@@ -225,15 +262,16 @@ class WeChatChannel:
         return await create_menu(self.api, agent_id=self.settings.wecom_agent_id if self.kind == "wecom" else None)
 
     async def start(self) -> None:
-        log.info("%s channel at %s (%s mode)", self.name, self.path, "safe/compatible" if self.crypt else "plain")
+        log.info("%s channel at %s (%s mode)", self.name, self.path, self.mode)
 
     async def stop(self, grace: float = 10.0) -> None:
-        """Let deliveries under way finish (bounded), then close the HTTP session."""
+        """Let deliveries under way finish (bounded), store what is held, then close the HTTP session."""
         pending = [t for t in self._tasks if not t.done()]
         if pending:
             _done, late = await asyncio.wait(pending, timeout=grace)
             for t in late:
                 t.cancel()
+        await self.book.close()
         await self.api.close()
 
     async def join(self, seconds: float = 10.0) -> None:
@@ -263,18 +301,21 @@ class WeChatChannel:
     # -- HTTP -----------------------------------------------------------------------------------
 
     async def _on_get(self, request: web.Request) -> web.Response:
-        """URL verification. OA: plain signature, echostr back. WeCom: echostr encrypted, plaintext back."""
+        """URL verification. OA: plain signature, echostr back. WeCom: echostr encrypted, plaintext back
+        (a decryption, so its timestamp must be fresh too)."""
         q = request.query
         ts, nonce, echostr = q.get("timestamp", ""), q.get("nonce", ""), q.get("echostr", "")
         if self.kind == "wecom":
+            if not self.guard.fresh(ts):
+                return _forbidden()
             try:
                 plain = self.crypt.decrypt_verified(q.get("msg_signature"), ts, nonce, echostr)
             except CryptoError as exc:
                 log.warning("wecom URL verification refused: %s", exc)
-                return web.Response(status=403, text="forbidden")
+                return _forbidden()
             return web.Response(text=plain)
         if not check_signature(q.get("signature"), self.token, ts, nonce):
-            return web.Response(status=403, text="forbidden")
+            return _forbidden()
         return web.Response(text=echostr)
 
     async def _read_body(self, request: web.Request) -> bytes | None:
@@ -290,8 +331,11 @@ class WeChatChannel:
     async def _on_post(self, request: web.Request) -> web.Response:
         q = request.query
         ts, nonce = q.get("timestamp", ""), q.get("nonce", "")
+        if not self.guard.fresh(ts) or not nonce or len(nonce) > 64:
+            log.info("%s: a callback with a stale or missing timestamp or nonce refused", self.name)
+            return _forbidden()
         if self.kind == "oa" and not check_signature(q.get("signature"), self.token, ts, nonce):
-            return web.Response(status=403, text="forbidden")
+            return _forbidden()
         body = await self._read_body(request)
         if body is None:
             return web.Response(status=413, text="too large")
@@ -299,29 +343,36 @@ class WeChatChannel:
             root = parse_element(body)
         except BadXml as exc:
             log.info("%s: malformed XML refused: %s", self.name, exc)
-            return web.Response(status=400, text="bad request")
-        encrypted = self.kind == "wecom" or q.get("encrypt_type") == "aes"
+            return _bad()
         outer = fields(root)
-        if encrypted and outer.get("Encrypt") and self.crypt is not None:
+        encrypted = False
+        if self.crypt is not None and outer.get("Encrypt"):
             if not self.crypt.verify(q.get("msg_signature"), ts, nonce, outer["Encrypt"]):
-                return web.Response(status=403, text="forbidden")
+                return _forbidden()
             try:
                 root = parse_element(self.crypt.decrypt(outer["Encrypt"]))
             except (CryptoError, BadXml) as exc:
                 log.warning("%s: a signed message that does not decrypt (EncodingAESKey?): %s", self.name, exc)
-                return web.Response(status=400, text="bad request")
-        elif encrypted and self.kind == "oa" and outer.get("MsgType"):
-            encrypted = False  # compatible mode without a key configured here: use the plaintext copy
-        elif encrypted:
+                return _bad()
+            encrypted = True
+        elif self.mode == "safe":  # the plain signature proves nothing about the body: refuse it
+            log.warning("%s: an unencrypted message refused (safe mode; WECHAT_MODE=compatible accepts them)",
+                        self.name)
+            return _forbidden()
+        elif outer.get("Encrypt") and not outer.get("MsgType"):
             log.warning("%s: encrypted message but no EncodingAESKey configured", self.name)
-            return web.Response(status=400, text="bad request")
+            return _bad()
         msg = fields(root)
         if not msg.get("FromUserName") or not msg.get("MsgType"):
-            return web.Response(status=400, text="bad request")
+            return _bad()
+        verdict = await self.guard.check(ts, nonce, self.delivery_id(msg))
+        if verdict is Verdict.REPLAY:
+            log.warning("%s: a replayed timestamp and nonce refused", self.name)
+            return _forbidden()
         try:
-            content = await self._respond(msg, root)
+            content = await self._respond(msg, root, retry=verdict is Verdict.RETRY)
         except Exception:  # never a traceback to WeChat; the job logs its own failures
-            log.exception("%s: failed to answer %s", self.name, msg.get("MsgId"))
+            log.exception("%s: failed to answer %s", self.name, self._for_log(msg))
             content = None
         if content is None:
             return web.Response(text="success")
@@ -338,11 +389,19 @@ class WeChatChannel:
             return f"{msg.get('FromUserName')}:{msg['MsgId']}"
         return f"{msg.get('FromUserName')}:{msg.get('CreateTime')}:{msg.get('Event', '')}"
 
-    async def _respond(self, msg: dict[str, str], root) -> str | None:
-        """The passive reply text, or None for `success` (the rest goes through the API)."""
+    @staticmethod
+    def _for_log(msg: dict[str, str]) -> str:
+        """A delivery as logs may name it: no openid in full."""
+        return f"{who(msg.get('FromUserName', ''))} {msg.get('MsgId') or msg.get('Event') or msg.get('MsgType')}"
+
+    async def _respond(self, msg: dict[str, str], root, retry: bool = False) -> str | None:
+        """The passive reply text, or None for `success` (the rest goes through the API). `retry`: the
+        same request came before; answered from its job if this process has it, else `success`."""
         key = self.delivery_id(msg)
         job = self._jobs.get(key)
         if job is None:
+            if retry:
+                return None
             job = _Job(rendered=asyncio.get_running_loop().create_future())
             self._jobs[key] = job
             job.task = self._spawn(self._run(job, key, msg, root))
@@ -360,17 +419,29 @@ class WeChatChannel:
             job.decided.set()
         return job.passive if job.mode == "passive" else None
 
+    def _apology(self, user: str, busy: bool) -> Reply:
+        """What a user is told when their message could not be handled (in their last known language)."""
+        lang = self._langs.get(user, "zh_CN")
+        text = (N_("系统暂时繁忙，这条消息没有保存。请稍后再发一次；之前的回答都已保存。") if busy else
+                N_("抱歉，这条消息没有处理成功，请再发一次。之前的回答都已保存。"))
+        return Reply(self._t(text, lang), language=lang)
+
     async def _run(self, job: _Job, key: str, msg: dict[str, str], root) -> None:
         user = msg["FromUserName"]
         try:
             async with self._lock(user):  # one delivery of a user at a time, in order
+                held = self.book.take_held(user)  # computed earlier, neither sent nor stored: first
                 try:
                     replies = await self._handle(key, msg, root)
-                    rendered = self._render(user, replies)
+                except TRANSIENT as exc:  # the channel's own database calls, retried already
+                    log.error("%s: database unavailable for %s: %s", self.name, self._for_log(msg), why(exc))
+                    replies = [self._apology(user, busy=True)]
                 except Exception:
-                    log.exception("%s: failed to handle %s", self.name, key)
-                    sorry = Reply(self._t(N_("抱歉，这条消息没有处理成功，请再发一次。之前的回答都已保存。")))
-                    rendered = self._render(user, [sorry])
+                    log.exception("%s: failed to handle %s", self.name, self._for_log(msg))
+                    replies = [self._apology(user, busy=False)]
+                if replies:
+                    self._langs[user] = replies[-1].language  # for a busy reply while the database is away
+                rendered = self._render(user, [*held, *replies])
                 job.rendered.set_result(rendered)
                 try:  # the HTTP side decides within its window; bounded in case it went away
                     await asyncio.wait_for(job.decided.wait(), self.reply_window + 2.0)
@@ -382,7 +453,7 @@ class WeChatChannel:
                     if chunks or files:
                         await asyncio.sleep(self.overflow_delay)  # after the passive reply reaches the user
                 if chunks or files:
-                    await self._deliver(user, chunks, files, reason=f"reply to {key}")
+                    await self._deliver(user, chunks, files, reason=f"reply to {key.split(':', 1)[-1]}")
         finally:
             if not job.rendered.done():  # cancelled mid-way: waiters answer `success`
                 job.rendered.set_result(([], []))
@@ -393,14 +464,12 @@ class WeChatChannel:
         user = msg["FromUserName"]
         mtype = msg.get("MsgType", "").lower()
         event = msg.get("Event", "").lower() if mtype == "event" else ""
-        store = self.app.store
-        known = await store.user(self.name, user)
-        prefs, lang = (dict(known.prefs or {}), known.language) if known else ({}, "zh_CN")
-        updates: dict = {}
+        now = self.clock()
+        opened = windows.opened_by(mtype, event) if self.kind == "oa" else None
+        values: dict = windows.open_window(opened, now) if opened else {}
         text: str | None = None
+        heard = ""
         replies: list[Reply] = []
-        if mtype != "event" or event in ("subscribe", "click", "scan"):
-            updates.update(last_msg_at=self.clock(), cs_used=0)  # a user action opens the 48 h window
         if event == "subscribe":
             text = "/start"
         elif event == "click":
@@ -409,42 +478,68 @@ class WeChatChannel:
             template = self.settings.wechat_reminder_template_id
             status = template_statuses(root).get(template) if template else None
             if status:
-                updates["notify"] = status == "accept"
-                log.info("%s %s: subscription notifications %s", self.name, user, status)
+                values["notify"] = status == "accept"
+                log.info("%s %s: subscription notifications %s", self.name, who(user), status)
         elif event == "unsubscribe":
-            updates.update(notify=False, voice_pending=None)
+            values.update(notify=False, voice_pending=None, **windows.closed())
         elif mtype == "text":
             text = msg.get("Content", "")
         elif mtype == "voice":
             heard = msg.get("Recognition", "").strip().rstrip("。.!！")
             if heard:
-                updates["voice_pending"] = heard
+                values["voice_pending"] = heard
+        if values:
+            state = await self.book.write(user, values, must=True)
+        elif text is not None:
+            state = await self.book.read(user, must=True)
+        else:
+            state = self.book.copy(user)
+        if mtype == "voice" or (mtype not in ("text", "event")):
+            lang = await self._language(user)
+            if heard:
                 replies = [Reply(self._t(N_("我听到的是：{text}。回复 1 确认，2 重说"), lang, text=heard), language=lang)]
-            else:
+            elif mtype == "voice":
                 replies = [Reply(self._t(N_("这条语音没有识别出文字，请直接打字回答。"), lang), language=lang)]
-        elif mtype != "event":
-            replies = [Reply(self._t(N_("暂时只能处理文字和语音消息，请直接打字回答。"), lang), language=lang)]
-        pending = prefs.get("voice_pending")
+            else:
+                replies = [Reply(self._t(N_("暂时只能处理文字和语音消息，请直接打字回答。"), lang), language=lang)]
+        pending = state.voice_pending
         if pending and mtype == "text" and text is not None:
-            updates["voice_pending"] = None
+            await self.book.write(user, {"voice_pending": None}, must=True)
             answer = text.strip().rstrip(".、。")
             if answer in CONFIRM:
                 text = pending
             elif answer in RETRY:
                 text = None
+                lang = await self._language(user)
                 replies = [Reply(self._t(N_("好的，请再说一遍，或直接打字回答。"), lang), language=lang)]
-        if updates:
-            await store.update_prefs(self.name, user, **updates)
         if text is not None:
             replies = await self.app.engine.handle(
                 Incoming(channel=self.name, user_id=user, text=text, message_id=key))
-            if any(r.section_done for r in replies) and self._may_ask_consent(prefs):
-                await store.update_prefs(self.name, user, notify_asked=True)
+            if any(r.section_done for r in replies) and self._may_ask_consent(state):
+                await self.book.write(user, {"notify_asked": True})
                 lang = replies[-1].language  # the engine knows it now (a language switch, a first message)
                 page = self.subscribe_url + ("?lang=en" if lang == "en" else "")
                 replies = [*replies, Reply(self._t(N_("想在截止前收到微信提醒吗？点这里开启（随时可退订）：\n{url}"),
                                                    lang, url=page), language=lang)]
         return replies
+
+    async def _language(self, user: str) -> str:
+        known = await self.book.retry("user", lambda: self.app.store.user(self.name, user))
+        return known.language if known else "zh_CN"
+
+    async def allowance(self, user_id: str, at: float | datetime | None = None) -> Allowance:
+        """Whether, and how many, messages may be pushed to the user at `at` (default now) without a
+        message of theirs to answer: WeChat's customer-service windows (windows.py), plus whether a
+        subscription notification may go instead. WeCom: application messages, at most 30 a minute to
+        one member (https://developer.work.weixin.qq.com/document/path/90454), not counted here."""
+        at = self.clock() if at is None else at
+        if self.kind == "wecom":
+            start = windows._at(at)
+            return Allowance(30, start + timedelta(minutes=1), "app")
+        state = await self.book.read(user_id)
+        a = windows.allowance(state, at)
+        template = bool(self.settings.wechat_reminder_template_id)
+        return a if template else Allowance(a.count, a.until, a.opened_by, notify=False)
 
     # -- consent to reminder notifications (订阅通知) --------------------------------------------
 
@@ -452,12 +547,11 @@ class WeChatChannel:
     def subscribe_url(self) -> str:
         return f"{self.settings.public_url}{self.path}/subscribe"
 
-    def _may_ask_consent(self, prefs: dict) -> bool:
+    def _may_ask_consent(self, state: ChannelState) -> bool:
         """Once per user, after a finished section; only where notifications are set up (OA + template)
         and the page can be reached, and not from users who already said yes or no."""
         return (self.kind == "oa" and bool(self.settings.wechat_reminder_template_id)
-                and bool(self.settings.public_url) and prefs.get("notify") is None
-                and not prefs.get("notify_asked"))
+                and bool(self.settings.public_url) and state.notify is None and not state.notify_asked)
 
     async def _on_subscribe_page(self, request: web.Request) -> web.Response:
         """The page with WeChat's subscribe button (JS-SDK open tag wx-open-subscribe). The consent
@@ -507,47 +601,54 @@ class WeChatChannel:
         return chunks, files
 
     async def _deliver(self, user: str, chunks: Sequence[Chunk], files: Sequence[tuple[Document, Reply]],
-                       reason: str) -> bool:
-        """Send through the API; what cannot be sent goes to the outbox (shown at the next message)."""
-        for i, chunk in enumerate(chunks):
-            why = await self._send_text(user, chunk.text)
-            if why:
-                rest = _unique([r for c in chunks[i:] for r in c.sources] + [r for _d, r in files])
-                await self.app.store.outbox_put(self.name, user, rest, reason=f"{reason}: {why}")
-                log.warning("%s %s: %d replies kept for the next message (%s)", self.name, user, len(rest), why)
-                return False
-        for i, (doc, _source) in enumerate(files):
-            why = await self._send_file(user, doc)
-            if why:
-                rest = _unique([Reply(doc.filename, document=doc)] + [Reply(d.filename, document=d)
-                                                                       for d, _r in files[i + 1:]])
-                await self.app.store.outbox_put(self.name, user, rest, reason=f"{reason}: {why}")
-                return False
-        return True
+                       reason: str, keep: bool = True, state: ChannelState | None = None) -> bool:
+        """Send through the API. What cannot be sent goes to the outbox (shown at the next message), or,
+        with the database away, is held here; `keep=False`: left to the caller. Never raises."""
+        left: list[Reply] = _unique([r for c in chunks for r in c.sources] + [r for _d, r in files])
+        try:
+            if state is None and self.kind == "oa" and chunks:
+                state = await self.book.read(user)
+            for i, chunk in enumerate(chunks):
+                failed, state = await self._send_text(user, chunk.text, state)
+                if failed:
+                    left = _unique([r for c in chunks[i:] for r in c.sources] + [r for _d, r in files])
+                    log.warning("%s %s: %d replies kept for the next message (%s)", self.name, who(user),
+                                len(left), failed)
+                    return await self._keep(user, left, f"{reason}: {failed}", keep)
+            for i, (doc, _source) in enumerate(files):
+                failed = await self._send_file(user, doc)
+                if failed:
+                    left = [Reply(d.filename, document=d) for d, _r in files[i:]]
+                    return await self._keep(user, left, f"{reason}: {failed}", keep)
+            return True
+        except Exception:
+            log.exception("%s %s: delivery failed", self.name, who(user))
+            return await self._keep(user, left, f"{reason}: failed", keep)
 
-    async def _send_text(self, user: str, text: str) -> str | None:
-        """None when sent, else why not."""
+    async def _keep(self, user: str, replies: list[Reply], reason: str, keep: bool) -> bool:
+        if keep:
+            await self.book.keep(user, replies, reason)
+        return False
+
+    async def _send_text(self, user: str, text: str, state: ChannelState | None) -> tuple[str | None, ChannelState | None]:
+        """(None when sent, else why not; the user's row as it is now)."""
         if self.kind == "wecom":
             try:
                 await self.api.app_send(user, self.settings.wecom_agent_id, "text", {"content": text})
             except ApiError as exc:
-                return f"api {exc}"
-            return None
-        prefs = await self.app.store.get_prefs(self.name, user)
-        now = self.clock()
-        if now - float(prefs.get("last_msg_at") or 0) > CS_WINDOW:
-            return "outside the 48 h window"
-        used = int(prefs.get("cs_used") or 0)
-        if used >= CS_QUOTA:
-            return "customer-service quota used"
+                return f"api {exc}", state
+            return None, state
+        assert state is not None
+        allowed = windows.allowance(state, self.clock())
+        if not allowed:
+            return ("customer-service quota used" if allowed.until else "outside the customer-service window"), state
         try:
             await self.api.custom_send_text(user, text)
         except ApiError as exc:
-            if exc.errcode in QUOTA:
-                await self.app.store.update_prefs(self.name, user, cs_used=CS_QUOTA)
-            return f"api {exc}"
-        await self.app.store.update_prefs(self.name, user, cs_used=used + 1)
-        return None
+            if exc.errcode in QUOTA | OUT_OF_TIME:  # WeChat is the judge: nothing more in these windows
+                state = await self.book.write(user, windows.closed())
+            return f"api {exc}", state
+        return None, await self.book.count_sent(user, state)
 
     async def _send_file(self, user: str, doc: Document) -> str | None:
         try:
@@ -561,38 +662,36 @@ class WeChatChannel:
 
     async def send(self, user_id: str, replies: Sequence[Reply]) -> bool:
         """Push replies. OA: a subscription notification when the user consented, else customer-service
-        messages within 48 h of their last message, else the outbox. WeCom: application messages."""
+        messages while a window is open (windows.py). WeCom: application messages. False: not delivered
+        now; the caller keeps them for the user's next message (the reminder service's outbox)."""
         replies = list(replies)
         if not replies:
             return True
         async with self._lock(user_id):
             path, ok = await self._send_unprompted(user_id, replies)
-        self.sent_via[path] += 1
-        log.info("%s %s: reminder sent via %s", self.name, user_id, path)
-        counts = dict((await self.app.store.get_prefs(self.name, user_id)).get("sent_via") or {})
-        counts[path] = int(counts.get(path, 0)) + 1
-        await self.app.store.update_prefs(self.name, user_id, sent_via=counts, last_sent_via=path)
+            self.sent_via[path] += 1
+            log.info("%s %s: reminder sent via %s", self.name, who(user_id), path)
+            await self.book.count_via(user_id, path)
         return ok
 
     async def _send_unprompted(self, user: str, replies: list[Reply]) -> tuple[str, bool]:
         chunks, files = self._render(user, replies)
         if self.kind == "wecom":
-            ok = await self._deliver(user, chunks, files, reason="reminder")
+            ok = await self._deliver(user, chunks, files, reason="reminder", keep=False)
             return ("app" if ok else "outbox"), ok
-        prefs = await self.app.store.get_prefs(self.name, user)
+        state = await self.book.read(user)
         template = self.settings.wechat_reminder_template_id
-        if template and prefs.get("notify"):
+        if template and state.notify:
             try:
                 await self.api.subscribe_send(user, template, self.notification_data(replies))
             except ApiError as exc:
-                log.warning("wechat %s: subscription notification failed: %s", user, exc)
+                log.warning("wechat %s: subscription notification failed: %s", who(user), exc)
             else:  # the notification is a summary: the whole text waits for their next message
-                await self.app.store.outbox_put(self.name, user, replies, reason="after a notification")
+                await self.book.keep(user, replies, "after a notification")
                 return "subscribe", True
-        if self.clock() - float(prefs.get("last_msg_at") or 0) <= CS_WINDOW:
-            ok = await self._deliver(user, chunks, files, reason="reminder")
+        if windows.allowance(state, self.clock()):
+            ok = await self._deliver(user, chunks, files, reason="reminder", keep=False, state=state)
             return ("custom" if ok else "outbox"), ok
-        await self.app.store.outbox_put(self.name, user, replies, reason="reminder: outside the 48 h window")
         return "outbox", False
 
 
