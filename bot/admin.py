@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import argparse
 import copy
-import csv
 import dataclasses
 import json
 import sys
@@ -407,22 +406,6 @@ def _with_text(notice: Reply, text: str | None) -> Reply:
     return dataclasses.replace(notice, text="\n".join(x for x in (first, text, rest) if x))
 
 
-def _read_table(path: Path) -> list[list[str]]:
-    if path.suffix.lower() in (".xlsx", ".xlsm"):
-        from openpyxl import load_workbook
-
-        ws = load_workbook(path, read_only=True, data_only=True).active
-        return [["" if v is None else str(v).strip() for v in row] for row in ws.iter_rows(values_only=True)]
-    text = path.read_bytes()
-    for enc in ("utf-8-sig", "gb18030"):
-        try:
-            decoded = text.decode(enc)
-            break
-        except UnicodeDecodeError:
-            continue
-    return [[c.strip() for c in row] for row in csv.reader(decoded.splitlines())]
-
-
 def parse_contacts(rows: list[list[str]]) -> list[dict[str, Any]]:
     """Rows with a header (区, 部门, 电话, 单位地址, 邮箱 — or English) → contact dicts; 序号 is ignored."""
     rows = [r for r in rows if any(r)]
@@ -447,7 +430,7 @@ def parse_contacts(rows: list[list[str]]) -> list[dict[str, Any]]:
 
 async def cmd_import_contacts(store: Store, args, now: datetime, out) -> int:
     c = await _campaign(store, args.campaign)
-    new = parse_contacts(_read_table(_existing_file(args.file)))
+    new = parse_contacts(catalogue_file.read_table(_existing_file(args.file)))
     key = lambda x: x.get("district") or ("city", x.get("office"))  # noqa: E731
     merged = {} if args.replace else {key(x): x for x in c.contacts}
     added = sum(1 for x in new if key(x) not in merged)

@@ -75,7 +75,8 @@ def column_of(header: Any) -> str:
 
 
 def read_table(path: Path) -> list[list[str]]:
-    """The rows of an xlsx/xlsm (first sheet) or CSV file (UTF-8, with or without BOM, or GB18030)."""
+    """The rows of an xlsx/xlsm (first sheet) or CSV file (UTF-8, with or without BOM, or GB18030); any
+    admin import (the catalogue, 附件1's contacts) reads its file here."""
     if not path.exists():
         raise CatalogueFileError(f"没有这个文件：{path}")
     if path.is_dir():

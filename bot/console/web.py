@@ -117,7 +117,7 @@ class Console:
             return self.refuse(403, "表单已失效，请重新打开登录页。")
         name, password = str(form.get("login") or ""), str(form.get("password") or "")
         async with self.store.sessions() as session, session.begin():
-            result = await auth.login(session, name, password, request.remote or "", self.now())
+            result = await auth.login(session, name, password, _address(request), self.now())
             if result.officer is not None:
                 token, _csrf = await auth.open_session(session, result.officer, self.now())
         if result.officer is None:
@@ -299,6 +299,16 @@ def _tz(campaign):
     from zoneinfo import ZoneInfo
 
     return campaign.tz if campaign is not None else ZoneInfo("Asia/Shanghai")
+
+
+def _address(request: web.Request) -> str:
+    """Who is logging in, for the rate limit: behind a reverse proxy on this host (every request from
+    loopback) the address the proxy saw, else the peer's."""
+    remote = request.remote or ""
+    forwarded = request.headers.get("X-Forwarded-For", "")
+    if forwarded and remote in ("127.0.0.1", "::1"):
+        return forwarded.split(",")[-1].strip()[:64] or remote
+    return remote
 
 
 def _disposition(kind: str, filename: str) -> str:

@@ -21,6 +21,12 @@ async def _status(app, user_id: int) -> tuple[str, str | None]:
         return sub.status, sub.status_note
 
 
+async def _firm_page(client, user_id: int) -> tuple[str, str]:
+    """A firm's page and the submission id its verdict form carries."""
+    page = await (await client.get(f"/console/firm/{user_id}")).text()
+    return page, re.search(r'name="submission" value="(\d+)"', page).group(1)
+
+
 async def test_a_logged_out_request_is_sent_to_login_and_back(client):
     r = await client.get("/console/?state=submitted", allow_redirects=False)
     assert r.status == 302 and r.headers["Location"].startswith("/console/login?next=")
@@ -87,8 +93,7 @@ async def test_a_returned_form_tells_the_firm_why_at_its_next_message(client, co
     [uid] = await seed_firms(console_app.store, [("p1", "submitted", sme_answers("浦东测试科技有限公司"))])
     await add_officer(console_app.store, "zhang@pudong.example")
     await log_in(client, "zhang@pudong.example", PASSWORD)
-    page = await (await client.get(f"/console/firm/{uid}")).text()
-    sub_id = re.search(r'name="submission" value="(\d+)"', page).group(1)
+    page, sub_id = await _firm_page(client, uid)
     r = await client.post(f"/console/firm/{uid}/review", data={"csrf": csrf_of(page), "submission": sub_id,
                                                               "action": "returned", "note": ""})
     assert r.status == 400 and "退回需要写明原因" in await r.text()
@@ -106,8 +111,7 @@ async def test_a_forged_csrf_token_is_refused(client, console_app):
     [uid] = await seed_firms(console_app.store, [("p1", "submitted", sme_answers("浦东测试科技有限公司"))])
     await add_officer(console_app.store, "zhang@pudong.example")
     await log_in(client, "zhang@pudong.example", PASSWORD)
-    page = await (await client.get(f"/console/firm/{uid}")).text()
-    sub_id = re.search(r'name="submission" value="(\d+)"', page).group(1)
+    page, sub_id = await _firm_page(client, uid)
     for forged in ("", "x" * 43, csrf_of(page)[:-2] + "AA"):
         r = await client.post(f"/console/firm/{uid}/review", data={"csrf": forged, "submission": sub_id,
                                                                   "action": "approved"})
