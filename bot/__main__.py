@@ -42,15 +42,10 @@ def _settings(args: argparse.Namespace) -> Settings:
     return Settings.from_env(**overrides)
 
 
-async def _chat(args: argparse.Namespace) -> int:
-    from bot.adapters.console import ConsoleChannel
-    from bot.app import open_app
+def _chat(args: argparse.Namespace) -> int:
+    from bot.adapters.console import run_terminal
 
-    app = await open_app(_settings(args))
-    try:
-        return await ConsoleChannel(app.engine, user_id=args.user, language=args.lang).run()
-    finally:
-        await app.close()
+    return run_terminal(_settings(args), user_id=args.user, language=args.lang)
 
 
 async def _serve(args: argparse.Namespace) -> int:
@@ -131,7 +126,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "admin":
             from bot.admin import run as run_admin
             return asyncio.run(run_admin(args, _settings(args)))
-        return asyncio.run(_chat(args))
+        return _chat(args)
     except SettingsError as e:
         print(f"python -m bot: {e}", file=sys.stderr)
         return 2
@@ -140,7 +135,7 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     except KeyboardInterrupt:
         print("\n已退出。您的答案都已保存，再次运行 python -m bot 即可继续。", file=sys.stderr)
-        return 0
+        return 130
 
 
 if __name__ == "__main__":

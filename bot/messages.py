@@ -48,6 +48,7 @@ class Button:
 
 DOCX_MIME = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
 PDF_MIME = "application/pdf"
+PNG_MIME = "image/png"
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,6 +80,14 @@ class Reply:
     # these instead of parsing the text.
     screen: str = ""
     step: str = ""
+    # A long reply (a review, a preview, a status) for channels with a small delivery budget: `summary` is
+    # its short version, `page` names the web page with the whole of it ("review:<submission id>",
+    # "files"). A channel that cannot deliver `text` whole sends the summary and a link to the page.
+    summary: str = ""
+    page: str = ""
+    # A picture to show beside the text (page 1 of a form as it will print, PNG); channels that cannot
+    # show images leave it out.
+    image: Document | None = None
 
     def all_documents(self) -> tuple[Document, ...]:
         return ((self.document,) if self.document else ()) + self.documents
@@ -103,6 +112,12 @@ def reply_to_dict(reply: Reply) -> dict:
         d["screen"] = reply.screen
     if reply.step:
         d["step"] = reply.step
+    if reply.summary:
+        d["summary"] = reply.summary
+    if reply.page:
+        d["page"] = reply.page
+    if reply.image is not None and reply.image.path is not None:
+        d["image"] = {"filename": reply.image.filename, "path": str(reply.image.path), "mime": reply.image.mime}
     return d
 
 
@@ -122,4 +137,14 @@ def reply_from_dict(d: dict) -> Reply:
         language=d.get("language") or "zh_CN",
         screen=d.get("screen", ""),
         step=d.get("step", ""),
+        summary=d.get("summary", ""),
+        page=d.get("page", ""),
+        image=_document(d["image"]) if d.get("image") else None,
     )
+
+
+def _document(x: dict) -> Document | None:
+    path = Path(x["path"]) if x.get("path") else None
+    if path is None or not path.exists():
+        return None
+    return Document(x["filename"], path.read_bytes(), path, x.get("mime") or PNG_MIME)

@@ -1,7 +1,17 @@
 """The terminal channel: the embedded default. One line is one message.
 
-Interactive (a tty): a `> ` prompt. Piped: no prompt, replies printed, clean exit at end of input.
+Interactive (a tty): a `> ` prompt with line editing (GNU readline, from the standard library): the
+arrow keys move in the line and through this session's earlier lines, Chinese included, and never
+end up inside an answer. Piped: no prompt, replies printed, clean exit at end of input.
 Choices are numbered lines; the number or the text both answer; multi-select takes `1,3` or `1 3`.
+
+Ctrl-C ends the chat at once (exit status 130) with one line saying the answers are saved: every
+answer shown as saved was committed before it was shown; a message still being handled is dropped
+whole (its transaction rolls back) and was never shown as saved. Ctrl-D ends it too (status 0).
+
+Lines are read in the main thread between messages, with the event loop idle (`chat(runner)`), so
+the terminal's own Ctrl-C handling and readline's clean-up apply. Nothing runs in the background of
+a terminal chat.
 """
 
 from __future__ import annotations
@@ -10,13 +20,27 @@ import asyncio
 import sys
 import uuid
 from collections.abc import Sequence
-from typing import TextIO
+from typing import Any, TextIO
 
 from bot.adapters.base import Handler, numbered
 from bot.i18n import N_, gettext
 from bot.messages import Incoming, Reply
 
 CHANNEL = "console"
+PROMPT = "> "
+INTERRUPTED = N_("已退出。您的答案都已保存，再次运行 python -m bot 即可继续。")
+EXIT_INTERRUPTED = 130  # 128 + SIGINT, as shells report a Ctrl-C
+
+
+def enable_line_editing() -> bool:
+    """Arrow keys, history and wide characters in `input()`: import readline (False where it is missing)."""
+    try:
+        import readline
+    except ImportError:  # pragma: no cover - Windows without a readline
+        return False
+    readline.set_history_length(500)  # this session only: answers are not written to a history file
+    readline.set_completer(lambda _text, _state: None)  # Tab completes nothing (not file names)
+    return True
 
 
 class ConsoleChannel:
@@ -30,33 +54,44 @@ class ConsoleChannel:
         self.stdin = stdin or sys.stdin
         self.stdout = stdout or sys.stdout
         self.interactive = self.stdin.isatty()
+        self._shown_language = language or "zh_CN"  # the language of the last reply, for the exit line
 
-    async def start(self) -> None:  # the console runs in the foreground: see run()
+    @classmethod
+    def for_app(cls, app: Any, **options: Any) -> ConsoleChannel:
+        """The registry's factory: a terminal chat with `app.engine`."""
+        return cls(app.engine, **options)
+
+    async def start(self) -> None:  # the console runs in the foreground: see chat()
         return None
 
     async def stop(self) -> None:
         return None
 
     async def send(self, user_id: str, replies: Sequence[Reply]) -> bool:
-        for reply in replies:
-            self._print(reply)
+        try:
+            for reply in replies:
+                self._print(reply)
+        except (OSError, ValueError):  # the terminal went away (closed, a broken pipe)
+            return False
         return True
 
     def _print(self, reply: Reply) -> None:
         out = numbered(reply)
         for doc in reply.all_documents():
             where = doc.path.resolve() if doc.path else doc.filename
-            out += "\n" + gettext(self.language or "zh_CN", N_("文件：{path}"), path=where)
+            out += "\n" + gettext(reply.language or self.language or "zh_CN", N_("文件：{path}"), path=where)
         self.stdout.write(out + "\n\n")
         self.stdout.flush()
+        self._shown_language = reply.language or self._shown_language
 
-    async def _read(self) -> str | None:
+    def _read(self) -> str | None:
+        """The next line; None at end of input. Ctrl-C raises KeyboardInterrupt here, at once."""
         if self.interactive:
             try:
-                return await asyncio.to_thread(input, "> ")
+                return input(PROMPT)
             except EOFError:
                 return None
-        line = await asyncio.to_thread(self.stdin.readline)
+        line = self.stdin.readline()
         return None if line == "" else line.rstrip("\r\n")
 
     async def say(self, text: str, unless_shown: list[str] | None = None) -> list[str]:
@@ -69,15 +104,42 @@ class ConsoleChannel:
             await self.send(self.user_id, replies)
         return shown
 
-    async def run(self) -> int:
-        """Chat until end of input. Every accepted answer is already stored when it is shown."""
-        opening = await self.say("/resume")  # where they stand, before they type
+    def chat(self, runner: asyncio.Runner) -> int:
+        """Chat until end of input (0). Each line is handled in `runner`; reading happens between."""
+        if self.interactive:
+            enable_line_editing()
+        opening = runner.run(self.say("/resume"))  # where they stand, before they type
         first = True
         while True:
-            line = await self._read()
+            line = self._read()
             if line is None:
                 return 0
             if line.strip():
                 # A script that begins with /start would get the greeting it has just seen a second time.
-                await self.say(line, unless_shown=opening if first and not self.interactive else None)
+                runner.run(self.say(line, unless_shown=opening if first and not self.interactive else None))
                 first = False
+
+    def interrupted(self, stream: TextIO | None = None) -> int:
+        """Ctrl-C: one line that nothing is lost; the exit status."""
+        stream = stream or sys.stderr
+        try:
+            stream.write("\n" + gettext(self._shown_language, INTERRUPTED) + "\n")
+            stream.flush()
+        except (OSError, ValueError):
+            pass
+        return EXIT_INTERRUPTED
+
+
+def run_terminal(settings: Any, *, user_id: str = "local", language: str | None = None) -> int:
+    """`python -m bot`: the terminal chat on `settings`' database; its exit status."""
+    from bot.app import open_app
+
+    with asyncio.Runner() as runner:
+        app = runner.run(open_app(settings))
+        channel = ConsoleChannel(app.engine, user_id=user_id, language=language)
+        try:
+            return channel.chat(runner)
+        except KeyboardInterrupt:
+            return channel.interrupted()
+        finally:
+            runner.run(app.close())
