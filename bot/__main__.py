@@ -56,8 +56,27 @@ async def _serve(args: argparse.Namespace) -> int:
         settings = Settings.from_env(**{**settings.__dict__, "host": args.host})
     if args.port:
         settings = Settings.from_env(**{**settings.__dict__, "port": args.port})
-    return await serve(settings, telegram=args.telegram, wechat=args.wechat, wecom=args.wecom,
-                       install_menu=args.install_menu)
+    names = [*args.channels, *(args.channel_flags or [])]  # `serve telegram` or the old `serve --telegram`
+    return await serve(settings, names, install_menu=args.install_menu)
+
+
+def _add_serve(sub) -> None:
+    from bot.adapters import registry
+
+    served = registry.names(served=True)
+    listing = "; ".join(f"{n}: {registry.spec(n).summary}" for n in served)
+    s = sub.add_parser("serve", help=f"run the chat channels named ({', '.join(served)})",
+                       description=f"Run the named channels in one process with one web server. Channels: {listing}.")
+
+    def channel(name: str) -> str:
+        if name not in served:
+            raise argparse.ArgumentTypeError(f"no channel {name!r} to serve; the channels are: {' '.join(served)}"
+                                             + (" (the terminal chat is `python -m bot`)" if name == "console" else ""))
+        return name
+
+    s.add_argument("channels", nargs="*", metavar="CHANNEL", type=channel, help=f"one or more of: {' '.join(served)}")
+    for name in served:  # the old spelling, `serve --telegram --wechat`
+        s.add_argument(f"--{name}", dest="channel_flags", action="append_const", const=name, help=argparse.SUPPRESS)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -75,10 +94,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-v", "--verbose", action="store_true", help="log to stderr")
     p.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
     sub = p.add_subparsers(dest="command", metavar="{serve,admin}")
-    s = sub.add_parser("serve", help="run the Telegram and/or WeChat channels")
-    s.add_argument("--telegram", action="store_true", help="Telegram (TELEGRAM_TOKEN)")
-    s.add_argument("--wechat", action="store_true", help="WeChat Official Account (WECHAT_TOKEN, …)")
-    s.add_argument("--wecom", action="store_true", help="WeCom 企业微信 (WECOM_CORP_ID, …)")
+    _add_serve(sub)
+    s = sub.choices["serve"]
     s.add_argument("--install-menu", action="store_true",
                    help="install the WeChat/WeCom custom menu (填表 / 我的进度 / 帮助) at start")
     s.add_argument("--host", default=None, help="address for the web server (default 127.0.0.1)")

@@ -1,8 +1,9 @@
-"""`python -m bot serve`: the networked channels in one process, sharing one aiohttp web server.
+"""`python -m bot serve telegram wechat wecom`: the named channels in one process, one aiohttp web server.
 
-Each web-facing channel adds its routes to the server (WeChat callbacks, the Telegram webhook,
-signed document downloads); Telegram long polling needs no route. Channels are imported only when
-named, so the terminal default never loads a platform library.
+Channels are made by name through `bot.adapters.registry` (imported only when named, so the terminal
+default never loads a platform library). A channel that is `WebRoutes` adds its routes to the server
+(WeChat callbacks, the Telegram webhook); long polling needs none. The signed document downloads
+(`/files/…`) are always served. `--install-menu` installs the menu of each `MenuInstaller`.
 """
 
 from __future__ import annotations
@@ -10,10 +11,14 @@ from __future__ import annotations
 import asyncio
 import logging
 import signal
+from collections.abc import Sequence
 
 from aiohttp import web
 
 from bot.access_log import AccessLogger
+from bot.adapters import registry
+from bot.adapters.base import Channel, MenuInstaller, WebRoutes
+from bot.adapters.links import add_routes as add_link_routes
 from bot.app import open_app
 from bot.campaigns import ReminderService
 from bot.config import Settings
@@ -21,28 +26,14 @@ from bot.config import Settings
 log = logging.getLogger(__name__)
 
 
-async def build_channels(app, web_app: web.Application, *, telegram: bool, wechat: bool, wecom: bool) -> list:
-    channels = []
-    if telegram:
-        from bot.adapters.telegram import TelegramChannel
-
-        channels.append(TelegramChannel(app))
-    if wechat:
-        from bot.adapters.wechat import WeChatChannel
-
-        channels.append(WeChatChannel(app, kind="oa"))
-    if wecom:
-        from bot.adapters.wechat import WeChatChannel
-
-        channels.append(WeChatChannel(app, kind="wecom"))
+def build_channels(app, web_app: web.Application, names: Sequence[str]) -> list[Channel]:
+    """Make the named channels (`bot.adapters.registry`) and mount the routes of those reached over HTTP,
+    and the signed downloads (`/files/…`, for channels that send a link instead of a file)."""
+    channels = [registry.create(name, app) for name in names]
     for ch in channels:
-        add_routes = getattr(ch, "add_routes", None)
-        if add_routes is not None:
-            add_routes(web_app)
-    if wechat or wecom:
-        from bot.adapters.links import add_routes as add_link_routes
-
-        add_link_routes(web_app, app)
+        if isinstance(ch, WebRoutes):
+            ch.add_routes(web_app)
+    add_link_routes(web_app, app)
     return channels
 
 
@@ -51,39 +42,69 @@ def make_runner(web_app: web.Application) -> web.AppRunner:
     return web.AppRunner(web_app, access_log_class=AccessLogger)
 
 
-async def serve(settings: Settings, *, telegram: bool, wechat: bool, wecom: bool = False,
-                install_menu: bool = False) -> int:
-    if not (telegram or wechat or wecom):
-        log.error("name at least one channel: --telegram, --wechat or --wecom")
+async def serve(settings: Settings, channels: Sequence[str], *, install_menu: bool = False,
+                stop: asyncio.Event | None = None) -> int:
+    """Run the named channels (`serve telegram wechat`) until SIGINT/SIGTERM (or `stop` is set); the exit
+    status: 0, or 2 when a channel is unknown or its settings are missing or refused."""
+    names = list(dict.fromkeys(channels))
+    served = registry.names(served=True)
+    unknown = [n for n in names if n not in served]
+    if not names or unknown:
+        log.error("%sname the channels to serve: %s", f"no channel {', '.join(unknown)}; " if unknown else "",
+                  " ".join(served))
         return 2
     app = await open_app(settings)
     web_app = web.Application(client_max_size=1024 * 1024)
-    web_app.router.add_get("/healthz", lambda _r: web.Response(text="ok"))
+    web_app.router.add_get("/healthz", _healthz)
     from bot.console.web import add_routes as add_console_routes  # the district office's console: /console/
     add_console_routes(web_app, app)
-    channels = await build_channels(app, web_app, telegram=telegram, wechat=wechat, wecom=wecom)
+    try:
+        running = build_channels(app, web_app, names)
+    except ValueError as e:  # a setting it needs is missing (TELEGRAM_TOKEN, WECHAT_TOKEN …)
+        log.error("%s", e)
+        await app.close()
+        return 2
     runner = make_runner(web_app)
     await runner.setup()
-    site = web.TCPSite(runner, settings.host, settings.port)
-    await site.start()
-    log.info("listening on http://%s:%d", settings.host, settings.port)
-    for ch in channels:
-        await ch.start()
-        if install_menu and hasattr(ch, "install_menu"):
-            log.info("%s menu: %s", ch.name, await ch.install_menu())
-    reminders = ReminderService(app, {ch.name: ch for ch in channels})
-    reminder_task = asyncio.create_task(reminders.loop())
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, stop.set)
+    started: list[Channel] = []
+    reminders = ReminderService(app, {ch.name: ch for ch in running})
+    reminder_task: asyncio.Task | None = None
     try:
+        site = web.TCPSite(runner, settings.host, settings.port)
+        await site.start()
+        log.info("listening on http://%s:%d", settings.host, settings.port)
+        for ch in running:
+            await ch.start()
+            started.append(ch)
+        if install_menu:
+            await _install_menus(started)
+        reminder_task = asyncio.create_task(reminders.loop())
+        if stop is None:
+            stop = asyncio.Event()
+            for sig in (signal.SIGINT, signal.SIGTERM):
+                asyncio.get_running_loop().add_signal_handler(sig, stop.set)
         await stop.wait()
+    except (ValueError, OSError) as e:  # a token refused at start, the port taken
+        log.error("%s", e)
+        return 2
     finally:
         reminders.stop()
-        await reminder_task
-        for ch in channels:
+        if reminder_task is not None:
+            await reminder_task
+        for ch in started:
             await ch.stop()
         await runner.cleanup()
         await app.close()
     return 0
+
+
+async def _healthz(_request: web.Request) -> web.Response:
+    return web.Response(text="ok")
+
+
+async def _install_menus(channels: Sequence[Channel]) -> None:
+    menus = [ch for ch in channels if isinstance(ch, MenuInstaller)]
+    if not menus:
+        log.warning("--install-menu: none of these channels has a menu to install")
+    for ch in menus:
+        log.info("%s menu: %s", ch.name, await ch.install_menu())
