@@ -3,16 +3,29 @@
 - Updates arrive by long polling (default) or a webhook (TELEGRAM_WEBHOOK_URL). Each private chat's
   updates are handled in order by a worker of its own; chats do not wait for each other. Group chats
   get a polite pointer to the private chat and nothing else.
+- Nothing received is lost to a crash. Polling confirms an update to the Bot API (the next getUpdates
+  offset) only once it is handled: the engine committed it and its replies went out. A process killed
+  before that gets it again at its next start. So the offset never passes an update still in hand; the
+  updates after it come back with every poll and are skipped here, and while only those come back the
+  next poll waits for one to finish (or `busy_poll_interval`, so other chats' new messages still come
+  in). An update in hand for over `hold_limit` seconds (a hang) is given up on and confirmed, so one
+  stuck update cannot stop the bot. A webhook request is answered 200 only once its update is handled
+  (503 if the channel stopped first: Telegram sends it again); with the right secret, a body that is not
+  an update is answered 400 and logged in one line; a wrong or missing secret 403.
 - `Incoming.message_id` is `u<update_id>`: the engine stores it, so an update has one effect even if
-  Telegram delivers it again after a restart; a repeat within one run is dropped here without a reply.
+  Telegram delivers it again after a restart (its replies are sent again); a repeat within one run is
+  dropped here.
 - Choices are inline keyboards; multi-select buttons show ☑/☐ and a tap re-draws the same message's
-  keyboard. A tapped keyboard is answered at once (answerCallbackQuery) and taken off its message, so it
+  keyboard. Whether to re-draw is read off the reply alone — a multi-select reply with the tapped
+  keyboard's labels (and the same question, where known) — never off a button's payload, which is the
+  engine's. A tapped keyboard is answered at once (answerCallbackQuery) and taken off its message, so it
   cannot be tapped twice into two answers; so are the keyboards of earlier questions.
 - Replies longer than 4096 characters are split at line breaks (the keyboard on the last part); a finished
   form is sent as a document with a caption of at most 1024 characters.
 - Every call that sends something goes through one `Outbox`: about 30 calls a second overall and one
-  message a second per chat (a short burst allowed); a 429 is waited out (`retry_after`) and the call
-  repeated, never dropped; any other error is logged with the update it answered and the bot carries on.
+  message a second per chat (a short burst allowed; `bot.adapters.ratelimit`); a 429 is waited out
+  (`retry_after`) and the call repeated, never dropped; any other error is logged with the update it
+  answered and the bot carries on.
 """
 
 from __future__ import annotations
@@ -21,15 +34,15 @@ import asyncio
 import hashlib
 import hmac
 import io
+import json
 import logging
 import time
 from collections import OrderedDict, deque
 from collections.abc import Sequence
-from contextlib import suppress
 from typing import Any
 from urllib.parse import urlparse
 
-from aiogram import Bot, Dispatcher
+from aiogram import Bot
 from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.telegram import PRODUCTION, TelegramAPIServer
 from aiogram.exceptions import (
@@ -61,10 +74,10 @@ from aiogram.types import (
     Message,
     Update,
 )
-from aiogram.webhook.aiohttp_server import SimpleRequestHandler
 from aiohttp import web
 
 from bot.adapters.base import numbered
+from bot.adapters.ratelimit import TokenBucket
 from bot.i18n import normalise_language
 from bot.messages import Attachment, Incoming, Reply
 
@@ -190,38 +203,6 @@ def _markup_labels(markup: InlineKeyboardMarkup | None) -> list[str]:
     return [b.text for row in (markup.inline_keyboard if markup else []) for b in row]
 
 
-class _Bucket:
-    """A token bucket: `rate` calls a second on average, `burst` at once; waiters are served in order."""
-
-    def __init__(self, rate: float, burst: float) -> None:
-        self.rate, self.burst = rate, max(1.0, burst)
-        self.tokens = self.burst
-        self.stamp = time.monotonic()
-        self.not_before = 0.0
-        self.lock = asyncio.Lock()
-
-    async def take(self) -> None:
-        async with self.lock:
-            while True:
-                now = time.monotonic()
-                if now < self.not_before:
-                    await asyncio.sleep(self.not_before - now)
-                    continue
-                self.tokens = min(self.burst, self.tokens + (now - self.stamp) * self.rate)
-                self.stamp = now
-                if self.tokens >= 1:
-                    self.tokens -= 1
-                    return
-                await asyncio.sleep((1 - self.tokens) / self.rate)
-
-    def pause(self, seconds: float) -> None:
-        self.not_before = max(self.not_before, time.monotonic() + seconds)
-
-    def idle(self) -> bool:
-        now = time.monotonic()
-        return not self.lock.locked() and now >= self.not_before and \
-            self.tokens + (now - self.stamp) * self.rate >= self.burst
-
 
 class Outbox:
     """The one way out: every call that sends something waits its turn here.
@@ -234,17 +215,17 @@ class Outbox:
     def __init__(self, bot: Bot, *, global_rate: float = 30.0, chat_rate: float = 1.0, chat_burst: float = 3.0,
                  network_retries: int = 3) -> None:
         self.bot = bot
-        self.global_bucket = _Bucket(global_rate, global_rate)
+        self.global_bucket = TokenBucket(global_rate, global_rate)
         self.chat_rate, self.chat_burst = chat_rate, chat_burst
         self.network_retries = network_retries
-        self._chats: dict[int, _Bucket] = {}
+        self._chats: dict[int, TokenBucket] = {}
 
-    def _chat(self, chat_id: int) -> _Bucket:
+    def _chat(self, chat_id: int) -> TokenBucket:
         bucket = self._chats.get(chat_id)
         if bucket is None:
             if len(self._chats) > 10_000:  # forget chats whose bucket has filled up again
                 self._chats = {k: b for k, b in self._chats.items() if not b.idle()}
-            bucket = self._chats[chat_id] = _Bucket(self.chat_rate, self.chat_burst)
+            bucket = self._chats[chat_id] = TokenBucket(self.chat_rate, self.chat_burst)
         return bucket
 
     async def call(self, method: TelegramMethod, *, chat_id: int | None = None, paced: bool = True) -> Any:
@@ -272,16 +253,11 @@ class Outbox:
                 await asyncio.sleep(delay)
 
 
-class _WebhookHandler(SimpleRequestHandler):
-    """aiogram's handler, answering a wrong or missing secret with 403 (Telegram sends it on every call)."""
+SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
 
-    async def handle(self, request: web.Request) -> web.Response:
-        if not self.verify_secret(request.headers.get("X-Telegram-Bot-Api-Secret-Token", ""), self.bot):
-            log.warning("telegram webhook: wrong secret token from %s", request.remote)
-            return web.Response(status=403, text="Forbidden")
-        return await super().handle(request)
 
-    __call__ = handle
+def _first_line(error: Exception) -> str:
+    return f"{type(error).__name__}: {str(error).strip().splitlines()[0] if str(error).strip() else ''}"[:200]
 
 
 class TelegramChannel:
@@ -290,7 +266,8 @@ class TelegramChannel:
     name = CHANNEL
 
     def __init__(self, app: Any, *, polling_timeout: int = 30, global_rate: float = 30.0, chat_rate: float = 1.0,
-                 chat_burst: float = 3.0, drain_timeout: float = 10.0, max_download: int = MAX_DOWNLOAD) -> None:
+                 chat_burst: float = 3.0, drain_timeout: float = 10.0, max_download: int = MAX_DOWNLOAD,
+                 busy_poll_interval: float = 0.5, hold_limit: float = 300.0) -> None:
         settings = app.settings
         if not settings.telegram_token:
             raise ValueError("TELEGRAM_TOKEN is not set: create a bot with @BotFather and put its token there")
@@ -300,22 +277,24 @@ class TelegramChannel:
             else PRODUCTION
         self.bot = Bot(settings.telegram_token, session=AiohttpSession(api=api))
         self.outbox = Outbox(self.bot, global_rate=global_rate, chat_rate=chat_rate, chat_burst=chat_burst)
-        self.dp = Dispatcher()
-        self.dp.message.register(self._on_message)
-        self.dp.callback_query.register(self._on_callback)
         self.polling_timeout = polling_timeout
+        self.busy_poll_interval = busy_poll_interval
+        self.hold_limit = hold_limit
         self.drain_timeout = drain_timeout
         self.max_download = max_download
         self.webhook_url = settings.telegram_webhook_url
         self.webhook_secret = settings.telegram_webhook_secret or self._derived_secret(settings)
-        self._seen: OrderedDict[int, None] = OrderedDict()  # recent update ids: a repeat is dropped
-        self._unfinished: set[int] = set()  # update ids received and not yet handled
+        self._seen: OrderedDict[int, None] = OrderedDict()  # update ids received this run: a repeat is dropped
+        self._unfinished: dict[int, float] = {}  # update id → when it came (monotonic), until handled
+        self._done: dict[int, asyncio.Future] = {}  # update id → resolved once handled (webhook answers wait)
+        self._overdue: set[int] = set()  # unfinished past hold_limit: already confirmed to Telegram
         self._last_update_id: int | None = None
+        self._progress = asyncio.Event()  # set whenever an update is finished
         self._inbox: dict[int, deque[Update]] = {}  # chat → its updates, handled in order by one worker
         self._workers: set[asyncio.Task] = set()
         self._tasks: set[asyncio.Task] = set()  # callback answers, group notices
         self._send_locks: dict[int, asyncio.Lock] = {}
-        self._keyboards: dict[int, list[int]] = {}  # chat → messages of ours still showing a keyboard
+        self._keyboards: dict[int, dict[int, str]] = {}  # chat → our messages still showing a keyboard → step
         self._told_groups: set[int] = set()
         self._polling: asyncio.Task | None = None
         self._stopping = False
@@ -336,10 +315,8 @@ class TelegramChannel:
 
     def add_routes(self, web_app: web.Application) -> None:
         """Webhook mode: the POST route Telegram calls. Long polling needs none."""
-        if not self.webhook_url:
-            return
-        handler = _WebhookHandler(self.dp, self.bot, handle_in_background=False, secret_token=self.webhook_secret)
-        web_app.router.add_post(self.webhook_path, handler.handle)
+        if self.webhook_url:
+            web_app.router.add_post(self.webhook_path, self._on_webhook)
 
     async def start(self) -> None:
         self._stopping = False
@@ -348,6 +325,7 @@ class TelegramChannel:
             log.info("telegram: bot @%s (%s)", me.username, "webhook " + self.webhook_url if self.webhook_url
                      else "long polling")
         except TelegramUnauthorizedError:
+            await self.bot.session.close()
             raise ValueError("TELEGRAM_TOKEN was refused by the Bot API server (401 Unauthorized)") from None
         except TelegramAPIError as e:
             log.error("telegram: getMe failed (%s); carrying on, polling retries", e)
@@ -366,29 +344,54 @@ class TelegramChannel:
             await self._call_logged(SetMyCommands(commands=commands, language_code=None if lang == "zh" else lang),
                                     f"setMyCommands {lang}")
 
+    def _next_offset(self) -> int | None:
+        """The getUpdates offset: confirms every update handled so far and none still in hand."""
+        now = time.monotonic()
+        held = []
+        for uid, since in self._unfinished.items():
+            if now - since < self.hold_limit:
+                held.append(uid)
+            elif uid not in self._overdue:
+                self._overdue.add(uid)
+                log.error("telegram: update %s has been in hand for over %.0fs; confirming it to Telegram so that "
+                          "later updates keep coming", uid, self.hold_limit)
+        if held:
+            return min(held)
+        return None if self._last_update_id is None else self._last_update_id + 1
+
     async def _poll(self) -> None:
-        """aiogram's long polling, started again after anything that ends it (a network outage at start)."""
+        """Long polling, confirming only what is handled (see the module's docstring)."""
         delay = 1.0
+        request_timeout = int(self.bot.session.timeout + self.polling_timeout)
         while not self._stopping:
+            self._progress.clear()
+            offset = self._next_offset()
             try:
-                await self.dp.start_polling(self.bot, polling_timeout=self.polling_timeout, handle_as_tasks=False,
-                                            allowed_updates=ALLOWED_UPDATES, handle_signals=False,
-                                            close_bot_session=False)
+                updates = await self.bot(GetUpdates(offset=offset, timeout=self.polling_timeout,
+                                                    allowed_updates=ALLOWED_UPDATES), request_timeout=request_timeout)
             except asyncio.CancelledError:
                 raise
-            except Exception:
-                log.exception("telegram polling stopped; starting again in %.0fs", delay)
-            if self._stopping:
-                return
-            await asyncio.sleep(delay)
-            delay = min(delay * 2, 60.0)
+            except Exception as e:  # an outage, a 409 (another instance polls), a token revoked: keep trying
+                log.error("telegram: getUpdates failed (%s); trying again in %.0fs", _first_line(e), delay)
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 60.0)
+                continue
+            delay = 1.0
+            fresh = [u for u in updates if u.update_id not in self._seen]
+            for update in fresh:
+                self._accept(update)
+            if not fresh and self._unfinished:
+                # only updates still in hand came back: wait for one to finish, or a moment for other chats
+                try:
+                    await asyncio.wait_for(self._progress.wait(), self.busy_poll_interval)
+                except TimeoutError:
+                    pass
 
     async def stop(self) -> None:
-        """Stop receiving, finish what was received (bounded), confirm it to Telegram, close."""
+        """Stop receiving, finish what was received (bounded), confirm what was handled to Telegram, close.
+        What is still unhandled then stays on the Bot API server and comes again at the next start."""
         self._stopping = True
         if self._polling is not None:
-            with suppress(RuntimeError, TimeoutError):  # RuntimeError: not polling right now
-                await asyncio.wait_for(self.dp.stop_polling(), 5)
             self._polling.cancel()
             await asyncio.gather(self._polling, return_exceptions=True)
         if not await self.join(self.drain_timeout):
@@ -397,19 +400,21 @@ class TelegramChannel:
         for task in (*self._workers, *self._tasks):
             task.cancel()
         await asyncio.gather(*self._workers, *self._tasks, return_exceptions=True)
+        for done in self._done.values():  # webhook requests waiting on them answer 503: sent again later
+            done.cancel()
         if self._polling is not None and self._last_update_id is not None:
             await self._confirm()
         self._polling = None
         await self.bot.session.close()
 
     async def _confirm(self) -> None:
-        """Tell Telegram which updates are done (getUpdates with a higher offset), so a restart does
-        not get them again; anything unhandled stays on the server."""
-        done_below = min(self._unfinished) if self._unfinished else self._last_update_id + 1
+        """Tell Telegram which updates are done (getUpdates with the offset), so a restart does not get
+        them again; anything unhandled stays on the server."""
+        offset = self._next_offset()
         try:
-            await asyncio.wait_for(self.bot(GetUpdates(offset=done_below, limit=1, timeout=0)), 5)
+            await asyncio.wait_for(self.bot(GetUpdates(offset=offset, limit=1, timeout=0)), 5)
         except (TelegramAPIError, TimeoutError) as e:
-            log.warning("telegram: could not confirm updates below %s: %s", done_below, e)
+            log.warning("telegram: could not confirm updates below %s: %s", offset, e)
 
     async def join(self, seconds: float = 10.0) -> bool:
         """Wait until every update received so far is handled and answered. False after `seconds`."""
@@ -421,31 +426,65 @@ class TelegramChannel:
         return True
 
     # ---- receiving ----------------------------------------------------------------------------
-    async def _on_message(self, message: Message, event_update: Update) -> None:
-        self._accept(event_update, message.chat.id)
+    async def _on_webhook(self, request: web.Request) -> web.Response:
+        """POST from Telegram: 200 once the update is handled; 400 not an update; 403 wrong secret."""
+        given = request.headers.get(SECRET_HEADER, "").encode("utf-8", "replace")
+        if not self.webhook_secret or not hmac.compare_digest(given, self.webhook_secret.encode()):
+            log.warning("telegram webhook: wrong secret token from %s", request.remote)
+            return web.Response(status=403, text="Forbidden")
+        if self._stopping:
+            return web.Response(status=503, text="Stopping; send it again")
+        try:
+            update = Update.model_validate(json.loads(await request.read()), context={"bot": self.bot})
+        except ValueError as e:  # not JSON, not UTF-8, not an update (pydantic's ValidationError is one too)
+            log.warning("telegram webhook: a request that is not an update, answered 400 (%s)", _first_line(e))
+            return web.Response(status=400, text="Bad Request")
+        done = self._accept(update)
+        try:
+            await asyncio.shield(done)  # Telegram waits; a dropped connection does not stop the handling
+        except asyncio.CancelledError:
+            if not done.cancelled():
+                raise
+            return web.Response(status=503, text="Not handled; send it again")
+        return web.json_response({})
 
-    async def _on_callback(self, callback_query: CallbackQuery, event_update: Update) -> None:
-        # answered at once, before the engine runs and whatever this chat is still busy with
-        self._spawn(self._answer_callback(callback_query))
-        msg = callback_query.message
-        self._accept(event_update, msg.chat.id if msg else callback_query.from_user.id)
+    @staticmethod
+    def _chat_of(update: Update) -> int | None:
+        if update.message is not None:
+            return update.message.chat.id
+        if update.callback_query is not None:
+            cq = update.callback_query
+            return cq.message.chat.id if cq.message else cq.from_user.id
+        return None
 
     def _spawn(self, coro: Any) -> None:
         task = asyncio.create_task(coro)
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
-    def _accept(self, update: Update, chat_id: int) -> None:
-        """Queue an update for its chat's worker. Called by the dispatcher; never waits."""
+    def _accept(self, update: Update) -> asyncio.Future:
+        """Queue an update for its chat's worker; never waits. The future resolves once it is handled."""
         uid = update.update_id
+        in_hand = self._done.get(uid)
+        if in_hand is not None:  # polled again while in hand, or Telegram retrying a webhook
+            return in_hand
+        done = asyncio.get_running_loop().create_future()
         if uid in self._seen:
             log.info("telegram: update %s delivered again; it has been handled", uid)
-            return
+            done.set_result(True)
+            return done
         self._seen[uid] = None
         while len(self._seen) > 10_000:
             self._seen.popitem(last=False)
-        self._unfinished.add(uid)
         self._last_update_id = uid if self._last_update_id is None else max(self._last_update_id, uid)
+        chat_id = self._chat_of(update)
+        if chat_id is None:  # a kind of update this bot does not ask for
+            done.set_result(True)
+            return done
+        if update.callback_query is not None:  # answered at once, before the engine and whatever the chat waits on
+            self._spawn(self._answer_callback(update.callback_query))
+        self._unfinished[uid] = time.monotonic()
+        self._done[uid] = done
         queue = self._inbox.get(chat_id)
         if queue is None:
             queue = self._inbox[chat_id] = deque()
@@ -453,6 +492,15 @@ class TelegramChannel:
             self._workers.add(task)
             task.add_done_callback(self._workers.discard)
         queue.append(update)
+        return done
+
+    def _finish(self, uid: int) -> None:
+        self._unfinished.pop(uid, None)
+        self._overdue.discard(uid)
+        done = self._done.pop(uid, None)
+        if done is not None and not done.done():
+            done.set_result(True)
+        self._progress.set()
 
     async def _chat_worker(self, chat_id: int, queue: deque[Update]) -> None:
         try:
@@ -461,12 +509,11 @@ class TelegramChannel:
                 try:
                     await self._handle(update)
                 except asyncio.CancelledError:
-                    raise
-                except Exception:
+                    raise  # stopped mid-way: left unconfirmed, Telegram delivers it again
+                except Exception:  # handled, badly: logged, and not retried forever
                     log.exception("telegram: update %s for chat %s failed", update.update_id, chat_id)
-                finally:
-                    queue.popleft()
-                    self._unfinished.discard(update.update_id)
+                queue.popleft()
+                self._finish(update.update_id)
         finally:
             if self._inbox.get(chat_id) is queue:
                 del self._inbox[chat_id]
@@ -543,12 +590,17 @@ class TelegramChannel:
                             language=cq.from_user.language_code)
         replies = await self.engine.handle(incoming)
         tapped = msg if isinstance(msg, Message) else None  # InaccessibleMessage: too old to edit
-        await self._deliver(chat_id, replies, tapped=tapped, tapped_payload=cq.data or "", where=f"update {update_id}")
+        await self._deliver(chat_id, replies, tapped=tapped, where=f"update {update_id}")
 
     # ---- sending ------------------------------------------------------------------------------
     async def send(self, user_id: str, replies: Sequence[Reply]) -> bool:
         """Push replies unprompted (reminders). False if Telegram would not take all of them."""
-        return await self._deliver(int(user_id), list(replies), where="push", answer=False)
+        try:
+            chat_id = int(user_id)
+        except ValueError:
+            log.error("telegram: %r is not a chat id; nothing sent", user_id)
+            return False
+        return await self._deliver(chat_id, list(replies), where="push", answer=False)
 
     def _send_lock(self, chat_id: int) -> asyncio.Lock:
         lock = self._send_locks.get(chat_id)
@@ -559,15 +611,15 @@ class TelegramChannel:
         return lock
 
     async def _deliver(self, chat_id: int, replies: Sequence[Reply], *, where: str, tapped: Message | None = None,
-                       tapped_payload: str = "", answer: bool = True) -> bool:
+                       answer: bool = True) -> bool:
         """Render replies in order. `answer`: they answer the user's last message, so earlier keyboards go."""
         async with self._send_lock(chat_id):
             has_keyboard = tapped is not None and tapped.reply_markup is not None
-            in_place = has_keyboard and self._toggles_in_place(tapped, tapped_payload, replies)
+            in_place = has_keyboard and self._toggles_in_place(chat_id, tapped, replies)
             if has_keyboard and not in_place:
                 await self._remove_keyboard(chat_id, tapped.message_id, where)
             if answer:
-                for message_id in self._keyboards.pop(chat_id, []):
+                for message_id in self._keyboards.pop(chat_id, {}):
                     if tapped is None or message_id != tapped.message_id:
                         await self._remove_keyboard(chat_id, message_id, where)
             if in_place:
@@ -577,16 +629,20 @@ class TelegramChannel:
                 ok = await self._send_reply(chat_id, reply, where) and ok
             return ok
 
-    @staticmethod
-    def _toggles_in_place(tapped: Message, payload: str, replies: Sequence[Reply]) -> bool:
-        """A multi-select toggle: the same question comes back with new ticks, to draw on the same message."""
-        if len(replies) != 1 or not replies[0].multi or replies[0].all_documents() or payload.endswith(":done"):
+    def _toggles_in_place(self, chat_id: int, tapped: Message, replies: Sequence[Reply]) -> bool:
+        """A multi-select toggle: the same question comes back with new ticks, to draw on the same message.
+        Read off the reply: one multi-select reply whose buttons have the tapped keyboard's labels (and,
+        where this run drew that keyboard, the same step)."""
+        if len(replies) != 1 or not replies[0].multi or replies[0].all_documents():
             return False
+        reply = replies[0]
         old = _markup_labels(tapped.reply_markup)
         if not any(x.startswith((TICKED, UNTICKED)) for x in old):
             return False
-        return [_unmark(x) for x in old] == [b.label for b in replies[0].buttons] and utf16_len(replies[0].text) \
-            <= MAX_TEXT
+        drawn_for = self._keyboards.get(chat_id, {}).get(tapped.message_id)
+        if drawn_for and reply.step and drawn_for != reply.step:
+            return False
+        return [_unmark(x) for x in old] == [b.label for b in reply.buttons] and utf16_len(reply.text) <= MAX_TEXT
 
     async def _redraw(self, chat_id: int, tapped: Message, reply: Reply, where: str) -> bool:
         markup = keyboard(reply)
@@ -608,9 +664,7 @@ class TelegramChannel:
         except TelegramAPIError as e:
             log.error("telegram: %s: %s failed: %s", where, method.__api_method__, e)
             return False
-        kept = self._keyboards.setdefault(chat_id, [])
-        if tapped.message_id not in kept:
-            kept.append(tapped.message_id)
+        self._keyboards.setdefault(chat_id, {})[tapped.message_id] = reply.step
         return True
 
     async def _remove_keyboard(self, chat_id: int, message_id: int, where: str) -> None:
@@ -647,7 +701,7 @@ class TelegramChannel:
                 ok = False
                 continue
             if getattr(method, "reply_markup", None) is not None and isinstance(sent, Message):
-                self._keyboards.setdefault(chat_id, []).append(sent.message_id)
+                self._keyboards.setdefault(chat_id, {})[sent.message_id] = reply.step
         return ok
 
     async def _call_logged(self, method: TelegramMethod, what: str) -> Any:

@@ -8,8 +8,12 @@ from __future__ import annotations
 
 import asyncio
 import io
+import logging
+import os
+import signal
 import sys
 import types
+from contextlib import asynccontextmanager
 from pathlib import Path
 
 import aiohttp
@@ -17,11 +21,11 @@ import docx
 import pytest
 from aiohttp import web
 
-from bot.adapters.telegram import TelegramChannel, split_text
+from bot.adapters.telegram import SECRET_HEADER, TelegramChannel, split_text
 from bot.app import open_app
 from bot.config import Settings
 from bot.documents.pdf import pdf_available
-from bot.messages import Button, Reply
+from bot.messages import Button, Incoming, Reply
 from tests.conftest import SME_ANSWERS
 from tests.fakes.telegram_api import FakeBotAPI, utf16_len
 
@@ -182,6 +186,13 @@ async def open_form(user: TgUser) -> None:
     if any("中小企业" in x for x in labels(user.last)):
         await user.tap("中小企业")
     await user.tap("对接表")
+
+
+async def engine_reply(bot: Bot, chat_id: int, text: str) -> Reply:
+    """The engine's own last reply to `text` from this chat (for buttons with real payloads)."""
+    replies = await bot.app.engine.handle(Incoming(channel="telegram", user_id=str(chat_id), text=text,
+                                                   message_id=f"direct-{chat_id}-{text}"))
+    return replies[-1]
 
 
 def docx_text(data: bytes) -> str:
@@ -355,9 +366,161 @@ async def test_callback_data_fits_64_bytes_and_long_payloads_fall_back_to_number
     for call in fake.calls_of("sendMessage", "editMessageReplyMarkup", "editMessageText"):
         for row in (call.params.get("reply_markup") or {}).get("inline_keyboard", []):
             assert all(len(b["callback_data"].encode()) <= 64 for b in row)
-    ok = await bot.channel.send(str(user.chat_id), [Reply("请选择：", (Button("甲", "9:" + "x" * 70), Button("乙", "9:y")))])
+    real = (await engine_reply(bot, user.chat_id, "/start")).buttons[0]  # a payload as the engine makes it
+    ok = await bot.channel.send(str(user.chat_id), [Reply("请选择：", (Button("甲", "x" * 70), Button("乙", real.payload)))])
     assert ok and "reply_markup" not in user.last
     assert user.last["text"] == "请选择：\n1. 甲\n2. 乙"
+
+
+def offsets_since(fake: FakeBotAPI, mark: int) -> list[int]:
+    """The offsets of the getUpdates calls answered since `mark`: what they confirmed to the Bot API."""
+    return [int(c.params.get("offset") or 0) for c in fake.calls[mark:] if c.method == "getUpdates" and c.status == 200]
+
+
+def stuck_on(monkeypatch, app, text: str) -> asyncio.Event:
+    """The engine never returns for `text` (a crash will end it); the event is set once it got there."""
+    handle = app.engine.handle
+    entered = asyncio.Event()
+
+    async def stuck(incoming):
+        if incoming.text == text:
+            entered.set()
+            await asyncio.Event().wait()
+        return await handle(incoming)
+
+    monkeypatch.setattr(app.engine, "handle", stuck)
+    return entered
+
+
+async def test_an_update_is_confirmed_only_once_handled_and_one_stopped_mid_way_comes_again(fake, settings,
+                                                                                          monkeypatch):
+    first = Bot(settings, drain_timeout=0.2)
+    await first.start()
+    entered = stuck_on(monkeypatch, first.app, "上海测试科技有限公司")
+    user = TgUser(fake, first.channel)
+    await open_form(user)
+    update = fake.text_update(user.chat_id, "上海测试科技有限公司")
+    uid = update["update_id"]
+    mark = len(fake.calls)
+    fake.push(update)
+    await asyncio.wait_for(entered.wait(), 10)
+    fake.push(fake.text_update(502, "/start"))  # another chat is not held up by it
+    await fake.wait_for(lambda: fake.calls_of("sendMessage", chat_id=502), what="the other chat's answer")
+    await fake.wait_for(lambda: len(offsets_since(fake, mark)) >= 3, what="polls while it is in hand")
+    assert max(offsets_since(fake, mark)) <= uid  # never confirmed while in hand
+    await first.stop()  # stopped (as a kill would) before the engine returned
+    assert offsets_since(fake, mark)[-1] == uid
+    assert uid in [u["update_id"] for u in fake.pending]  # still on the server
+
+    second = Bot(settings)
+    await second.start()
+    try:
+        user.channel = second.channel
+        mark = len(fake.calls)
+        await fake.wait_for(lambda: [c for c in fake.calls[mark:] if c.method == "sendMessage"
+                                     and c.chat_id == user.chat_id], seconds=10, what="the answer after the restart")
+        assert await second.channel.join(5)
+        assert question_of(user.text).startswith("统一社会信用代码")  # the name was taken, once
+        await fake.wait_for(lambda: max(offsets_since(fake, mark), default=0) > uid, what="the update confirmed")
+    finally:
+        await second.stop()
+
+
+async def test_an_update_stuck_past_the_hold_limit_no_longer_holds_back_the_others(fake, settings, monkeypatch,
+                                                                                 caplog):
+    b = Bot(settings, hold_limit=0.3, drain_timeout=0.2)
+    await b.start()
+    try:
+        entered = stuck_on(monkeypatch, b.app, "卡住")
+        fake.push(fake.text_update(501, "卡住"))
+        await asyncio.wait_for(entered.wait(), 10)
+        later = fake.text_update(502, "/start")
+        fake.push(later)
+        await fake.wait_for(lambda: fake.calls_of("sendMessage", chat_id=502), what="the other chat's answer")
+        await fake.wait_for(lambda: max(offsets_since(fake, 0), default=0) > later["update_id"], seconds=10,
+                            what="the later update confirmed")
+        assert caplog.text.count("in hand for over") == 1
+    finally:
+        await b.stop()
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="SIGKILL")
+async def test_killed_between_receive_and_commit_the_update_is_fetched_again(fake, tmp_path):
+    """kill -9 while a message is in hand (its file still downloading): the next process gets it again."""
+    env = {**os.environ, "TELEGRAM_TOKEN": fake.token, "TELEGRAM_API_BASE_URL": fake.url, "JIEBANG_PDF": "off",
+           "JIEBANG_DATA_DIR": str(tmp_path / "data"), "JIEBANG_PORT": str(_free_port())}
+    for name in ("JIEBANG_DATABASE_URL", "TELEGRAM_WEBHOOK_URL"):
+        env.pop(name, None)
+
+    async def serve():
+        return await asyncio.create_subprocess_exec(sys.executable, "-m", "bot", "serve", "telegram", env=env,
+                                                    cwd=ROOT, stdout=asyncio.subprocess.DEVNULL,
+                                                    stderr=asyncio.subprocess.DEVNULL)
+
+    fake.hold("download")
+    proc = await serve()
+    try:
+        await fake.wait_for(lambda: fake.calls_of("deleteWebhook"), seconds=30, what="the bot to start polling")
+        update = fake.document_update(42, b"%PDF-1.4 evidence", "营业执照.pdf")
+        mark = len(fake.calls)
+        fake.push(update)
+        await fake.wait_for(lambda: fake.waiting.get("download"), seconds=20, what="the bot to fetch the file")
+        await fake.wait_for(lambda: len(offsets_since(fake, mark)) >= 3, seconds=20, what="polls while in hand")
+        proc.kill()
+        await proc.wait()
+        assert max(offsets_since(fake, mark)) <= update["update_id"]
+        assert update["update_id"] in [u["update_id"] for u in fake.pending]
+
+        fake.release("download")
+        proc = await serve()
+        answered = await fake.wait_for(lambda: fake.calls_of("sendMessage", chat_id=42), seconds=30,
+                                       what="the answer from the next process")
+        assert answered  # the message was handled after all (its file fetched again)
+        proc.send_signal(signal.SIGTERM)
+        async with asyncio.timeout(20):
+            await proc.wait()
+        assert update["update_id"] not in [u["update_id"] for u in fake.pending]  # confirmed now
+    finally:
+        if proc.returncode is None:
+            proc.kill()
+            await proc.wait()
+
+
+async def test_a_toggle_redraws_in_place_whatever_its_payloads_look_like(fake, bot, monkeypatch):
+    """In-place redraw is read off the reply (a multi-select with the tapped keyboard's labels, the same
+    step), never off a payload: these payloads follow no format the channel could know."""
+    ticked: set[str] = set()
+    step = ["f/types"]
+
+    def question() -> Reply:
+        boxes = tuple(Button(x, f"≈{i}{x}", x in ticked) for i, x in enumerate(("甲", "乙")))
+        return Reply("企业类型(可多选)", (*boxes, Button("完成", "≈done?")), multi=True, step=step[0])
+
+    async def engine(incoming):
+        if incoming.payload == "≈done?" and not ticked:
+            return [Reply("请至少选择一项。\n企业类型(可多选)", question().buttons, multi=True, step=step[0])]
+        if incoming.payload == "≈done?":
+            step[0] = "f/types2"  # the next item's question: the same boxes, another question
+            ticked.clear()
+            return [question()]
+        if incoming.payload:
+            ticked.symmetric_difference_update({incoming.payload[2:]})
+        return [question()]
+
+    monkeypatch.setattr(bot.channel, "engine", types.SimpleNamespace(handle=engine))
+    user = TgUser(fake, bot.channel)
+    await user.say("开始")
+    first = user.last
+    assert [c.method for c in await user.tap("乙")] == ["editMessageReplyMarkup"]
+    assert user.last["message_id"] == first["message_id"] and "☑ 乙" in labels(user.last)
+    assert [c.method for c in await user.tap("乙", user.last)] == ["editMessageReplyMarkup"]  # off again
+    sent = await user.tap("完成", user.last)  # nothing ticked: asked again on the same message
+    assert [c.method for c in sent] == ["editMessageText"] and user.last["text"].startswith("请至少选择一项")
+    await user.tap("甲", user.last)
+    sent = await user.tap("完成", user.last)  # the next question, though it has the same boxes: a new message
+    assert [c.method for c in sent] == ["editMessageReplyMarkup", "sendMessage"]
+    assert "reply_markup" not in fake.messages[(user.chat_id, first["message_id"])]
+    assert user.last["message_id"] != first["message_id"] and labels(user.last)[0] == "☐ 甲"
 
 
 # ---- long replies, files ------------------------------------------------------------------------
@@ -367,7 +530,7 @@ async def test_a_long_summary_is_split_at_line_breaks_with_the_keyboard_on_the_l
     lines = ["全部填完了。请核对："] + [f"第{i}项：{'内容' * 20}" for i in range(200)]
     summary = "\n".join(lines)
     assert len(summary) > 2 * 4096
-    buttons = (Button("确认并生成文件", "7:confirm"), Button("修改", "7:edit"))
+    buttons = (await engine_reply(bot, user.chat_id, "/start")).buttons  # buttons as the engine makes them
     assert await bot.channel.send(str(user.chat_id), [Reply(summary, buttons)])
     parts = fake.calls_of("sendMessage", chat_id=user.chat_id)
     assert len(parts) == 3
@@ -508,11 +671,14 @@ async def test_the_telegram_language_is_the_users_language_and_lang_switches_it(
     assert "已切换为中文" in user.text
 
 
-async def test_webhook_rejects_a_wrong_secret_and_accepts_the_right_one(fake, tmp_path):
+@asynccontextmanager
+async def webhook_bot(fake: FakeBotAPI, tmp_path: Path, **options):
+    """An App and its TelegramChannel in webhook mode on a loopback web server; yields (app, channel, the
+    webhook as the bot registered it). The fake's webhook URL is then pointed at the loopback server."""
     settings = Settings(data_dir=tmp_path / "data", telegram_token=fake.token, telegram_api_base_url=fake.url,
                         telegram_webhook_url="https://bot.example.cn/tg/hook", telegram_webhook_secret="s3cret-Token")
     app = await open_app(settings)
-    channel = TelegramChannel(app, chat_rate=200.0, chat_burst=50)
+    channel = TelegramChannel(app, chat_rate=200.0, chat_burst=50, **options)
     web_app = web.Application()
     channel.add_routes(web_app)
     runner = web.AppRunner(web_app)
@@ -522,14 +688,27 @@ async def test_webhook_rejects_a_wrong_secret_and_accepts_the_right_one(fake, tm
     port = site._server.sockets[0].getsockname()[1]
     await channel.start()
     try:
-        assert fake.webhook == {"url": "https://bot.example.cn/tg/hook", "secret_token": "s3cret-Token"}
-        assert not fake.calls_of("getUpdates")
+        registered = dict(fake.webhook)
         fake.webhook["url"] = f"http://127.0.0.1:{port}/tg/hook"  # where Telegram would reach us
+        yield app, channel, registered
+    finally:
+        await channel.stop()
+        await runner.cleanup()
+        await app.close()
+
+
+async def test_webhook_rejects_a_wrong_secret_and_accepts_the_right_one(fake, tmp_path):
+    async with webhook_bot(fake, tmp_path) as (_app, channel, registered):
+        assert registered == {"url": "https://bot.example.cn/tg/hook", "secret_token": "s3cret-Token"}
+        assert not fake.calls_of("getUpdates")
         user = TgUser(fake, channel, 901)
         update = fake.text_update(901, "/start")
         assert await fake.deliver_webhook(update, secret="wrong") == 403
-        async with aiohttp.ClientSession() as s, s.post(fake.webhook["url"], json=update) as r:
-            assert r.status == 403  # no header at all
+        async with aiohttp.ClientSession() as s:
+            async with s.post(fake.webhook["url"], json=update) as r:
+                assert r.status == 403  # no header at all
+            async with s.post(fake.webhook["url"], json=update, headers={SECRET_HEADER: "密钥"}) as r:
+                assert r.status == 403  # not even ASCII
         await asyncio.sleep(0.1)
         assert not fake.calls_of("sendMessage")
         assert await fake.deliver_webhook(update) == 200
@@ -543,10 +722,53 @@ async def test_webhook_rejects_a_wrong_secret_and_accepts_the_right_one(fake, tm
         assert await fake.deliver_webhook(fake.callback_update(901, msg["message_id"], data)) == 200
         await user.settle(mark)
         assert any("对接表" in x for x in labels(user.last))
-    finally:
-        await channel.stop()
-        await runner.cleanup()
-        await app.close()
+
+
+async def test_webhook_malformed_json_with_the_right_secret_is_a_400_logged_once_not_a_500(fake, tmp_path, caplog):
+    async with webhook_bot(fake, tmp_path) as (_app, _channel, _registered):
+        url = fake.webhook["url"]
+        async with aiohttp.ClientSession() as s:
+            for body in (b'{"update_id": 1, "message": {', b"\xff\xfe\x00", b"[1, 2]", b'{"update_id": "x"}', b""):
+                caplog.clear()
+                async with s.post(url, data=body, headers={SECRET_HEADER: "s3cret-Token",
+                                                           "Content-Type": "application/json"}) as r:
+                    assert r.status == 400, body
+                ours = [rec for rec in caplog.records if rec.name == "bot.adapters.telegram"]
+                assert len(ours) == 1 and ours[0].levelname == "WARNING" and ours[0].exc_info is None, body
+                assert "\n" not in ours[0].getMessage()
+                assert not [rec for rec in caplog.records if rec.levelno >= logging.ERROR], body
+        assert await fake.deliver_webhook(fake.text_update(901, "/start")) == 200  # and it carries on
+        assert fake.calls_of("sendMessage", chat_id=901)
+
+
+async def test_webhook_answers_200_only_once_the_update_is_handled_and_503_if_stopped_first(fake, tmp_path,
+                                                                                          monkeypatch):
+    async with webhook_bot(fake, tmp_path, drain_timeout=0.2) as (app, channel, _registered):
+        handle = app.engine.handle
+        entered, release = asyncio.Event(), asyncio.Event()
+
+        async def slow(incoming):
+            entered.set()
+            await release.wait()
+            return await handle(incoming)
+
+        monkeypatch.setattr(app.engine, "handle", slow)
+        update = fake.text_update(901, "/start")
+        post = asyncio.create_task(fake.deliver_webhook(update))
+        await asyncio.wait_for(entered.wait(), 10)
+        retry = asyncio.create_task(fake.deliver_webhook(update))  # Telegram gave up waiting and sends it again
+        done, _ = await asyncio.wait({post, retry}, timeout=0.5)
+        assert not done, "answered before the engine returned: a crash now would lose the message"
+        release.set()
+        assert await post == 200 and await retry == 200
+        assert len(fake.calls_of("sendMessage", chat_id=901)) == 1  # handled once
+
+        entered.clear()
+        release.clear()
+        post = asyncio.create_task(fake.deliver_webhook(fake.text_update(901, "2")))
+        await asyncio.wait_for(entered.wait(), 10)
+        await channel.stop()  # a deploy while it is in hand: not handled, so Telegram must send it again
+        assert await post == 503
 
 
 def test_a_missing_token_is_a_clear_error(tmp_path):
@@ -567,14 +789,11 @@ def _free_port() -> int:
 
 @pytest.mark.skipif(sys.platform == "win32", reason="SIGTERM")
 async def test_python_m_bot_serve_telegram_polls_answers_and_stops_cleanly(fake, tmp_path):
-    import os
-    import signal
-
     env = {**os.environ, "TELEGRAM_TOKEN": fake.token, "TELEGRAM_API_BASE_URL": fake.url,
            "JIEBANG_DATA_DIR": str(tmp_path / "data"), "JIEBANG_PORT": str(_free_port())}
     for name in ("JIEBANG_DATABASE_URL", "TELEGRAM_WEBHOOK_URL"):
         env.pop(name, None)
-    proc = await asyncio.create_subprocess_exec(sys.executable, "-m", "bot", "serve", "--telegram", env=env,
+    proc = await asyncio.create_subprocess_exec(sys.executable, "-m", "bot", "serve", "telegram", env=env,
                                                 cwd=ROOT,
                                                 stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
     try:

@@ -8,7 +8,8 @@
 
 It keeps what a real server keeps and no more: pending updates (confirmed by `offset`), the messages
 the bot sent (with their keyboards, so a test can tap them), the files either side sent, and every
-call it answered. `fail_next("sendMessage", 1, retry_after=1)` answers the next call with 429.
+call it answered. `fail_next("sendMessage", 1, retry_after=1)` answers the next call with 429;
+`hold("download")` keeps every file download (or call of a method) waiting until `release("download")`.
 Requests may be JSON, urlencoded or multipart, as the real server accepts.
 """
 
@@ -70,6 +71,8 @@ class FakeBotAPI:
         self.webhook: dict[str, Any] | None = None
         self.commands: dict[str, list[dict]] = {}  # language_code ("" default) → commands
         self._failures: dict[str, list[Failure]] = {}
+        self._held: dict[str, asyncio.Event] = {}  # method (or "download") → released when set
+        self.waiting: dict[str, int] = {}  # how many requests wait on a hold now
         self._update_ids = itertools.count(1000)
         self._message_ids: dict[int, itertools.count] = {}
         self._file_ids = itertools.count(1)
@@ -94,6 +97,8 @@ class FakeBotAPI:
 
     async def close(self) -> None:
         self._wake.set()
+        for held in self._held.values():
+            held.set()
         if self._runner is not None:
             await self._runner.cleanup()
 
@@ -111,6 +116,26 @@ class FakeBotAPI:
         text = description or (f"Too Many Requests: retry after {retry_after}" if status == 429 else "Bad Request")
         self._failures.setdefault(method, []).extend(
             Failure(status, text, retry_after if status == 429 else None) for _ in range(n))
+
+    def hold(self, method: str) -> None:
+        """Keep calls of `method` ("download" for file downloads) waiting until `release(method)`."""
+        self._held[method] = asyncio.Event()
+
+    def release(self, method: str) -> None:
+        held = self._held.pop(method, None)
+        if held is not None:
+            held.set()
+
+    async def _wait_if_held(self, method: str) -> None:
+        held = self._held.get(method)
+        if held is None:
+            return
+        self.waiting[method] = self.waiting.get(method, 0) + 1
+        self._changed.set()
+        try:
+            await held.wait()
+        finally:
+            self.waiting[method] -= 1
 
     def push(self, *updates: dict) -> None:
         """Queue updates for getUpdates (several at once arrive in one batch)."""
@@ -244,6 +269,7 @@ class FakeBotAPI:
         call = Call(method, params, files)
         if request.match_info["token"] != self.token:
             return self._error(call, 401, "Unauthorized")
+        await self._wait_if_held(method)
         queued = self._failures.get(method)
         if queued:
             f = queued.pop(0)
@@ -272,6 +298,7 @@ class FakeBotAPI:
         if request.match_info["token"] != self.token:
             return web.Response(status=401)
         path = request.match_info["path"]
+        await self._wait_if_held("download")
         for file_path, data in self.files.values():
             if file_path == path:
                 self._record(Call("download", {"path": path}))
