@@ -6,7 +6,8 @@ A link names one document of one user and expires:
             + "." + base64url(HMAC-SHA256(settings.effective_secret(), first part))
 
 `GET /files/{token}` answers 403 for a token that does not verify (or names a file that is not
-that user's), 410 once it has expired and 404 when the file is gone. The file goes out with its
+that user's, or is not a token at all: any characters may arrive in a URL), 410 once it has expired
+and 404 when the file is gone; never a 500. The file goes out with its
 UTF-8 name in Content-Disposition (RFC 5987 / RFC 6266).
 """
 
@@ -30,6 +31,7 @@ log = logging.getLogger(__name__)
 
 ROUTE = "/files/{token}"
 _STORED_PREFIX = re.compile(r"^\d+-")  # documents are stored as "<submission id>-<file name>"
+_TOKEN = re.compile(r"[A-Za-z0-9_-]{1,4096}\.[A-Za-z0-9_-]{43}")  # what make_token writes, and nothing else
 
 
 class LinkError(Exception):
@@ -74,9 +76,11 @@ def make_link(settings, path: Path | str, owner: str, now: float | datetime | No
 
 
 def read_token(settings, token: str, now: float | datetime | None = None) -> dict:
-    """The payload of a valid token; LinkError(403) tampered, LinkError(410) expired."""
-    body, dot, sig = token.partition(".")
-    if not dot or not hmac.compare_digest(_sign(settings.effective_secret(), body), sig):
+    """The payload of a valid token; LinkError(403) tampered or not a token at all, LinkError(410) expired."""
+    if not _TOKEN.fullmatch(token):  # non-ASCII, a lone surrogate, the wrong shape: never signed by us
+        raise LinkError(403, "not a token")
+    body, _dot, sig = token.partition(".")
+    if not hmac.compare_digest(_sign(settings.effective_secret(), body), sig):
         raise LinkError(403, "bad signature")
     try:
         payload = json.loads(_unb64(body))

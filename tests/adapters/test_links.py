@@ -9,7 +9,7 @@ import aiohttp
 import pytest
 from aiohttp import web
 
-from bot.adapters.links import add_routes, content_disposition, make_link, make_token, read_token
+from bot.adapters.links import LinkError, add_routes, content_disposition, make_link, make_token, read_token
 from bot.app import open_app
 from bot.config import Settings
 
@@ -104,3 +104,23 @@ def test_token_payload_and_outside_paths(tmp_path):
     with pytest.raises(ValueError):
         make_token(s, tmp_path / "secret.key", "wechat:o1")
     assert content_disposition('a"b.docx').startswith('attachment; filename="a_b.docx"')
+
+
+async def test_a_token_with_non_ascii_characters_is_403_not_500(served):
+    app, http = served
+    path = await _doc(app, "alice")
+    good = make_link(app.settings, path, "wechat:alice").rsplit("/", 1)[1]
+    body, sig = good.split(".")
+    bad = [f"{body}.{sig[:-1]}é", f"链接.{sig}", "链接", "%FF%FE.%C3", f"{body}%ED%A0%80.{sig}", f"{body}.{sig}.x",
+           f"{body}.{sig}=", "." * 3, "a" * 5000 + "." + sig, f"{body}%00.{sig}"]
+    for token in bad:
+        async with http.get(f"{app.settings.public_url}/files/{token}") as r:
+            assert r.status == 403, (token[:40], r.status, await r.text())
+            assert "链接无效" in await r.text()
+    async with http.get(f"{app.settings.public_url}/files/{good}") as r:
+        assert r.status == 200  # the good one still works
+    s = Settings(data_dir=app.settings.data_dir, secret="s3cret")
+    for token in ("é.é", "\udcff.x", "a" * 10):  # as read_token gets them, whatever the route decoded
+        with pytest.raises(LinkError) as e:
+            read_token(s, token)
+        assert e.value.status == 403
