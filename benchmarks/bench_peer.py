@@ -423,10 +423,8 @@ async def main() -> None:
 
     results = []
     with tempfile.TemporaryDirectory(dir=args.dir) as tmp:
-        fs = benchlib.filesystem(Path(tmp))
         print(f"peer: python-telegram-bot {PTB_VERSION} ConversationHandler + PicklePersistence, flush + fsync "
-              f"after every answer, pickle on {fs}" + (" (tmpfs: fsync is free, figures flatter)" if fs == "tmpfs"
-                                                       else "") + f"; {benchlib.machine()}")
+              f"after every answer; {benchlib.conditions(Path(tmp))}")
         print(f"{'users':>6} {'at a time':>9} {'answers/s':>10} {'p50 ms':>8} {'p99 ms':>8} {'max ms':>8} "
               f"{'CPU ms/ans':>10} {'pickle KB':>10}")
         for users in args.users:

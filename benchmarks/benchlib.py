@@ -104,6 +104,32 @@ def machine() -> str:
     return f"{os.cpu_count()} cores, load average {one:.1f} (5 min {five:.1f})"
 
 
+def conditions(folder: Path) -> str:
+    """The machine and its disk as this run found them, for the first line of a report."""
+    fs = filesystem(folder)
+    note = " (tmpfs: fsync is free, figures flatter)" if fs == "tmpfs" else ""
+    return f"{machine()}; {fs}{note}, one fsync {fsync_ms(folder):.2f} ms"
+
+
+def fsync_ms(folder: Path, n: int = 20) -> float:
+    """The median time of one fsync of a small file in `folder` now: the floor of a durable answer here."""
+    import time
+
+    path = folder / f".fsync-probe-{os.getpid()}"
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT, 0o600)
+    times = []
+    try:
+        for _ in range(n):
+            os.pwrite(fd, os.urandom(512), 0)
+            t0 = time.perf_counter()
+            os.fsync(fd)
+            times.append(time.perf_counter() - t0)
+    finally:
+        os.close(fd)
+        path.unlink()
+    return pct(times, 50) * 1000
+
+
 def num(value: float | None, digits: int = 1) -> str:
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return "n/a"
