@@ -24,7 +24,7 @@ from bot.config import Settings
 from bot.context import STALE, Ctx
 from bot.dialogs import actions as a
 from bot.dialogs.screens import SCREENS, question
-from bot.dialogs.session import FileWrite, open_session
+from bot.dialogs.session import FileWrite, follow_items, open_session
 from bot.dialogs.state import ConversationState, Screen
 from bot.documents.produce import produce
 from bot.handlers import commands, menu, words
@@ -107,7 +107,11 @@ class Engine:
         if tx.replayed is not None:
             return tx.replayed
         ctx = self.context(tx, incoming)
-        replies = [dataclasses.replace(r, language=ctx.lang) for r in await self.route(ctx)]
+        routed = await self.route(ctx)
+        notes = await follow_items(ctx)  # a renamed 事项: its 申请书 follows
+        if notes:
+            routed.append(Reply("\n".join(notes)))
+        replies = [dataclasses.replace(r, language=ctx.lang) for r in routed]
         replies = await tx.take_outbox() + replies
         tx.state = ctx.state.to_json()
         if ctx.writes:
@@ -131,6 +135,8 @@ class Engine:
             return [await commands.resume(ctx, ctx.t(N_("这个问题已经过去了。当前是：")))]
         act = act or ctx.typed()
         word = words.named(act.name) if isinstance(act, a.Command) else None if act else words.lookup(ctx.text)
+        if word is not None and ctx.state.drafting and word[0] not in words.WHILE_WRITING:
+            word = None  # a paragraph that is just "进度" is text in a long section
         if word is not None:
             done = await commands.run(ctx, *word)
             if isinstance(done, list):

@@ -74,9 +74,11 @@ class SubRow:
     updated_at: Any = None
     completed_at: Any = None
     loaded_status: tuple[Any, ...] = ()  # as read: a status write is skipped when nothing changed
+    loaded: dict[str, Any] | None = None  # the answers as read (the dialogs replace, never mutate, values)
 
     def mark_loaded(self) -> SubRow:
         self.loaded_status = (self.status, self.status_note, self.campaign_id, self.completed_at)
+        self.loaded = self.answers
         return self
 
 

@@ -121,6 +121,10 @@ class UserTx:
         self._known(sub)
         self._dirty.add(sub.id)
 
+    def saved(self) -> list[SubRow]:
+        """The submissions whose answers this message changed."""
+        return [self._subs[i] for i in sorted(self._dirty)]
+
     def set_status(self, sub: SubRow, status: str, note: str | None = None) -> None:
         sub.status = status
         sub.status_note = note

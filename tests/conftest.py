@@ -13,6 +13,13 @@ from bot.config import Settings
 
 PG_URL = os.environ.get("JIEBANG_TEST_POSTGRES_URL", "")
 
+async def past_start(client, facts: str = "逐项核对") -> None:
+    """Past the screen before question 1 of a new form (its campaign, and the firm's facts to take over)."""
+    if client.last.screen == "start":
+        labels = [b.label for b in client.last.buttons]
+        await client.click("开始填写" if "开始填写" in labels else facts)
+
+
 # The answers of a whole 对接表, by step key (what ChatClient.fill answers by).
 SME_STEPS = {
     "company_name": "上海测试科技有限公司",

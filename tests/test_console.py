@@ -48,7 +48,7 @@ def test_piped_start_shows_the_menu_and_exits_cleanly(tmp_path):
 
 
 def test_piped_whole_form_writes_the_docx_and_prints_its_path(tmp_path):
-    lines = ["/start", "2", "1", *_answers_in_order(), "1"]
+    lines = ["/start", "2", "1", "1", *_answers_in_order(), "1"]  # 1: 开始填写, past the campaign's note
     out = run_bot(tmp_path, lines)
     assert out.returncode == 0, out.stderr
     assert "已生成《中小企业“揭榜”对接表》" in out.stdout
@@ -58,7 +58,7 @@ def test_piped_whole_form_writes_the_docx_and_prints_its_path(tmp_path):
 
 
 def test_piped_large_enterprise_need_form_with_two_needs(tmp_path):
-    lines = ["/start", "1", "1", "上海大集团有限公司", "公开", "91310000132149237G", "上海", "王五", "赵六 技术中心主任",
+    lines = ["/start", "1", "1", "1", "上海大集团有限公司", "公开", "91310000132149237G", "上海", "王五", "赵六 技术中心主任",
              "021-68811103", "跳过", "zhao@example.com", "13912345678", "50000", "3000", "500000", "国有", "36", "1",
              "上海市经济和信息化委员会", "上海市浦东新区世纪大道1号", "200120",
              "电池外壳改性材料", "研发一款改性材料。", "参数要求：熔指 20g/10min。", "完成", "是",
@@ -74,7 +74,7 @@ def test_piped_large_enterprise_need_form_with_two_needs(tmp_path):
 
 
 def test_piped_application_for_the_matchmaking_forms_item(tmp_path):
-    run_bot(tmp_path, ["/start", "2", "1", *_answers_in_order(), "1"])
+    run_bot(tmp_path, ["/start", "2", "1", "1", *_answers_in_order(), "1"])
     sections = [x for i in range(8) for x in (f"第{i + 1}节内容。", "完成")]
     out = run_bot(tmp_path, ["菜单", "2", "1", *sections, "发明专利 ZL2020XXXXXXX.X", "完成", "1"])
     assert out.returncode == 0, out.stderr
@@ -92,7 +92,7 @@ def _cells(path: Path) -> str:
 
 
 def test_two_users_share_a_machine(tmp_path):
-    run_bot(tmp_path, ["/start", "2", "1", "甲公司"], "--user", "alice")
+    run_bot(tmp_path, ["/start", "2", "1", "1", "甲公司"], "--user", "alice")
     out = run_bot(tmp_path, ["预览"], "--user", "bob")
     assert "甲公司" not in out.stdout
     out = run_bot(tmp_path, ["预览"], "--user", "alice")
@@ -130,7 +130,7 @@ async def test_killed_mid_form_resumes_at_the_same_question_with_answers_kept(tm
 
     proc = await start()
     await _read_until(proc.stdout, "中小企业")
-    for line, expect in (("2", "对接表"), ("1", "企业名称 (1/"), ("上海测试科技有限公司", "统一社会信用代码 (2/"),
+    for line, expect in (("2", "对接表"), ("1", "开始填写"), ("1", "企业名称 (1/"), ("上海测试科技有限公司", "统一社会信用代码 (2/"),
                          ("91310000132149237G", "企业注册地（省） (3/"), ("上海", "企业注册地（市(区)） (4/")):
         proc.stdin.write(line.encode() + b"\n")
         await proc.stdin.drain()

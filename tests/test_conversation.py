@@ -13,14 +13,16 @@ from bot.app import open_app
 from bot.config import Settings
 from bot.documents.pdf import pdf_available
 from bot.testing import ChatClient
-from tests.conftest import SME_STEPS
+from tests.conftest import SME_STEPS, past_start
 
 
-async def start_form(client: ChatClient, form: str = "对接表", role: str = "中小企业") -> None:
+async def start_form(client: ChatClient, form: str = "对接表", role: str = "中小企业", facts: str = "逐项核对") -> None:
+    """Open a form at question 1 (past the campaign's note and the firm's facts, where they are asked)."""
     await client.send("/start")
     if client.last.buttons and client.last.buttons[-1].label != "切换身份":  # asked who they are
         await client.click(role)
     await client.click(form)
+    await past_start(client, facts)
 
 
 async def test_first_question_is_the_official_label_with_progress(app):
@@ -30,9 +32,11 @@ async def test_first_question_is_the_official_label_with_progress(app):
     await c.click("中小企业")
     assert "对接表" in c.last.buttons[0].label
     await c.click("对接表")
+    assert c.last.screen == "start" and "2024年度" in c.text  # which campaign, and that it is past
+    await c.click("开始填写")
     first = c.text.splitlines()[0]
-    assert first.startswith("企业名称 (1/")
-    assert len(c.replies) == 3  # one message per step
+    assert first.startswith("企业名称 (1/") and c.step == "company_name"
+    assert len(c.replies) == 4  # one message per step
 
 
 async def test_a_menu_answer_that_is_no_option_says_so_and_shows_the_choices_again(app):
@@ -54,8 +58,8 @@ async def test_files_sends_the_finished_forms_documents_again(app):
     [none] = await c.send("文件")
     assert none.text.startswith("还没有生成的文件") and none.document is None
     await c.fill(SME_STEPS)
-    await c.click("确认")
-    made = c.last.all_documents()
+    done, _next = await c.click("确认")
+    made = done.all_documents()
     files, where = await c.send("文件")
     assert [d.filename for d in files.all_documents()] == [d.filename for d in made]
     assert [d.data for d in files.all_documents()] == [d.data for d in made]
@@ -78,6 +82,8 @@ async def test_a_menu_takes_the_words_people_type_for_an_option(app):
     await c.send("我是中小企业")
     assert "对接表" in c.last.buttons[0].label
     await c.send("填对接表")
+    assert c.last.screen == "start"
+    await c.send("1")  # 开始填写, typed
     assert c.text.startswith("企业名称 (1/")
 
 
@@ -86,7 +92,7 @@ async def test_whole_form_gives_a_docx_with_every_answer(app):
     await start_form(c)
     review = await c.fill(SME_STEPS)
     assert "请核对" in review.text and "上海测试科技有限公司" in review.text
-    [reply] = await c.click("确认")
+    reply, _next = await c.click("确认")
     doc = reply.document
     assert doc is not None and doc.filename == "中小企业揭榜对接表-上海测试科技有限公司.docx"
     assert doc.path is not None and doc.path.read_bytes() == doc.data
@@ -355,7 +361,7 @@ async def test_confirm_typed_on_another_process_gives_the_document_of_the_answer
         await c2.send("上海第二进程科技有限公司")
         assert "请核对" in c2.text
         c3 = ChatClient(app3.engine, user_id="two")
-        [reply] = await c3.send("1")  # the review's first choice: 确认并生成文件
+        reply, _next = await c3.send("1")  # the review's first choice: 确认并生成文件
         assert reply.document is not None, reply.text
         assert reply.document.filename == "中小企业揭榜对接表-上海第二进程科技有限公司.docx"
         cells = [c.text for t in docx.Document(io.BytesIO(reply.document.data)).tables
@@ -372,6 +378,7 @@ async def test_an_english_speaker_sees_the_official_label_beside_its_translation
     await c.send("/start")
     await c.click("SME")
     await c.click("Matching Form")
+    await c.deliver(c.incoming("", payload=c.last.buttons[0].payload))  # past the campaign's note
     assert c.text.startswith("企业名称 (Enterprise name) (1/")
     await c.send("上海测试科技有限公司")
     await c.send("91310000132149237A")
@@ -395,7 +402,7 @@ async def test_jiebang_pdf_off_sends_the_docx_alone(tmp_path):
         c = ChatClient(app.engine)
         await start_form(c)
         await c.fill(SME_STEPS)
-        [reply] = await c.click("确认")
+        reply, _next = await c.click("确认")
         assert reply.document is not None and reply.document.filename.endswith(".docx")
         assert reply.documents == () and "PDF" not in reply.text
         assert [p.suffix for p in (tmp_path / "documents").rglob("*.*")] == [".docx"]

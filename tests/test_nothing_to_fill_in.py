@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from bot.testing import ChatClient
-from tests.conftest import SME_STEPS
+from tests.conftest import SME_STEPS, past_start
 
 
 async def _at(app, step: str) -> ChatClient:
@@ -14,6 +14,7 @@ async def _at(app, step: str) -> ChatClient:
     await c.send("/start")
     await c.click("中小企业")
     await c.click("对接表")
+    await past_start(c)
     await c.fill(SME_STEPS, until=step)
     return c
 

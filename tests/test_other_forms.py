@@ -8,7 +8,7 @@ import docx
 
 from bot.messages import Attachment, Incoming
 from bot.testing import ChatClient
-from tests.conftest import SME_STEPS
+from tests.conftest import SME_STEPS, past_start
 from tests.test_conversation import start_form
 
 LARGE_ANSWERS = {
@@ -61,6 +61,7 @@ async def open_application(app) -> ChatClient:
     await c.click("确认")
     await c.send("菜单")
     await c.click("事项1")
+    await past_start(c)
     await c.click("确认")
     return c
 
@@ -85,7 +86,7 @@ async def test_large_enterprise_fills_the_need_form_with_two_needs(app):
     review = await c.fill(LARGE_ANSWERS)
     assert "所有需求均不得涉密" in review.text
     assert "所属行业：36 汽车制造业" in review.text  # the code the user typed, with its name
-    [reply] = await c.click("确认")
+    reply, _next = await c.click("确认")
     assert reply.document is not None
     body = "\n".join(cell.text for t in docx.Document(io.BytesIO(reply.document.data)).tables
                      for row in t.rows for cell in row.cells)
@@ -101,6 +102,8 @@ async def test_firm_facts_are_offered_again_in_the_next_form(app):
     await c.click("切换身份")
     await c.click("大企业")
     await c.click("需求表")
+    assert c.last.screen == "start" and "沿用上次的企业信息？" in c.text and "企业名称：上海测试科技有限公司" in c.text
+    await c.click("逐项核对")
     assert "沿用上次：上海测试科技有限公司" in c.text
     await c.click("是")
     assert c.text.startswith("✓ 已保存：企业名称 上海测试科技有限公司")
@@ -116,7 +119,9 @@ async def test_one_application_per_item_prefilled_from_the_matchmaking_form(app)
     assert any("事项1《高精度视觉检测算法》" in x for x in labels)
     assert any("事项2《柔性装配机器人》" in x for x in labels)
     await c.click("事项2")
-    assert c.text.startswith("关联关系声明")  # 企业名称 and 事项名称 came from the 对接表
+    await past_start(c)
+    assert c.step == "not_affiliated"  # 企业名称 and 事项名称 came from the 对接表
+    assert "关联关系声明 (3/" in c.text and "2024年度上海" in c.text  # which campaign, before question 1
     await c.click("确认")
     assert "一、中小企业基本情况简介" in c.text and "主营业务" in c.text
     await c.send("我们做机器人。" * 10)
@@ -178,6 +183,8 @@ async def test_needs_can_be_added_moved_up_and_removed(app):
         "需求1：焊接视觉检测", "需求2：电池外壳改性材料"]
     await c.click("需求2")
     await c.click("删除")
+    assert "需求内容" in c.text and "字" in c.text  # a 需求 of up to 3,000 字: asked first
+    await c.click("确定删除")
     await c.send("预览")
     assert "焊接视觉检测" in c.text and "电池外壳改性材料" not in c.text
 
@@ -185,6 +192,7 @@ async def test_needs_can_be_added_moved_up_and_removed(app):
 async def test_an_application_follows_its_item_when_items_move_or_are_renamed_or_removed(app):
     c = await two_items_confirmed(app)
     await c.click("事项2")
+    await past_start(c)
     await c.click("确认")
     await c.send("机器人公司。")
     await c.send("完成")  # 事项2's application: 4 answers in

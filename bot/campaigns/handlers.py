@@ -14,12 +14,15 @@ from bot.campaigns.model import Campaign, days_left, pick
 from bot.campaigns.repo import UserForms, load_campaigns
 from bot.dialogs import walker as w
 from bot.dialogs.forms import FORMS
+from bot.dialogs.items import parent_items
+from bot.dialogs.printed import print_state
 from bot.i18n import N_, gettext
 from storage.models import Submission
 
 MAX_MISSING = 5
 
 STATE_LINES = {
+    "changed": N_("《{title}》已修改：与已生成的文件不同，请打开它重新确认生成"),
     "complete": N_("《{title}》{done}/{total} 已填完，待盖章报送（报送后回复“已报送”）"),
     "submitted": N_("《{title}》已盖章报送"),
     "received": N_("《{title}》纸质件已收到，待初审"),
@@ -69,6 +72,14 @@ def _title(lang: str, sub: Submission) -> str:
     title = gettext(lang, form.short_title)
     item = (sub.answers or {}).get("item_name")
     return f"{title}《{item}》" if form.per_item and item else title
+
+
+def is_past(campaign: Campaign, form_id: str, now: datetime) -> bool:
+    """The campaign's deadline for the form has passed, or it is an earlier year's (its deadline unknown)."""
+    d = campaign.deadline(form_id)
+    if d is not None:
+        return days_left(d, now, campaign.tz) < 0
+    return campaign.year < now.astimezone(campaign.tz).year
 
 
 def deadline_line(lang: str, campaign: Campaign | None, form_id: str, now: datetime) -> str:
@@ -124,8 +135,7 @@ def form_lines(lang: str, uf: UserForms, form_id: str, now: datetime) -> list[st
     lines: list[str] = []
     needs_paper = False
     for sub in uf.forms.get(form_id, ()):
-        answers = sub.answers or {}
-        done, total, missing = w.answered_count(form, answers)
+        done, total, missing = w.answered_sub(form, sub)
         title = _title(lang, sub)
         if sub.status == "draft":
             needs_paper = True
@@ -135,15 +145,29 @@ def form_lines(lang: str, uf: UserForms, form_id: str, now: datetime) -> list[st
                 more = "…" if len(missing) > MAX_MISSING else ""
                 lines.append(t(N_("待填：{names}{more}"), names=names, more=more))
             continue
-        needs_paper = needs_paper or sub.status in ("complete", "returned")
+        state = print_state(sub)
+        needs_paper = needs_paper or state in ("complete", "returned", "changed")
         note = sub.status_note or t(N_("请联系报送部门"))
-        lines.append(t(STATE_LINES.get(sub.status, STATE_LINES["complete"]), title=title, done=done,
+        lines.append(t(STATE_LINES.get(state, STATE_LINES["complete"]), title=title, done=done,
                        total=total, note=note))
+    if form.per_item:
+        lines.extend(_items_without_form(lang, uf, form))
     if needs_paper:
         campaign = uf.campaign(form_id)
         lines.extend(x for x in (deadline_line(lang, campaign, form_id, now),
                                  where_line(lang, uf, campaign, form_id)) if x)
     return lines
+
+
+def _items_without_form(lang: str, uf: UserForms, form) -> list[str]:
+    """The parent form's items that have no such form yet: "事项2《柔性装配机器人》：申请书还没开始"."""
+    parent_id, _, group = form.per_item.partition(".")
+    parents = uf.forms.get(parent_id) or []
+    items = parent_items(parents[-1].answers or {}, group) if parents else []
+    have = {(s.answers or {}).get("_item_id") for s in uf.forms.get(form.id, ())}
+    return [gettext(lang, N_("《{title}》{item}{n}《{name}》：还没开始"), title=gettext(lang, form.short_title),
+                    item=gettext(lang, N_("事项")), n=i + 1, name=row.get("name"))
+            for i, row in enumerate(items) if row.get("_id") not in have]
 
 
 async def status_for(tx, lang: str, now: datetime | None = None) -> str:

@@ -76,7 +76,7 @@ def reminder_reply(lang: str, uf: UserForms, campaign: Campaign, form_id: str, n
         lines = [t(N_("⏰ 《{title}》{date}截止，还有 {n} 天。"), title=title, date=d.isoformat(), n=left)]
     for sub in uf.forms.get(form_id, ()):
         if sub.status == "draft":
-            _done, _total, missing = w.answered_count(form, sub.answers or {})
+            _done, _total, missing = w.answered_sub(form, sub)
             names = t(N_("、")).join(t(s.field.label) for s in missing[:MAX_MISSING])
             more = "…" if len(missing) > MAX_MISSING else ""
             lines.append(t(N_("《{title}》还缺 {k} 项：{names}{more}"), title=_title(lang, sub), k=len(missing),

@@ -13,6 +13,7 @@ from bot.campaigns.data import SHIPPED
 from bot.campaigns.model import Campaign, pick
 from bot.dialogs.forms import FORMS
 from bot.dialogs.items import link_items, parent_items
+from bot.dialogs.printed import print_state
 from bot.domain import regions
 from storage.campaign_models import CampaignRow
 from storage.models import Submission, User, utcnow
@@ -90,7 +91,14 @@ class UserForms:
     def build(cls, user: User, subs: Sequence[Submission], campaigns: Sequence[Campaign]) -> UserForms:
         region = region_of(user.prefs, subs)
         forms = latest_per_item(subs)
-        return cls(user, region, forms, {f: pick(campaigns, f, region) for f in forms})
+        by_id = {c.id: c for c in campaigns}
+
+        def campaign_of(form_id: str) -> Campaign | None:
+            # a confirmed form keeps the campaign it was made for (next year's does not take it over)
+            fixed = next((by_id[s.campaign_id] for s in forms[form_id] if s.campaign_id in by_id), None)
+            return fixed or pick(campaigns, form_id, region)
+
+        return cls(user, region, forms, {f: campaign_of(f) for f in forms})
 
     def campaign(self, form_id: str) -> Campaign | None:
         return self.campaigns.get(form_id)
@@ -99,7 +107,9 @@ class UserForms:
         return campaign.district_for(self.region) if campaign else None
 
     def open_forms(self) -> list[str]:
-        return [f for f, subs in self.forms.items() if any(s.status in OPEN for s in subs)]
+        """Forms still to finish, to confirm again after a change, or to hand in."""
+        return [f for f, subs in self.forms.items()
+                if any(s.status in OPEN or print_state(s) == "changed" for s in subs)]
 
     @property
     def reminders_on(self) -> bool:

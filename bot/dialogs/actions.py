@@ -237,9 +237,12 @@ class ItemMenu(Action):
 @action
 @dataclass(frozen=True, slots=True)
 class RemoveItem(Action):
+    """Remove an item; `sure` once the user said yes to what goes with it (its 申请书, a long 需求)."""
+
     prefix: ClassVar[str] = "gd"
     group: str
     index: int
+    sure: bool = False
 
 
 @action
@@ -255,6 +258,16 @@ class MoveItemUp(Action):
 class AddItem(Action):
     prefix: ClassVar[str] = "ga"
     group: str
+
+
+@action
+@dataclass(frozen=True, slots=True)
+class StartForm(Action):
+    """Before question 1 of a new form: take the firm's facts over ("all"), check them one by one
+    ("each"), or just begin ("go")."""
+
+    prefix: ClassVar[str] = "st"
+    how: str
 
 
 @action

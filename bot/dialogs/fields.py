@@ -67,6 +67,21 @@ class Field:
     # The label as the printed table has it, where the question needs more words to stand alone
     # (asked "联系电话（法人代表）", printed "联系电话" in the 法人代表 row). Empty: the label.
     print_label: str = ""
+    # The form versions that ask it: a field added in next year's form says since=2 (and the form's
+    # version goes to 2); one dropped says until=1. Submissions keep the version they were filled against.
+    since: int = 1
+    until: int | None = None
+    # More profile keys to offer from when the field's own is empty (申请书 section 一 offers the 对接表's
+    # 企业概况); read only, never written.
+    offer: tuple[str, ...] = ()
+    # Values that end the form here instead of being confirmed (企业规模 大型 on the SME form): the walker
+    # says why and offers to correct the figures the value was computed from (`depends_on`).
+    stops: tuple[str, ...] = ()
+    # "name" / "code": filled from the campaign's 需求目录 where it has one (search, pick, check).
+    catalogue: str = ""
+
+    def in_version(self, version: int) -> bool:
+        return self.since <= version and (self.until is None or version <= self.until)
 
     @property
     def printed_label(self) -> str:
@@ -98,9 +113,14 @@ class Group:
     max_items: int = 20
     section: str = ""
     when: When | None = None
+    since: int = 1
+    until: int | None = None
 
     def applies(self, answers: Answers) -> bool:
         return self.when is None or self.when(answers)
+
+    def in_version(self, version: int) -> bool:
+        return self.since <= version and (self.until is None or version <= self.until)
 
 
 @dataclass(frozen=True, slots=True)
@@ -128,6 +148,8 @@ class Form:
     text_guideline: int | None = None  # the whole document's 字 guideline (warned, not enforced)
     notes: tuple[str, ...] = field(default=())  # the form's 注, shown before the summary (N_)
     rules: tuple[Rule, ...] = ()  # checks across fields, run when all their fields are known
+    # Lines the review shows after the answers, as the document will print them: (label (N_), answers → text)
+    review_lines: tuple[tuple[str, Callable[[Answers], str]], ...] = ()
     # Bumped when a year's form changes its questions: a submission records the version it was filled
     # against, so last year's finished form is read against last year's questions.
     version: int = 1

@@ -15,11 +15,13 @@ from pathlib import Path
 from typing import Any
 
 from bot.context import Ctx
+from bot.dialogs import printed
 from bot.dialogs import walker as w
 from bot.dialogs.fields import Field, Form, Group
-from bot.dialogs.forms import get_form
+from bot.dialogs.forms import FORMS, get_form
 from bot.dialogs.items import link_items, parent_items, relinked
 from bot.dialogs.results import Message
+from bot.documents.filenames import document_filename
 from bot.domain.charcount import count_chars
 from bot.i18n import N_
 from bot.messages import DOCX_MIME, PDF_MIME, Document
@@ -54,6 +56,36 @@ class FormSession:
         self.sub = sub
         self.answers: dict[str, Any] = dict(sub.answers or {})
         self._steps: list[w.Step] | None = None
+        self.warnings: list[str] = []  # said once, before the next question (a printed form was changed)
+        self.campaign: Any = None  # the campaign this form is for (prepare())
+        self.catalogue: str | None = None  # that campaign's id, when it has a 需求目录 to pick 事项 from
+        self.need: Any = None  # a 申请书's 需求, from the catalogue (shown at section 三)
+
+    async def prepare(self) -> FormSession:
+        """What the current step needs from outside the form: the campaign's 需求目录 (at 拟揭榜事项), the
+        需求's own text (while a 申请书's section 三 is written). Read only where a step needs it."""
+        step = self.step()
+        needs_catalogue = step is not None and bool(step.field.catalogue)
+        wants_need = step is not None and self.form.per_item and (step.field.section or "").startswith("三")
+        if not (needs_catalogue or wants_need):
+            return self
+        from bot.catalogue import repo as catalogue
+
+        self.campaign = await campaign_of(self.ctx, self.form.id, self.sub)
+        cid = self.campaign.id if self.campaign is not None else None
+        if cid and await catalogue.has_catalogue(self.ctx.tx.store, cid):
+            self.catalogue = cid
+            code = self.answers.get("item_code") or await self._item_code()
+            if wants_need and code:
+                self.need = await catalogue.by_code(self.ctx.tx.store, cid, str(code))
+        return self
+
+    async def _item_code(self) -> str | None:
+        if not self.form.per_item:
+            return None
+        _parent, items = await parent_of(self.ctx, self.form.per_item)
+        i = self.answers.get("_item")
+        return items[i].get("code") if isinstance(i, int) and 0 <= i < len(items) else None
 
     @property
     def state(self):
@@ -63,7 +95,7 @@ class FormSession:
 
     def steps(self) -> list[w.Step]:
         if self._steps is None:
-            self._steps = w.steps(self.form, self.answers)
+            self._steps = w.steps(self.form, self.answers, self.sub.form_version)
         return self._steps
 
     def step(self) -> w.Step | None:
@@ -84,7 +116,35 @@ class FormSession:
     # -- changing answers --------------------------------------------------------------------------
 
     def save(self) -> None:
+        before = printed.print_state(self.sub)
         self._steps = None
+        self.ctx.tx.save_answers(self.sub, self.answers)
+        if before != "changed" and printed.print_state(self.sub) == "changed":
+            t = self.ctx.t
+            self.warnings.append("⚠ " + (t(N_("这份表格已盖章报送：交上去的纸质件与现在的答案不同了。改完请重新确认，生成新文件后再报送。"))
+                                         if printed.was_handed_in(self.sub) else
+                                         t(N_("已生成的表格与现在的答案不同了：改完请重新确认，生成新文件。"))))
+
+    def take_warnings(self) -> list[str]:
+        out, self.warnings = self.warnings, []
+        return out
+
+    # -- drafts of long text ---------------------------------------------------------------------------
+
+    def draft(self, path: str) -> list[str]:
+        return list((self.answers.get(printed.DRAFTS) or {}).get(path) or [])
+
+    def set_draft(self, path: str, parts: list[str]) -> None:
+        """Kept with the submission at once: 上一步, 修改 or a restart lose nothing typed."""
+        drafts = dict(self.answers.get(printed.DRAFTS) or {})
+        if parts:
+            drafts[path] = list(parts)
+        else:
+            drafts.pop(path, None)
+        if drafts:
+            self.answers[printed.DRAFTS] = drafts
+        else:
+            self.answers.pop(printed.DRAFTS, None)
         self.ctx.tx.save_answers(self.sub, self.answers)
 
     def accept(self, step: w.Step, value: Any) -> list[Message]:
@@ -106,14 +166,24 @@ class FormSession:
     # -- a firm's facts, asked once ------------------------------------------------------------------
 
     def profile_offer(self, step: w.Step) -> Any:
-        key = step.field.profile_key
-        if not key or self.state.fresh or w.has_value(self.answers, step.path):
+        if self.state.fresh or w.has_value(self.answers, step.path) or self.draft(step.path):
             return None
-        value = (self.ctx.tx.user.prefs or {}).get("profile", {}).get(key)
-        if value in (None, "", []):
+        return self.profile_value(step.field)
+
+    def profile_value(self, field: Field) -> Any:
+        """The firm's fact kept for this field (from an earlier form), when it would be a valid answer."""
+        key = field.profile_key
+        if not key and not field.offer:
             return None
-        choices = step.field.choices_for(self.answers)
-        if choices and not step.field.multi and value not in {c.value for c in choices}:
+        profile = (self.ctx.tx.user.prefs or {}).get("profile", {})
+        value = next((profile.get(k) for k in (key, *field.offer) if k and profile.get(k) not in (None, "", [])),
+                     None)
+        if value is None:
+            return None
+        choices = field.choices_for(self.answers)
+        if choices and not field.multi and value not in {c.value for c in choices}:
+            return None
+        if choices and field.multi and not (isinstance(value, list) and set(value) <= {c.value for c in choices}):
             return None
         return value
 
@@ -130,10 +200,9 @@ class FormSession:
     def is_long(self, key: str) -> bool:
         return any(isinstance(i, Field) and i.key == key and i.long_text for i in self.form.items)
 
-    def text_progress(self, step: w.Step) -> str:
+    def text_progress(self, step: w.Step, parts: list[str]) -> str:
         """Running count: this section, and the whole document against its guideline (warned, not enforced)."""
         t = self.ctx.t
-        parts = self.state.parts
         if step.field.long_text == "list":
             return t(N_("已列 {n} 项。"), n=len(parts))
         here = count_chars("\n".join(parts))
@@ -184,12 +253,8 @@ class FormSession:
             lines.append(f"{label}：{unfilled if value is w.MISSING else display(value, s.field)}")
         return lines
 
-    def filename(self) -> str:
-        try:
-            name = self.form.filename.format(**{k: v for k, v in self.answers.items() if isinstance(v, str)})
-        except (KeyError, IndexError, ValueError):
-            name = f"{self.form.id}.docx"
-        return _UNSAFE.sub("_", name)
+    def filename(self, suffix: str | None = None) -> str:
+        return document_filename(self.form, self.answers, suffix)
 
     def document(self, filename: str, data: bytes, mime: str = DOCX_MIME) -> Document:
         """A finished document, kept under the user's folder where `kept_documents` finds it again."""
@@ -230,6 +295,13 @@ async def parent_of(ctx: Ctx, per_item: str) -> tuple[dict, list[dict]]:
 async def open_session(ctx: Ctx, form_ref: str | None = None) -> FormSession | None:
     """The form the user has open (or `form_ref`), with its newest submission (made if none)."""
     ref = form_ref or ctx.state.form or ""
+    if "#" in ref:  # a per-item form whose item was removed: opened by its submission, kept to be read
+        form_id, _, sid = ref.partition("#")
+        form, orphan = get_form(form_id), await ctx.tx.submission(int(sid) if sid.isdigit() else None)
+        if form is None or orphan is None or orphan.form_id != form_id:
+            return None
+        ctx.state.form, ctx.state.submission = ref, orphan.id
+        return FormSession(ctx, form, orphan)
     form_id, item = split_ref(ref)
     form = get_form(form_id)
     if form is None:
@@ -257,3 +329,42 @@ async def open_session(ctx: Ctx, form_ref: str | None = None) -> FormSession | N
         ctx.state.position = None
     ctx.state.form, ctx.state.submission = ref, sub.id
     return FormSession(ctx, form, sub)
+
+
+async def campaign_of(ctx: Ctx, form_id: str, sub: Any = None) -> Any:
+    """The campaign a submission belongs to: the one it was confirmed for, else the one its firm's region
+    and the newest year give (bot/campaigns/model.py pick)."""
+    from bot.campaigns import handlers as campaigns
+    from bot.campaigns.model import pick
+    from bot.campaigns.repo import region_of
+
+    loaded = await campaigns.tx_campaigns(ctx.tx)
+    if sub is not None and sub.campaign_id:
+        fixed = next((c for c in loaded if c.id == sub.campaign_id), None)
+        if fixed is not None:
+            return fixed
+    return pick(loaded, form_id, region_of(ctx.tx.user.prefs, await ctx.tx.submissions()))
+
+
+async def follow_items(ctx: Ctx) -> list[str]:
+    """A form whose items changed in this message: the per-item forms hanging on them follow (a renamed
+    事项 renames its 申请书's “揭榜”事项名称, which then asks to be confirmed again). Returns what to say."""
+    t = ctx.t
+    notes: list[str] = []
+    for parent in ctx.tx.saved():
+        for child in FORMS.values():
+            pid, _, group = child.per_item.partition(".")
+            if pid != parent.form_id or (parent.loaded or {}).get(group) == (parent.answers or {}).get(group):
+                continue
+            items = parent_items(parent.answers or {}, group)
+            for i, sub in link_items(items, await ctx.tx.submissions(child.id)).items():
+                moved = relinked(sub, i, items[i])
+                if moved is None:
+                    continue
+                renamed = moved.get("item_name") != (sub.answers or {}).get("item_name")
+                was = printed.print_state(sub)
+                ctx.tx.save_answers(sub, moved)
+                if renamed and was != "draft":
+                    notes.append(t(N_("《{title}》的“揭榜”事项名称已改为“{name}”，请打开它重新确认生成。"),
+                                   title=t(child.short_title), name=moved.get("item_name")))
+    return notes

@@ -19,7 +19,9 @@ class Screen(enum.StrEnum):
     ASK = "ask"  # one question of the open form
     EDIT = "edit"  # the list of answers to change
     GROUP = "group"  # one item of a repeatable group (edit a field, remove, move)
+    START = "start"  # before question 1 of a new form: its campaign, and the firm's facts to take over
     REVIEW = "review"  # every answer, to confirm
+    CONFIRM_REMOVE = "remove"  # 删除事项2？ (its 申请书, or a long 需求, would go with it)
     DONE = "done"  # confirmed: the documents were made
     CANCEL = "cancel"  # 确定要暂停填写吗？
     PAUSED = "paused"  # paused; the next message resumes
@@ -51,7 +53,8 @@ class ConversationState:
     tries: int = 0  # failed tries at the current step
     offered: list[tuple[Any, str]] = field(default_factory=list)  # (value, label) for an ambiguous answer
     toggles: list[int] = field(default_factory=list)  # multi-select ticks not yet confirmed
-    parts: list[str] = field(default_factory=list)  # the paragraphs of a long text so far
+    parts: list[str] = field(default_factory=list)  # read from old rows only: drafts live in the submission now
+    drafting: str | None = None  # the step path of a long text being written (command words are text there)
     computed: Any = None  # a computed value shown for confirmation
     fresh: bool = False  # the user declined the profile's value for this step
     keyboard: Keyboard | None = None
@@ -67,6 +70,7 @@ class ConversationState:
         self.parts = []
         self.computed = None
         self.fresh = False
+        self.drafting = None
 
     def close_form(self) -> None:
         self.form = self.submission = self.position = self.group = None
@@ -78,7 +82,7 @@ class ConversationState:
         d: dict[str, Any] = {}
         if self.screen is not None:
             d["screen"] = self.screen.value
-        for key in ("form", "submission", "position", "group", "computed"):
+        for key in ("form", "submission", "position", "group", "computed", "drafting"):
             value = getattr(self, key)
             if value is not None:
                 d[key] = value
@@ -114,6 +118,7 @@ class ConversationState:
         s.submission = _int(d.get("submission", d.get("sub")))
         s.position = _str(d.get("position", d.get("at")))
         s.group = _str(d.get("group"))
+        s.drafting = _str(d.get("drafting"))
         s.tries = _int(d.get("tries")) or 0
         offered = d.get("offered", d.get("pending")) or []
         s.offered = [(pair[0], str(pair[1])) for pair in offered if isinstance(pair, list | tuple) and len(pair) == 2]

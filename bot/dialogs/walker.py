@@ -31,6 +31,8 @@ YES_NO = (Choice("yes", N_("是")), Choice("no", N_("否")))
 WALKER_MESSAGES = {
     "empty": N_("请输入内容。"),
     "required": N_("这一项必须填写，不能跳过。"),
+    "catalogue_text": "{text}",
+    "catalogue_picked": N_("事项名称：{name}，代码：{code}（来自需求目录）"),
     "choose_listed": N_("请从下面的选项中选择，回复编号即可。"),
     "choose_listed_multi": N_("请回复选项编号，可多选，例如：1,3"),
     "choose_at_least_one": N_("请至少选择一项。"),
@@ -72,22 +74,25 @@ def _step(field: Field, group: Group | None = None, index: int | None = None) ->
 _MORE_FIELDS: dict[int, Field] = {}
 
 
-_PLANS: dict[int, list[tuple[Field | Group, Step | None]]] = {}
+_PLANS: dict[tuple[int, int], list[tuple[Field | Group, Step | None]]] = {}
 
 
-def _plan(form: Form) -> list[tuple[Field | Group, Step | None]]:
-    """The form's items, each with its Step when it is always asked (no condition, not a group)."""
-    plan = _PLANS.get(id(form))
+def _plan(form: Form, version: int) -> list[tuple[Field | Group, Step | None]]:
+    """The items of the form's `version`, each with its Step when it is always asked (no condition)."""
+    plan = _PLANS.get((id(form), version))
     if plan is None:
-        plan = _PLANS[id(form)] = [(item, _step(item) if isinstance(item, Field) and item.when is None else None)
-                                   for item in form.items]
+        plan = _PLANS[(id(form), version)] = [
+            (item, _step(item) if isinstance(item, Field) and item.when is None else None)
+            for item in form.items if item.in_version(version)]
     return plan
 
 
-def steps(form: Form, answers: Answers) -> list[Step]:
-    """The steps that apply, in order, given the answers so far (conditions are re-read each time)."""
+def steps(form: Form, answers: Answers, version: int | None = None) -> list[Step]:
+    """The steps that apply, in order, given the answers so far (conditions are re-read each time), in the
+    form as it was at `version` (a submission's own; default: the form as it is now)."""
     out: list[Step] = []
-    for item, always in _plan(form):
+    v = form.version if version is None else version
+    for item, always in _plan(form, v):
         if always is not None:
             out.append(always)
         elif isinstance(item, Group):
@@ -99,7 +104,8 @@ def steps(form: Form, answers: Answers) -> list[Step]:
             for i in range(count):
                 row = rows[i] if i < len(rows) else {}
                 ctx = {**answers, **row} if conditional else answers
-                out.extend(_step(f, item, i) for f in item.fields if f.applies(ctx))
+                out.extend(_step(f, item, i) for f in item.fields
+                           if f.applies(ctx) and f.in_version(v))
             if count < item.max_items and answers.get(f"{item.key}{MORE}") is None:
                 more = _MORE_FIELDS.get(id(item))
                 if more is None:
@@ -195,10 +201,18 @@ def progress_in(all_steps: list[Step], step: Step | None) -> tuple[int, int]:
     return total, total
 
 
-def answered_count(form: Form, answers: Answers) -> tuple[int, int, list[Step]]:
-    seq = [s for s in steps(form, answers) if not s.is_more]
-    missing = [s for s in seq if not has_value(answers, s.path)]
-    return len(seq) - len(missing), len(seq), missing
+def answered_count(form: Form, answers: Answers, version: int | None = None) -> tuple[int, int, list[Step]]:
+    """(questions answered, questions in all, the required ones still unanswered) in the form's `version`
+    (a submission's own: a form changed next year never turns a finished old one into "26/27")."""
+    seq = [s for s in steps(form, answers, version) if not s.is_more]
+    answered = sum(1 for s in seq if has_value(answers, s.path))
+    missing = [s for s in seq if not s.field.optional and not has_value(answers, s.path)]
+    return answered, len(seq), missing
+
+
+def answered_sub(form: Form, sub: Any) -> tuple[int, int, list[Step]]:
+    """`answered_count` of a submission, in the version of the form it was filled against."""
+    return answered_count(form, sub.answers or {}, getattr(sub, "form_version", None))
 
 
 # -- matching an answer to choices -----------------------------------------------------------------

@@ -18,10 +18,13 @@ FORM_ACTIONS: dict[str, a.Action] = {"back": a.Back(), "skip": a.Skip(), "edit":
                                      "preview": a.Preview(), "cancel": a.Cancel()}
 
 
+RESUMABLE = (Screen.START, Screen.ASK, Screen.REVIEW, Screen.EDIT, Screen.GROUP, Screen.CONFIRM_REMOVE, Screen.CANCEL)
+
+
 async def resume(ctx: Ctx, prefix: str = "", greet: bool = False) -> Reply:
     """`prefix`, then where the user stands: the current screen of the open form, or the menu."""
     screen = ctx.state.screen
-    if screen in (Screen.ASK, Screen.REVIEW, Screen.EDIT, Screen.GROUP, Screen.CANCEL) and ctx.state.form:
+    if screen in RESUMABLE and ctx.state.form:
         return await SCREENS[screen].show(ctx, prefix)
     return await menu.show(ctx, prefix, greet=greet)
 

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import re
 
+from bot.campaigns import handlers as campaigns
 from bot.context import Ctx, Option
 from bot.dialogs import actions as a
-from bot.dialogs import screens
+from bot.dialogs import printed, screens
 from bot.dialogs import walker as w
 from bot.dialogs.forms import FORMS
 from bot.dialogs.items import link_items
-from bot.dialogs.session import open_session, parent_of
+from bot.dialogs.session import FormSession, campaign_of, open_session, parent_of
 from bot.dialogs.state import Screen
 from bot.i18n import N_
 from bot.messages import Reply
@@ -32,16 +33,31 @@ async def form_entries(ctx: Ctx) -> list[tuple[str, str, str]]:
             linked = link_items(items, subs)
             refs = [(f"{form.id}:{i}", linked.get(i), f"{t(form.short_title)} {t(N_('事项'))}{i + 1}《{row['name']}》")
                     for i, row in enumerate(items)]
+            # a 申请书 whose 事项 was removed from the 对接表 is kept, to be read again
+            used = {sub.id for sub in linked.values()}
+            refs += [(f"{form.id}#{sub.id}", sub, t(N_("{title}（已删除的事项）《{name}》"), title=t(form.short_title),
+                                                    name=(sub.answers or {}).get("item_name") or ""))
+                     for sub in subs if sub.id not in used and _has_content(sub)]
         else:
             refs = [(form.id, subs[-1] if subs else None, t(form.title))]
         for ref, sub, title in refs:
             if sub is None:
                 entries.append((title, "", ref))
                 continue
-            done, total, _ = w.answered_count(form, sub.answers or {})
-            mark = t(N_("已完成")) if sub.status != "draft" else ""
-            entries.append((title, f"{done}/{total} {mark}".strip(), ref))
+            done, total, _ = w.answered_sub(form, sub)
+            state = printed.print_state(sub)
+            mark = t(STATE_MARKS[state]) if state in STATE_MARKS else ""
+            entries.append((title, f"{done}/{total} {mark}".strip() if state == "draft" else mark, ref))
     return entries
+
+
+# How a form's state reads in the menu (a draft shows its count instead).
+STATE_MARKS = {"complete": N_("已完成"), "changed": N_("已修改待确认"), "submitted": N_("已报送"),
+               "received": N_("已收到纸质件"), "approved": N_("初审通过"), "returned": N_("退回")}
+
+
+def _has_content(sub) -> bool:
+    return any(not k.startswith("_") and k not in ("company_name", "item_name") for k in (sub.answers or {}))
 
 
 async def show(ctx: Ctx, prefix: str = "", greet: bool | None = None) -> Reply:
@@ -76,12 +92,32 @@ async def handle(ctx: Ctx, act: a.Action | None, text: str) -> list[Reply]:
             if session is None:
                 return [await show(ctx)]
             ctx.state.position = None
-            return [screens.question(session)]
+            session = await _this_years(session)
+            if screens.is_new(session):  # before question 1: its campaign, and the firm's facts to take over
+                return [await screens.start(session)]
+            return [screens.question(await session.prepare())]
         case a.Back() | a.Skip() | a.EditList() | a.Preview() | a.Cancel() if ctx.state.form:
             return await screens.SCREENS[Screen.ASK].handle(ctx, act, text)  # the form left open behind the menu
         case a.Back() | a.Skip() | a.EditList() | a.Preview() | a.Cancel():
             return [await show(ctx, ctx.t(N_("还没有打开表格，请先选择：")))]
     return [await show(ctx, "✗ " + ctx.t(N_("没有这个选项，请从下面选择：")))]
+
+
+async def _this_years(session: FormSession) -> FormSession:
+    """A form confirmed for an earlier campaign stays with it; this year's campaign gets a new one."""
+    sub, ctx = session.sub, session.ctx
+    if sub.status == "draft" or not sub.campaign_id or session.form.per_item:
+        return session
+    current = await campaign_of(ctx, session.form.id)
+    if current is None or current.id == sub.campaign_id:
+        return session
+    earlier = next((c for c in await campaigns.tx_campaigns(ctx.tx) if c.id == sub.campaign_id), None)
+    if earlier is not None and earlier.year >= current.year:
+        return session
+    fresh = await ctx.tx.new_submission(session.form.id, {}, form_version=session.form.version)
+    ctx.state.submission = fresh.id
+    ctx.state.reset_step()
+    return FormSession(ctx, session.form, fresh)
 
 
 def loose_action(ctx: Ctx, text: str) -> a.Action | None:

@@ -32,6 +32,8 @@ WORDS: dict[str, tuple[str, ...]] = {
 }
 # Words that act on the open form: the screen gets them as actions (bot/dialogs/actions.py).
 FORM_WORDS = ("back", "skip", "edit", "preview", "cancel")
+# Inside a long section being written, only these act; any other word is a paragraph of the text.
+WHILE_WRITING = ("back", "skip", "edit", "cancel", "start")
 _WITH_ARGUMENT = ("contact", "submitted")
 _EXACT = {word: name for name, words in WORDS.items() for word in words}
 _PREFIXES = sorted(((word, name) for name, words in WORDS.items() if name in _WITH_ARGUMENT for word in words),

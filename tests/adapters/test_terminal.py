@@ -100,6 +100,7 @@ def terminal(tmp_path):
 
 def open_form(t: Terminal) -> None:
     t.type("2" + ENTER)
+    assert "开始填写" in t.type("1" + ENTER)  # the campaign's note first: the 2024 programme is over
     assert "企业名称" in t.type("1" + ENTER)
 
 

@@ -10,7 +10,7 @@ from bot.dialogs.state import ConversationState, Keyboard, Screen
 EVERY_KIND = [a.Command("status"), a.PickRole("sme"), a.OpenForm("application:3"), a.Choose(2), a.Toggle(1, True),
               a.Toggle(4, False), a.Done(), a.PickOffered(0), a.AcceptComputed(), a.UseProfile(True),
               a.UseProfile(False), a.Confirm(), a.EditList(), a.EditField("items.12.name"), a.ItemMenu("items", 1),
-              a.RemoveItem("needs", 0), a.MoveItemUp("items", 3), a.AddItem("items"), a.Pause(True), a.Back(),
+              a.RemoveItem("needs", 0), a.RemoveItem("items", 2, True), a.StartForm("all"), a.MoveItemUp("items", 3), a.AddItem("items"), a.Pause(True), a.Back(),
               a.Skip(), a.Preview(), a.Cancel()]
 
 

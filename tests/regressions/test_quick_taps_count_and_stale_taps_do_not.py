@@ -62,7 +62,7 @@ async def test_a_double_tapped_confirm_makes_the_documents_once(app):
     await start_form(c)
     await c.fill(SME_STEPS)
     b = _button(c.last, "确认")
-    [first] = await c.deliver(c.incoming(b.label, payload=b.payload))
+    first, _next = await c.deliver(c.incoming(b.label, payload=b.payload))
     [second] = await c.deliver(c.incoming(b.label, payload=b.payload))
     assert first.document is not None and second.document is None and "已经过去" in second.text
     assert len(list(app.settings.documents_dir.rglob("*.docx"))) == 1

@@ -13,9 +13,9 @@ S4 = N_("四、希望采取的合作方式")
 EVIDENCE = N_("佐证材料")
 
 
-def _section(key: str, label: str, guidance: str, section: str) -> Field:
+def _section(key: str, label: str, guidance: str, section: str, **kw) -> Field:
     return Field(key, label, N_("可分几条消息发送，写完回复“完成”"), validate=v.long_text(6000), long_text=True,
-                 max_chars=6000, guidance=guidance, section=section)
+                 max_chars=6000, guidance=guidance, section=section, **kw)
 
 
 FORM = Form(
@@ -35,8 +35,11 @@ FORM = Form(
         Field("not_affiliated", N_("关联关系声明"),
               N_("“揭榜”中小企业不得是“发榜”大企业的子公司、控股公司、供应商等关联企业"), section=S1,
               choices=(Choice("非关联企业", N_("确认：本企业不是发榜大企业的子公司、控股公司、供应商等关联企业")),)),
-        _section("basic", S1, N_("包括主营业务、运营情况、在行业的地位等。"), S1),
-        _section("capability", S2, N_("企业研发团队、技术创新成果、标准制定、产品销售等情况。"), S2),
+        # Sections 一 and 二 are the firm's own: offered again in its next 申请书 (一 also from the 企业概况).
+        _section("basic", S1, N_("包括主营业务、运营情况、在行业的地位等。"), S1, profile="application_basic",
+                 offer=("overview",)),
+        _section("capability", S2, N_("企业研发团队、技术创新成果、标准制定、产品销售等情况。"), S2,
+                 profile="application_capability"),
         _section("plan_team", N_("（一）攻关团队情况"), N_("团队成员曾主持或参与的项目"), S3),
         _section("plan_goals", N_("（二）预期目标"), N_("包括指标数值、测试场景及评价方式等"), S3),
         _section("plan_route", N_("（三）拟选择的技术路线"), "", S3),

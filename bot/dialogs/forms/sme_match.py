@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from bot.dialogs import validators as v
 from bot.dialogs.fields import Choice, Field, Form, Group, Rule, When
+from bot.documents.places import registered_place
 from bot.i18n import N_
 
 BASIC = N_("一、企业基本情况")
@@ -24,6 +25,7 @@ FORM = Form(
     renderer="bot.documents.sme_match:render",
     notes=(N_("注：可揭榜多个事项，每个事项均需附揭榜申请书"),),
     rules=(Rule(("credit_code", "reg_province"), v.credit_code_region),),
+    review_lines=((N_("企业注册地（打印为）"), registered_place),),
     items=(
         Field("company_name", N_("企业名称"), N_("与营业执照一致，例：上海某某科技有限公司"),
               validate=v.text(100), section=BASIC, profile=True, example=N_("上海某某科技有限公司")),
@@ -67,7 +69,7 @@ FORM = Form(
               validate=v.amount_wan, section=BASIC, profile=True, example="1500",
               when=When(("industry", "industry_sub"), v.needs_total_assets)),
         Field("size", N_("企业规模"), N_("按《中小企业划型标准规定》(工信部联企业〔2011〕300号)计算"),
-              compute=v.enterprise_size, depends_on=SIZE_INPUTS, section=BASIC,
+              compute=v.enterprise_size, depends_on=SIZE_INPUTS, stops=("大型",), section=BASIC,
               choices=(Choice("大型"), Choice("中型"), Choice("小型"), Choice("微型"))),
         Field("ownership", N_("企业性质"), choices=(Choice("国有"), Choice("民营"), Choice("合资"), Choice("外资")),
               section=BASIC, profile=True),
@@ -82,8 +84,8 @@ FORM = Form(
               validate=v.long_text(500), section=OVERVIEW, profile=True),
         Group("items", N_("事项"), section=ITEMS, more_question=N_("还要添加一个拟揭榜事项吗？"),
               fields=(
-                  Field("name", N_("事项名称"), N_("需求目录中的事项名称"), validate=v.text(100)),
-                  Field("code", N_("代码"), N_("需求目录中的事项代码"), validate=v.text(30)),
+                  Field("name", N_("事项名称"), N_("需求目录中的事项名称"), validate=v.text(100), catalogue="name"),
+                  Field("code", N_("代码"), N_("需求目录中的事项代码"), validate=v.text(30), catalogue="code"),
               )),
     ),
 )
