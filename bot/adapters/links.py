@@ -7,8 +7,12 @@ A link names one document of one user and expires:
 
 `GET /files/{token}` answers 403 for a token that does not verify (or names a file that is not
 that user's, or is not a token at all: any characters may arrive in a URL), 410 once it has expired
-and 404 when the file is gone; never a 500. The file goes out with its
-UTF-8 name in Content-Disposition (RFC 5987 / RFC 6266).
+and 404 when the file is gone; never a 500. Each refusal is the phone page of `bot.web.pages` (what
+happened and what to do: reply 文件 in the chat), in the user's language where the token names them.
+The file goes out with its UTF-8 name in Content-Disposition (RFC 5987 / RFC 6266).
+
+These links were sent before the short links of `bot.web.links` (/m/<id>) and go on working until they
+expire. `add_routes` mounts both: the downloads and the pages.
 """
 
 from __future__ import annotations
@@ -35,9 +39,10 @@ _TOKEN = re.compile(r"[A-Za-z0-9_-]{1,4096}\.[A-Za-z0-9_-]{43}")  # what make_to
 
 
 class LinkError(Exception):
-    def __init__(self, status: int, reason: str) -> None:
+    def __init__(self, status: int, reason: str, owner: str = "") -> None:
         super().__init__(reason)
         self.status = status
+        self.owner = owner  # "channel:user id" where the token verified (expired), for the page's language
 
 
 def _b64(data: bytes) -> str:
@@ -88,7 +93,7 @@ def read_token(settings, token: str, now: float | datetime | None = None) -> dic
     except (binascii.Error, ValueError, KeyError, TypeError) as exc:
         raise LinkError(403, "bad token") from exc
     if _epoch(now) > expires:
-        raise LinkError(410, "expired")
+        raise LinkError(410, "expired", owner)
     return {"path": path, "owner": owner, "expires": expires}
 
 
@@ -96,9 +101,11 @@ def download_name(path: Path) -> str:
     return _STORED_PREFIX.sub("", path.name) or path.name
 
 
-def content_disposition(filename: str) -> str:
+def content_disposition(filename: str, disposition: str = "attachment") -> str:
+    """`attachment` (a download) or `inline` (shown in the browser), with an ASCII name for old clients
+    and the UTF-8 one (RFC 6266 / RFC 5987) for the rest."""
     fallback = "".join(c if c.isascii() and c.isprintable() and c not in '"\\' else "_" for c in filename)
-    return f"attachment; filename=\"{fallback}\"; filename*=UTF-8''{quote(filename, safe='')}"
+    return f"{disposition}; filename=\"{fallback}\"; filename*=UTF-8''{quote(filename, safe='')}"
 
 
 async def _resolve(app, token: str) -> Path:
@@ -120,17 +127,28 @@ async def _resolve(app, token: str) -> Path:
     return path
 
 
+async def _language(app, request: web.Request, owner: str) -> str:
+    from bot.i18n import normalise_language
+    from bot.web.pages import request_language
+
+    channel, _, external_id = owner.partition(":")
+    user = await app.store.user(channel, external_id) if external_id else None
+    return normalise_language(user.language) if user is not None else request_language(request)
+
+
 def add_routes(web_app: web.Application, app) -> None:
-    """GET /files/{token}: the signed download."""
+    """GET /files/{token}: the signed download; and the phone pages (/m/…, `bot.web.pages`)."""
+    from bot.web.pages import add_routes as add_pages
+
+    pages = add_pages(web_app, app)
 
     async def download(request: web.Request) -> web.StreamResponse:
         try:
             path = await _resolve(app, request.match_info["token"])
         except LinkError as exc:
             log.info("download refused (%d): %s", exc.status, exc)
-            text = {403: "链接无效。Invalid link.", 404: "文件不存在。File not found.",
-                    410: "链接已过期：在对话中回复“文件”即可重新获取。The link has expired: reply “files” in the chat for new ones."}
-            return web.Response(status=exc.status, text=text.get(exc.status, "error"))
+            kind = {403: "invalid", 404: "gone", 410: "expired"}.get(exc.status, "invalid")
+            return pages.message(await _language(app, request, exc.owner), exc.status, kind)
         return web.FileResponse(path, headers={
             "Content-Disposition": content_disposition(download_name(path)),
             "Content-Type": "application/vnd.openxmlformats-officedocument.wordprocessingml.document"

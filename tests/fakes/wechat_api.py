@@ -53,6 +53,7 @@ class FakeWeChatAPI:
         app.router.add_get("/cgi-bin/token", self._token)
         app.router.add_get("/cgi-bin/gettoken", self._token)
         app.router.add_get("/cgi-bin/ticket/getticket", self._ticket)
+        app.router.add_get("/sns/oauth2/access_token", self._oauth)  # web authorisation (bot/web/oauth.py)
         for path in PATHS:
             app.router.add_post(path, self._api)
         self._runner = web.AppRunner(app)
@@ -142,6 +143,30 @@ class FakeWeChatAPI:
             if not 1 <= len(buttons) <= 3 or any(len(b.get("sub_button", [])) > 5 for b in buttons):
                 return self._answer(call, 40016, "invalid button size")
         return self._answer(call, 0, "ok", extra)
+
+    # -- web authorisation (snsapi_base): a code, once, stands for an openid ------------------------------
+
+    def oauth_code(self, openid: str, snapshot: bool = False) -> str:
+        """The code WeChat would put on the redirect for this user (`snapshot`: a 朋友圈 snapshot page's
+        virtual account); good for one exchange."""
+        codes = self.__dict__.setdefault("oauth_codes", {})
+        code = f"CODE{next(self._ids)}x{len(codes)}"
+        codes[code] = (openid, snapshot)
+        return code
+
+    async def _oauth(self, request: web.Request) -> web.Response:
+        call = Call(path=request.path, query=dict(request.query))
+        q, codes = call.query, self.__dict__.setdefault("oauth_codes", {})
+        if q.get("grant_type") != "authorization_code" or not q.get("appid") or not q.get("secret"):
+            return self._answer(call, 40002, "invalid grant_type")
+        if q.get("code") not in codes:
+            used = q.get("code") in self.__dict__.setdefault("oauth_used", set())
+            return self._answer(call, 40163 if used else 40029, "code been used" if used else "invalid code")
+        openid, snapshot = codes.pop(q["code"])
+        self.__dict__.setdefault("oauth_used", set()).add(q["code"])
+        return self._answer(call, 0, "ok", {"access_token": f"WEBTOKEN{next(self._ids)}", "expires_in": 7200,
+                                            "refresh_token": "REFRESH", "openid": openid, "scope": "snsapi_base"}
+                            | ({"is_snapshotuser": 1} if snapshot else {}))
 
     def _answer(self, call: Call, errcode: int, errmsg: str, extra: dict | None = None) -> web.Response:
         call.errcode = errcode

@@ -1,0 +1,258 @@
+"""The phone pages on `serve`'s aiohttp server: a user's 我的文件 and a form's full review.
+
+    GET /m/{link}                      the page the link was made for (我的文件, or a review)
+    GET /m/{link}/review/{sid}         the whole of one form, as the chat's review lists it
+    GET /m/{link}/pdf/{sid}            its PDF, shown in the browser (inline)
+    GET /m/{link}/docx/{sid}           its Word file (attachment, UTF-8 file name)
+    GET /m/{link}/preview/{sid}        page 1 of its PDF as a PNG
+    GET /m/wx?code=…&state=…           WeChat OAuth (snsapi_base): the OA user's pages, kept in a cookie;
+                                       /m/wx/… is then /m/{link}/… with the link taken from that cookie
+
+`{link}` is a short link's id (bot.web.links). Whatever arrives there, the answer is a page: a link we did
+not make, or a form that is not the link's user's, is 403; an expired link 410, each a real phone page
+saying what to do (reply 文件 in the chat); an error of ours 503, never a traceback.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+from aiohttp import web
+from jinja2 import Environment, FileSystemLoader, select_autoescape
+
+from bot.adapters.links import content_disposition, download_name
+from bot.config import local_zone
+from bot.dialogs.forms import FORMS
+from bot.dialogs.printed import print_state
+from bot.dialogs.summary import review_rows
+from bot.i18n import gettext, normalise_language
+from bot.messages import DOCX_MIME, PDF_MIME, PNG_MIME
+from bot.web import files, oauth
+from bot.web.links import PREFIX, Opened, Refused, clock, make_link_id, open_link
+from bot.web.text import state_name, word
+from storage.models import User
+
+log = logging.getLogger(__name__)
+
+TEMPLATES = Path(__file__).resolve().parent / "templates"
+COOKIE = "jiebang_wx"
+WX = "wx"  # /m/wx: the Official Account's pages, the link in the cookie
+HEADERS = {
+    "Cache-Control": "private, no-store",
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",  # the page's own URL is the key to it: never sent on
+    "X-Frame-Options": "DENY",
+    "Content-Security-Policy": "default-src 'none'; img-src 'self'; style-src 'unsafe-inline'; "
+                               "frame-ancestors 'none'; base-uri 'none'; form-action 'none'",
+}
+HTML_LANG = {"zh_CN": "zh-CN", "en": "en"}
+MESSAGES = {  # kind → the words (bot.web.text) of its heading and its explanation
+    "expired": ("expired_title", "expired_body"), "invalid": ("invalid_title", "invalid_body"),
+    "gone": ("gone_title", "gone_body"), "wx": ("wx_title", "wx_body"), "snapshot": ("wx_title", "snapshot_body"),
+    "busy": ("busy_title", "busy_body"),
+}
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+def _env() -> Environment:
+    return Environment(loader=FileSystemLoader(str(TEMPLATES)), autoescape=select_autoescape(["html"]),
+                       trim_blocks=True, lstrip_blocks=True)
+
+
+def request_language(request: web.Request) -> str:
+    """zh_CN, or en when the browser asks for English before Chinese (pages that know no user)."""
+    for part in request.headers.get("Accept-Language", "").split(","):
+        tag = part.split(";")[0].strip().lower()
+        if tag.startswith("zh"):
+            return "zh_CN"
+        if tag.startswith("en"):
+            return "en"
+    return "zh_CN"
+
+
+class Seen:
+    """Who a request is for: the link, its user (None before their first message), their language and
+    the URL prefix of their pages ("/m/<id>" or "/m/wx")."""
+
+    def __init__(self, opened: Opened, user: User | None, lang: str, base: str) -> None:
+        self.opened, self.user, self.lang, self.base = opened, user, lang, base
+
+
+class Pages:
+    def __init__(self, app: Any) -> None:
+        self.app = app
+        self.env = _env()
+        self.secure = app.settings.public_url.startswith("https://")
+        self._http: aiohttp.ClientSession | None = None
+        self._guarded_landing = self.guarded(self._landing)
+
+    # -- plumbing -------------------------------------------------------------------------------------
+
+    def page(self, name: str, lang: str, status: int = 200, **values: Any) -> web.Response:
+        html = self.env.get_template(name).render(
+            lang=lang, html_lang=HTML_LANG.get(lang, "zh-CN"), _=lambda key, **k: word(lang, key, **k),
+            t=lambda s, **k: gettext(lang, s, **k), **values)
+        return web.Response(text=html, status=status, content_type="text/html", charset="utf-8", headers=HEADERS)
+
+    def message(self, lang: str, status: int, kind: str) -> web.Response:
+        """A refusal as a page: `kind` is expired, invalid, gone, wx, snapshot or busy."""
+        heading, body = MESSAGES[kind]
+        return self.page("message.html", lang, status, kind=kind, heading=word(lang, heading), body=word(lang, body))
+
+    def guarded(self, handler: Callable[[web.Request, Seen], Awaitable[web.StreamResponse]]) -> Handler:
+        """The link resolved (or its refusal page), then `handler`; anything unexpected is a 503 page."""
+
+        async def wrapped(request: web.Request) -> web.StreamResponse:
+            lang = request_language(request)
+            try:
+                seen = await self.seen(request)
+                if isinstance(seen, web.StreamResponse):
+                    return seen
+                return await handler(request, seen)
+            except web.HTTPException:
+                raise
+            except Exception:
+                log.exception("page %s failed", request.match_info.route.resource.canonical
+                              if request.match_info.route.resource else request.path)
+                return self.message(lang, 503, "busy")
+
+        return wrapped
+
+    async def seen(self, request: web.Request) -> Seen | web.Response:
+        link = request.match_info.get("link", "")
+        from_cookie = link == WX
+        link_id = request.cookies.get(COOKIE, "") if from_cookie else link
+        lang = request_language(request)
+        if from_cookie and not link_id:
+            return self.message(lang, 403, "wx")
+        try:
+            opened = await open_link(self.app, link_id)
+        except Refused as e:
+            log.info("page link refused (%d): %s", e.status, e)
+            if e.opened is not None:
+                user = await self.app.store.user(e.opened.channel, e.opened.external_id)
+                lang = normalise_language(user.language) if user else lang
+            return self.message(lang, e.status, "expired" if e.status == 410 else "invalid")
+        user = await self.app.store.user(opened.channel, opened.external_id)
+        if user is not None:
+            lang = normalise_language(user.language)
+        return Seen(opened, user, lang, f"{PREFIX}/{WX if from_cookie else link_id}")
+
+    def until(self, seen: Seen) -> str:
+        return seen.opened.expires_at.astimezone(local_zone()).strftime("%Y-%m-%d %H:%M")
+
+    # -- pages ----------------------------------------------------------------------------------------
+
+    async def landing(self, request: web.Request) -> web.StreamResponse:
+        if request.match_info.get("link") == WX and "code" in request.query:
+            return await self.wechat_callback(request)
+        return await self._guarded_landing(request)
+
+    async def _landing(self, request: web.Request, seen: Seen) -> web.StreamResponse:
+        kind, _, sid = seen.opened.target.partition(":")
+        if kind == "review":
+            return await self._review(request, seen, sid)
+        return await self._files(request, seen)
+
+    async def _files(self, request: web.Request, seen: Seen) -> web.StreamResponse:
+        cards = await files.cards(self.app, seen.user, seen.lang, clock(self.app))
+        return self.page("files.html", seen.lang, cards=cards, base=seen.base, until=self.until(seen))
+
+    async def review(self, request: web.Request, seen: Seen) -> web.StreamResponse:
+        return await self._review(request, seen, request.match_info["sid"])
+
+    async def _review(self, request: web.Request, seen: Seen, sid: str) -> web.StreamResponse:
+        sub = await files.submission_of(self.app, seen.user, sid)
+        if sub is None:
+            return self.message(seen.lang, 403, "invalid")
+        form = FORMS[sub.form_id]
+        rows = review_rows(form, sub.answers, sub.form_version, seen.lang)
+        title, item = files.title_of(seen.lang, sub)
+        state = print_state(sub)
+        pdf, docx = files.documents(self.app.settings, sub) if state != "draft" else (None, None)
+        notes = [gettext(seen.lang, n) for n in form.notes]
+        return self.page("review.html", seen.lang, title=title, item=item, state=state,
+                         state_name=state_name(seen.lang, state), note=sub.status_note or "", rows=rows,
+                         notes=notes, sub_id=sub.id, pdf=pdf, docx=docx, base=seen.base, until=self.until(seen))
+
+    async def _document(self, request: web.Request, seen: Seen, pick: str) -> web.StreamResponse:
+        sub = await files.submission_of(self.app, seen.user, request.match_info["sid"])
+        if sub is None:
+            return self.message(seen.lang, 403, "invalid")
+        pdf, docx = files.documents(self.app.settings, sub)
+        if pick == "preview":
+            png = await files.cached_preview(pdf) if pdf is not None else None
+            if png is None:
+                return self.message(seen.lang, 404, "gone")
+            return web.FileResponse(png, headers={**HEADERS, "Content-Type": PNG_MIME})
+        path = pdf if pick == "pdf" else docx
+        if path is None or not path.is_file():
+            return self.message(seen.lang, 404, "gone")
+        disposition = "inline" if pick == "pdf" else "attachment"
+        return web.FileResponse(path, headers={
+            **HEADERS, "Content-Type": PDF_MIME if pick == "pdf" else DOCX_MIME,
+            "Content-Disposition": content_disposition(download_name(path), disposition)})
+
+    async def pdf(self, request: web.Request, seen: Seen) -> web.StreamResponse:
+        return await self._document(request, seen, "pdf")
+
+    async def docx(self, request: web.Request, seen: Seen) -> web.StreamResponse:
+        return await self._document(request, seen, "docx")
+
+    async def preview(self, request: web.Request, seen: Seen) -> web.StreamResponse:
+        return await self._document(request, seen, "preview")
+
+    async def unknown(self, request: web.Request) -> web.StreamResponse:
+        return self.message(request_language(request), 404, "invalid")
+
+    # -- WeChat OAuth ---------------------------------------------------------------------------------
+
+    def http(self) -> aiohttp.ClientSession:
+        if self._http is None or self._http.closed:
+            self._http = aiohttp.ClientSession()
+        return self._http
+
+    async def close(self, _web_app: web.Application | None = None) -> None:
+        if self._http is not None:
+            await self._http.close()
+
+    async def wechat_callback(self, request: web.Request) -> web.StreamResponse:
+        """?code=…&state=…: the openid behind the code; its page link goes in a cookie; on to /m/wx."""
+        lang = request_language(request)
+        try:
+            openid = await oauth.openid_for(self.http(), self.app.settings, request.query.get("code", ""))
+        except oauth.NotAuthorised as e:
+            log.info("wechat oauth refused: %s", e)
+            return self.message(lang, 403, "snapshot" if e.snapshot else "wx")
+        try:
+            link_id = await make_link_id(self.app, oauth.CHANNEL, openid, "files")
+        except Exception:
+            log.exception("wechat oauth: no page link for the user")
+            return self.message(lang, 503, "busy")
+        target = oauth.target_of(request.query.get("state", ""))
+        kind, _, sid = target.partition(":")
+        location = f"{PREFIX}/{WX}" + (f"/review/{sid}" if kind == "review" else "")
+        response = web.Response(status=302, headers={"Location": location, "Cache-Control": "no-store",
+                                                     "Referrer-Policy": "no-referrer"})
+        response.set_cookie(COOKIE, link_id, path=f"{PREFIX}/{WX}", httponly=True, samesite="Lax",
+                            secure=self.secure, max_age=max(60, self.app.settings.link_ttl_seconds))
+        return response
+
+
+def add_routes(web_app: web.Application, app: Any) -> Pages:
+    """Mount the phone pages (/m/…) on `web_app`."""
+    pages = Pages(app)
+    r = web_app.router
+    r.add_get(PREFIX + "/{link}", pages.landing)
+    r.add_get(PREFIX + "/{link}/review/{sid}", pages.guarded(pages.review))
+    r.add_get(PREFIX + "/{link}/pdf/{sid}", pages.guarded(pages.pdf))
+    r.add_get(PREFIX + "/{link}/docx/{sid}", pages.guarded(pages.docx))
+    r.add_get(PREFIX + "/{link}/preview/{sid}", pages.guarded(pages.preview))
+    r.add_get(PREFIX + "/{tail:.*}", pages.unknown)
+    web_app.on_cleanup.append(pages.close)
+    return pages
