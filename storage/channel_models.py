@@ -5,6 +5,11 @@
   answer waiting for its confirmation, consent to notifications, and how reminders went out.
 - `channel_nonces`: the (timestamp, nonce) pairs of signed callbacks already accepted, so a replayed
   request is refused in every process on one database.
+- `channel_arrivals`: one user's messages being handled or waiting, by the sequence their platform gave
+  them (WeChat: CreateTime, then MsgId), so several processes apply them in that order; the user's row
+  in `channel_states` keeps the last sequence applied (`applied_seq`). See `arrive`.
+- The outbox (storage.models.Outbox, the engine's) is read here too, without marking anything
+  (`begin_message`): a channel that orders what it sends needs to know which replies waited.
 
 Each function is one short transaction of its own (never the user's whole message transaction), and
 raises SQLAlchemy's errors as they come: the channel decides how to retry. Rows written by earlier
@@ -17,12 +22,13 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Column, DateTime, Index, Text, delete, select, update
+from sqlalchemy import Column, DateTime, Index, Text, case, delete, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Field, SQLModel
 
-from storage.models import User, utcnow
+from bot.messages import Reply, reply_from_dict
+from storage.models import Outbox, User, utcnow
 
 VIA = ("subscribe", "custom", "app", "outbox")  # how an unprompted message went out (see WeChatChannel.send)
 
@@ -47,6 +53,11 @@ class ChannelState(SQLModel, table=True):
     sent_app: int = Field(default=0)
     sent_outbox: int = Field(default=0)
     last_sent_via: str | None = Field(default=None, max_length=16)
+    # The scene of the last QR code scanned (WeChat: a follow with EventKey qrscene_…, or SCAN), and when.
+    scene: str | None = Field(default=None, max_length=64)
+    scene_at: datetime | None = Field(default=None, sa_type=DateTime(timezone=True))
+    # The sequence of the last message applied (see `arrive`): an older one arriving later is not applied.
+    applied_seq: str | None = Field(default=None, max_length=40)
     updated_at: datetime = Field(default_factory=utcnow, sa_type=DateTime(timezone=True))
 
     @property
@@ -63,6 +74,18 @@ class ChannelNonce(SQLModel, table=True):
     nonce: str = Field(primary_key=True, max_length=64)
     delivery: str = Field(max_length=200)  # the delivery it carried: a retry of it is no replay
     seen_at: datetime = Field(default_factory=utcnow, sa_type=DateTime(timezone=True))
+
+
+class ChannelArrival(SQLModel, table=True):
+    """A message of one user being handled (`started`) or waiting for an older one to be handled first."""
+
+    __tablename__ = "channel_arrivals"
+
+    channel: str = Field(primary_key=True, max_length=16)
+    external_id: str = Field(primary_key=True, max_length=128)
+    seq: str = Field(primary_key=True, max_length=40)
+    started: bool = Field(default=False)
+    arrived_at: datetime = Field(default_factory=utcnow, sa_type=DateTime(timezone=True))
 
 
 def aware(value: datetime | None) -> datetime | None:
@@ -107,7 +130,7 @@ def _from_prefs(prefs: dict[str, Any]) -> dict[str, Any]:
 
 def _row(mapping: Any) -> ChannelState:
     state = ChannelState(**dict(mapping))
-    for name in ("message_at", "event_at", "updated_at"):
+    for name in ("message_at", "event_at", "scene_at", "updated_at"):
         setattr(state, name, aware(getattr(state, name)))
     return state
 
@@ -172,3 +195,79 @@ async def forget_nonces(store: Any, before: datetime) -> int:
     async with store.sessions() as session, session.begin():
         result = await session.execute(delete(ChannelNonce).where(ChannelNonce.seen_at < before))
         return result.rowcount or 0
+
+
+async def begin_message(store: Any, channel: str, external_id: str, **values: Any) -> tuple[ChannelState, list[Reply]]:
+    """At a message of the user: their row (with `values` set, as `update_state` does; or as it is) and the
+    replies waiting for them in the outbox, oldest first, read in one transaction. The outbox is not
+    marked: the engine shows what waits with its answer and marks it delivered in the message's commit."""
+    table = ChannelState.__table__
+    where = (table.c.channel == channel) & (table.c.external_id == external_id)
+    stmt = (update(table).where(where).values(updated_at=utcnow(), **values).returning(*table.c) if values
+            else select(table).where(where))
+    async with store.sessions() as session, session.begin():
+        found = (await session.execute(stmt)).first()
+        if found is None and (await _ensure(session, store, channel, external_id) or values):
+            found = (await session.execute(stmt)).first()
+        waiting = (await session.execute(
+            select(Outbox.replies).where(Outbox.channel == channel, Outbox.external_id == external_id,
+                                         Outbox.delivered_at.is_(None)).order_by(Outbox.id))).scalars().all()
+    state = _row(found._mapping) if found is not None else ChannelState(channel=channel, external_id=external_id)
+    return state, [reply_from_dict(d) for replies in waiting for d in (replies or [])]
+
+
+def sequence(create_time: str, msg_id: str) -> str | None:
+    """A message's place among the user's messages as one string that sorts right in any collation (32
+    digits: CreateTime, then MsgId); None when either is not a number (events carry no MsgId)."""
+    ct, mid = (create_time or "").strip(), (msg_id or "").strip()
+    if not (ct.isdigit() and mid.isdigit()) or len(ct) > 12 or len(mid) > 20:
+        return None
+    return f"{int(ct):012d}{int(mid):020d}"
+
+
+async def arrive(store: Any, channel: str, external_id: str, seq: str, now: datetime, stale_before: datetime,
+                 *, force: bool = False) -> str:
+    """One look at whether the message `seq` of this user may be applied now:
+
+    - "late": a newer message of theirs was applied already (its effects would come out of order);
+    - "wait": an older message of theirs is waiting, or one is being handled (by any process): ask again;
+    - "go": it is marked started; call `settle` once it is applied. `force`: go unless late.
+
+    One transaction that first writes the user's `channel_states` row, so the decisions of two processes
+    about one user are taken one after the other (a row lock on PostgreSQL, the database's on SQLite).
+    Entries older than `stale_before` (a process that died while handling) are ignored and dropped."""
+    st, ar = ChannelState.__table__, ChannelArrival.__table__
+    owner = (ar.c.channel == channel) & (ar.c.external_id == external_id)
+    mine = owner & (ar.c.seq == seq)
+    lock = (update(st).where(st.c.channel == channel, st.c.external_id == external_id)
+            .values(updated_at=now).returning(st.c.applied_seq))
+    async with store.sessions() as session, session.begin():
+        found = (await session.execute(lock)).first()
+        if found is None:
+            await _ensure(session, store, channel, external_id)
+            found = (await session.execute(lock)).first()
+        applied = found.applied_seq if found is not None else None
+        if applied is not None and seq < applied:
+            await session.execute(delete(ar).where(mine))
+            return "late"
+        await session.execute(_insert(store, ar).values(channel=channel, external_id=external_id, seq=seq,
+                                                       started=False, arrived_at=now)
+                              .on_conflict_do_nothing(index_elements=["channel", "external_id", "seq"]))
+        await session.execute(delete(ar).where(owner, ar.c.seq != seq, ar.c.arrived_at < stale_before))
+        others = (await session.execute(select(ar.c.seq, ar.c.started).where(owner, ar.c.seq != seq))).all()
+        if not force and any(started or other < seq for other, started in others):
+            return "wait"
+        await session.execute(update(ar).where(mine).values(started=True))
+        return "go"
+
+
+async def settle(store: Any, channel: str, external_id: str, seq: str, now: datetime) -> None:
+    """The message `seq` is applied (or given up): it is the user's latest unless a newer one is, and the
+    messages waiting behind it may go."""
+    st, ar = ChannelState.__table__, ChannelArrival.__table__
+    newest = case((st.c.applied_seq.is_(None) | (st.c.applied_seq < seq), seq), else_=st.c.applied_seq)
+    async with store.sessions() as session, session.begin():
+        await session.execute(update(st).where(st.c.channel == channel, st.c.external_id == external_id)
+                              .values(applied_seq=newest, updated_at=now))
+        await session.execute(delete(ar).where(ar.c.channel == channel, ar.c.external_id == external_id,
+                                               ar.c.seq == seq))

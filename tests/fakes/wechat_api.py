@@ -9,6 +9,10 @@ It issues access_tokens (/cgi-bin/token, /cgi-bin/gettoken) and the JS-SDK ticke
 (/cgi-bin/ticket/getticket), checks them on every call (a new token
 retires the old one at once — stricter than WeChat's 5 minutes), records every call, and can be told
 to fail: `fail_next(path, 45047)`, or `expire_tokens()` so the next call gets 40001.
+
+Media: uploads (`type=image` takes PNG, JPEG or GIF only, `type=file` anything) are kept by media_id;
+an image message refers to one of them; `/cgi-bin/media/get` hands a kept one back (`add_media` puts
+in what a user's phone uploaded, for an image message the test then sends).
 """
 
 from __future__ import annotations
@@ -24,6 +28,7 @@ from aiohttp import web
 
 PATHS = ("/cgi-bin/message/custom/send", "/cgi-bin/message/subscribe/bizsend", "/cgi-bin/media/upload",
          "/cgi-bin/message/send", "/cgi-bin/menu/create")
+IMAGE_MAGIC = (b"\x89PNG\r\n\x1a\n", b"\xff\xd8\xff", b"GIF87a", b"GIF89a")
 
 
 @dataclass
@@ -42,6 +47,7 @@ class FakeWeChatAPI:
         self.token_fetches: list[dict[str, str]] = []
         self.valid_tokens: set[str] = set()
         self.media: dict[str, tuple[str, bytes]] = {}
+        self.media_types: dict[str, str] = {}
         self._failures: dict[str, list[int]] = {}
         self._ids = itertools.count(1)
         self._runner: web.AppRunner | None = None
@@ -54,6 +60,7 @@ class FakeWeChatAPI:
         app.router.add_get("/cgi-bin/gettoken", self._token)
         app.router.add_get("/cgi-bin/ticket/getticket", self._ticket)
         app.router.add_get("/sns/oauth2/access_token", self._oauth)  # web authorisation (bot/web/oauth.py)
+        app.router.add_get("/cgi-bin/media/get", self._media_get)
         for path in PATHS:
             app.router.add_post(path, self._api)
         self._runner = web.AppRunner(app)
@@ -77,6 +84,33 @@ class FakeWeChatAPI:
 
     def calls_of(self, path: str, ok_only: bool = True) -> list[Call]:
         return [c for c in self.calls if c.path == path and (c.errcode == 0 or not ok_only)]
+
+    def add_media(self, data: bytes, filename: str = "", mime: str = "image/jpeg") -> str:
+        """A file as a user's phone uploads it to WeChat: its MediaId, for the message that carries it."""
+        media_id = f"UMEDIA{next(self._ids)}"
+        self.media[media_id] = (filename or f"{media_id}.jpg", data)
+        self.media_types[media_id] = mime
+        return media_id
+
+    def images_to(self, user: str) -> list[bytes]:
+        """The bytes of every image message (customer-service or application) the user received."""
+        return [self.media[c.body["image"]["media_id"]][1] for c in self.calls
+                if c.errcode == 0 and c.body.get("touser") == user and c.body.get("msgtype") == "image"]
+
+    def sent_to(self, user: str) -> list[str]:
+        """What the user received through the API, in order: each text, or "[image]" / "[file name]"."""
+        out = []
+        for c in self.calls:
+            if c.errcode or c.body.get("touser") != user:
+                continue
+            kind = c.body.get("msgtype")
+            if kind == "text":
+                out.append(c.body["text"]["content"])
+            elif kind == "image":
+                out.append("[image]")
+            elif kind == "file":
+                out.append(f"[{self.media[c.body['file']['media_id']][0]}]")
+        return out
 
     def texts_to(self, user: str) -> list[str]:
         """The text of every customer-service / application text message the user received."""
@@ -129,20 +163,39 @@ class FakeWeChatAPI:
             return self._answer(call, code, {45047: "out of response count limit"}.get(code, "fake failure"))
         extra: dict[str, Any] = {}
         if request.path == "/cgi-bin/media/upload":
-            if call.query.get("type") != "file" or "media" not in call.files:
+            kind = call.query.get("type")
+            if kind not in ("file", "image") or "media" not in call.files:
                 return self._answer(call, 40004, "invalid media type")
+            if kind == "image" and not call.files["media"][1].startswith(IMAGE_MAGIC):
+                return self._answer(call, 40005, "invalid file type")
             media_id = f"MEDIA{next(self._ids)}"
             self.media[media_id] = call.files["media"]
-            extra = {"type": "file", "media_id": media_id, "created_at": str(int(time.time()))}
-        elif request.path == "/cgi-bin/message/custom/send":
+            extra = {"type": kind, "media_id": media_id, "created_at": str(int(time.time()))}
+        elif request.path in ("/cgi-bin/message/custom/send", "/cgi-bin/message/send"):
+            kind = call.body.get("msgtype")
             content = call.body.get("text", {}).get("content", "")
-            if len(content.encode()) > 2048:
+            if kind == "text" and len(content.encode()) > 2048:
                 return self._answer(call, 45002, "content size out of limit")
+            if kind in ("image", "file") and call.body.get(kind, {}).get("media_id") not in self.media:
+                return self._answer(call, 40007, "invalid media_id")
         elif request.path == "/cgi-bin/menu/create":
             buttons = call.body.get("button", [])
             if not 1 <= len(buttons) <= 3 or any(len(b.get("sub_button", [])) > 5 for b in buttons):
                 return self._answer(call, 40016, "invalid button size")
         return self._answer(call, 0, "ok", extra)
+
+    async def _media_get(self, request: web.Request) -> web.Response:
+        call = Call(path=request.path, query=dict(request.query))
+        if call.query.get("access_token") not in self.valid_tokens:
+            return self._answer(call, 40001, "invalid credential, access_token is invalid or not latest")
+        found = self.media.get(call.query.get("media_id", ""))
+        if found is None:
+            return self._answer(call, 40007, "invalid media_id")
+        self.calls.append(call)
+        name, data = found
+        mime = self.media_types.get(call.query["media_id"], "application/octet-stream")
+        return web.Response(body=data, content_type=mime,
+                            headers={"Content-Disposition": f'attachment; filename="{name}"'})
 
     # -- web authorisation (snsapi_base): a code, once, stands for an openid ------------------------------
 

@@ -167,20 +167,65 @@ class WeChatAPI:
     async def create_menu(self, menu: dict, agent_id: str | None = None) -> dict:
         return await self.call("/cgi-bin/menu/create", menu, params={"agentid": agent_id} if agent_id else None)
 
-    # WeCom
-    async def upload_file(self, filename: str, data: bytes, mime: str = "application/octet-stream") -> str:
-        """/cgi-bin/media/upload?type=file. WeChat reads the name only from a raw UTF-8
-        `filename="…"` (it ignores RFC 2231 `filename*=` and shows %-escapes literally), so the
-        multipart body is written here rather than by aiohttp.FormData."""
+    async def custom_send_image(self, openid: str, media_id: str) -> dict:
+        return await self.call("/cgi-bin/message/custom/send",
+                               {"touser": openid, "msgtype": "image", "image": {"media_id": media_id}})
+
+    # Both: temporary media (3 days), up and down
+    async def upload_media(self, kind: str, filename: str, data: bytes, mime: str = "application/octet-stream") -> str:
+        """/cgi-bin/media/upload?type=image|file (images: PNG/JPEG/GIF ≤ 10 MB on both). WeChat reads the
+        name only from a raw UTF-8 `filename="…"` (it ignores RFC 2231 `filename*=` and shows %-escapes
+        literally), so the multipart body is written here rather than by aiohttp.FormData."""
         boundary = "----jiebang" + secrets.token_hex(12)
         safe_name = filename.replace('"', "'").replace("\r", " ").replace("\n", " ")
         head = (f"--{boundary}\r\nContent-Disposition: form-data; name=\"media\"; filename=\"{safe_name}\"; "
                 f"filelength={len(data)}\r\nContent-Type: {mime}\r\n\r\n").encode()
         body = head + data + f"\r\n--{boundary}--\r\n".encode()
-        result = await self.call("/cgi-bin/media/upload", params={"type": "file"}, raw=body,
+        result = await self.call("/cgi-bin/media/upload", params={"type": kind}, raw=body,
                                  content_type=f"multipart/form-data; boundary={boundary}")
         return str(result["media_id"])
 
+    async def upload_file(self, filename: str, data: bytes, mime: str = "application/octet-stream") -> str:
+        return await self.upload_media("file", filename, data, mime)
+
+    async def download_media(self, media_id: str, limit: int = 20 * 1024 * 1024) -> tuple[bytes, str, str]:
+        """GET /cgi-bin/media/get: (bytes, content type, file name WeChat gives) of a file a user sent
+        (an image's MediaId). An answer in JSON is an error (40007: no such media); over `limit`, -2."""
+        for attempt in (1, 2):
+            token = await self.token()
+            try:
+                async with self.session.get(self.base_url + "/cgi-bin/media/get",
+                                            params={"access_token": token, "media_id": media_id}) as resp:
+                    if resp.status != 200:
+                        raise ApiError(-resp.status, f"HTTP {resp.status}")
+                    if resp.content_length is not None and resp.content_length > limit:
+                        raise ApiError(-2, "media too large")
+                    body = bytearray()
+                    while (chunk := await resp.content.readany()) and len(body) <= limit:
+                        body += chunk
+                    data = bytes(body)
+                    mime = resp.content_type or "application/octet-stream"
+                    disposition = resp.headers.get("Content-Disposition", "")
+            except (aiohttp.ClientError, TimeoutError) as exc:
+                raise ApiError(-1, f"network: {exc!r}") from exc
+            if len(data) > limit:
+                raise ApiError(-2, "media too large")
+            if mime in ("application/json", "text/plain") or data[:1] == b"{":
+                try:
+                    result = json.loads(data)
+                except ValueError:
+                    result = None
+                if isinstance(result, dict):
+                    code = int(result.get("errcode") or -1)
+                    if code in INVALID_TOKEN and attempt == 1:
+                        self._invalidate(token)
+                        continue
+                    raise ApiError(code, str(result.get("errmsg", "")))
+            name = disposition.split("filename=", 1)[1].strip().strip('"') if "filename=" in disposition else ""
+            return data, mime, name
+        raise AssertionError("unreachable")
+
+    # WeCom
     async def app_send(self, userid: str, agent_id: str, msgtype: str, content: dict) -> dict:
         return await self.call("/cgi-bin/message/send", {"touser": userid, "agentid": int(agent_id)
                                                          if str(agent_id).isdigit() else agent_id,

@@ -17,7 +17,7 @@ from typing import Any, TypeVar
 from bot.adapters.wechat import windows
 from bot.adapters.wechat.guard import TRANSIENT
 from bot.messages import Reply
-from storage.channel_models import ChannelState, channel_state, update_state
+from storage.channel_models import ChannelState, begin_message, channel_state, update_state
 
 log = logging.getLogger(__name__)
 
@@ -97,6 +97,14 @@ class Book:
                 raise
             return local
         return self._keep_copy(state)
+
+    async def begin(self, user: str, plain: dict[str, Any]) -> tuple[ChannelState, list[Reply]]:
+        """At a message the engine will answer: set `plain` (the window it opened …) and read what waits
+        in the outbox (not marking it: the engine shows it), in one transaction. A database still away
+        raises: the message cannot be handled now."""
+        self._keep_copy(windows.applied(self.copy(user), plain))
+        state, waiting = await self.retry("message", lambda: begin_message(self.store, self.channel, user, **plain))
+        return self._keep_copy(state), waiting
 
     async def count_sent(self, user: str, state: ChannelState) -> ChannelState:
         """One customer-service message sent: it counts in every open window (see windows.py)."""

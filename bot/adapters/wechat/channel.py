@@ -1,23 +1,29 @@
 """The WeChat channels: an Official Account (公众号, kind "oa") and a WeCom app (企业微信, kind "wecom").
 
 What a user sees:
-- Following the account is `/start` (the greeting); menu clicks are `/start`, `/status`, `/help`.
+- Following the account is `/start` (the greeting); menu clicks are `/start`, `/status`, `/help`. A follow
+  or a scan of a QR code with a scene (a district's code) keeps the scene and is `/start <scene>`.
 - Every question is one message; choices are numbered lines, answered by number or by text.
 - A voice answer is echoed back ("我听到的是：…。回复 1 确认，2 重说") and stored only once confirmed.
-- A finished form arrives as a signed download link (OA), or as a file (WeCom).
+- A picture sent (at 佐证材料) is fetched from WeChat and kept like a file sent elsewhere.
+- A finished form arrives as a signed download link (OA), or as a file (WeCom), with a picture of page 1.
+- A long review comes as its summary with a link to the whole of it on a page: never more than one message.
 - With the database away: "系统暂时繁忙…之前的回答都已保存", never a lost reply.
 
 Who may post (guard.py): with an EncodingAESKey only encrypted, msg_signature-verified messages (unless
 WECHAT_MODE=compatible); a timestamp within 5 minutes; each (timestamp, nonce) once. Logs never carry a
 query string, an openid in full or a download token.
 
-How replies travel: WeChat waits 5 s for the HTTP answer and retries 3 times. A reply that is ready
-within `reply_window` (4.5 s) goes back passively (one message ≤ 2048 bytes); what does not fit or is
-not ready in time continues through the customer-service API while a window is open (OA: windows.py)
-or application messages (WeCom). What cannot be sent is put in the outbox, which the engine shows
-before the next reply; with the database away it is held here (book.py). One delivery (MsgId, or
-FromUserName:CreateTime:Event for events) has one effect: an in-process map of jobs answers retries,
-and the engine remembers handled ids.
+How replies travel: WeChat waits 5 s for the HTTP answer and retries 3 times. What one message brings back
+is planned within a budget (budget.py): the passive reply (one message ≤ 2048 bytes, if ready within
+`reply_window`, 4.5 s) and `cs_per_message` customer-service messages (OA, while a window is open:
+windows.py) or `app_per_message` application messages (WeCom): the current answer and any document first,
+then what waited in the outbox, newest first, then the picture of page 1; what waited and is superseded is
+dropped. What does not fit, or cannot be sent, and is still worth sending goes to the outbox, which the
+engine shows before its next reply; with the database away it is held here (book.py). One delivery (MsgId,
+or FromUserName:CreateTime:Event for events) has one effect: an in-process map of jobs answers retries,
+and the engine remembers handled ids. One user's messages are applied in the order WeChat numbered them,
+across processes on one database (order.py).
 """
 
 from __future__ import annotations
@@ -25,34 +31,38 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import logging
+import re
 import secrets
 import time
 import weakref
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 import jinja2
 from aiohttp import web
 
 from bot.adapters import links
 from bot.adapters.base import numbered
-from bot.adapters.wechat import windows
+from bot.adapters.wechat import budget, windows
 from bot.adapters.wechat.api import OUT_OF_TIME, QUOTA, ApiError, WeChatAPI
 from bot.adapters.wechat.book import Book, who, why
+from bot.adapters.wechat.budget import TEXT_LIMIT, Out, Plan, Unit, merge, split_bytes
 from bot.adapters.wechat.crypto import CryptoError, MsgCrypt, check_signature
 from bot.adapters.wechat.guard import TRANSIENT, Guard, Verdict, resolve_mode
+from bot.adapters.wechat.order import GO, LATE, Order
 from bot.adapters.wechat.windows import Allowance
 from bot.adapters.wechat.xml import BadXml, fields, parse_element, template_statuses, text_reply
 from bot.i18n import N_, gettext
-from bot.messages import Document, Incoming, Reply
+from bot.messages import Attachment, Document, Incoming, Reply, reply_to_dict
 from storage.channel_models import ChannelState
 
 log = logging.getLogger(__name__)
 
 MAX_BODY = 64 * 1024
-TEXT_LIMIT = 2048  # bytes (UTF-8) of one passive reply / customer-service text
+MAX_PICTURE = 10 * 1024 * 1024  # WeChat's own limit for an image
+LONG_SCREENS = ("review", "preview")  # never more than one message on WeChat (cut to a summary)
 MENU = (("填表", "start"), ("我的进度", "status"), ("帮助", "help"))
 MENU_COMMANDS = {"start": "/start", "resume": "/resume", "status": "/status", "help": "/help"}
 CONFIRM = ("1", "确认", "对", "是")
@@ -98,62 +108,7 @@ async def create_menu(api: WeChatAPI, menu: dict | None = None, agent_id: str | 
 
 # -- rendering ------------------------------------------------------------------------------------
 
-@dataclass
-class Chunk:
-    """One WeChat text message and the replies it carries (to outbox them whole if it fails)."""
-
-    text: str
-    sources: list[Reply] = field(default_factory=list)
-
-
-def split_bytes(text: str, limit: int = TEXT_LIMIT) -> list[str]:
-    """Pieces of ≤ `limit` UTF-8 bytes, cut at line ends where possible."""
-    if len(text.encode()) <= limit:
-        return [text]
-    pieces: list[str] = []
-    cur = ""
-    for line in text.split("\n"):
-        while len(line.encode()) > limit:  # one very long line: cut by characters
-            if cur:
-                pieces.append(cur)
-                cur = ""
-            cut, size = 0, 0
-            while cut < len(line) and size + len(line[cut].encode()) <= limit:
-                size += len(line[cut].encode())
-                cut += 1
-            pieces.append(line[:cut])
-            line = line[cut:]
-        candidate = f"{cur}\n{line}" if cur else line
-        if len(candidate.encode()) <= limit:
-            cur = candidate
-        else:
-            pieces.append(cur)
-            cur = line
-    if cur:
-        pieces.append(cur)
-    return pieces
-
-
-def merge(items: Sequence[tuple[str, Reply]], limit: int = TEXT_LIMIT) -> list[Chunk]:
-    """As few messages as possible, each ≤ `limit` bytes: replies joined by a blank line."""
-    chunks: list[Chunk] = []
-    for text, source in items:
-        for piece in split_bytes(text, limit):
-            if chunks and len(f"{chunks[-1].text}\n\n{piece}".encode()) <= limit:
-                chunks[-1].text = f"{chunks[-1].text}\n\n{piece}"
-                if source not in chunks[-1].sources:
-                    chunks[-1].sources.append(source)
-            else:
-                chunks.append(Chunk(piece, [source]))
-    return chunks
-
-
-def _unique(replies: Sequence[Reply]) -> list[Reply]:
-    out: list[Reply] = []
-    for r in replies:
-        if not any(r is x for x in out):
-            out.append(r)
-    return out
+__all__ = ["TEXT_LIMIT", "WeChatChannel", "build_menu", "create_menu", "merge", "split_bytes"]
 
 
 # -- the channel ----------------------------------------------------------------------------------
@@ -162,7 +117,7 @@ def _unique(replies: Sequence[Reply]) -> list[Reply]:
 class _Job:
     """One delivery from WeChat being handled; retries of it find it here."""
 
-    rendered: asyncio.Future  # (chunks, files) once the engine has answered
+    rendered: asyncio.Future  # the Plan once the engine has answered
     decided: asyncio.Event = field(default_factory=asyncio.Event)
     mode: str | None = None  # "passive": answered in the HTTP reply; "api": everything through the API
     task: asyncio.Task | None = None
@@ -171,8 +126,7 @@ class _Job:
     def passive(self) -> str | None:
         if not self.rendered.done() or self.rendered.cancelled() or self.rendered.exception():
             return None
-        chunks, _files = self.rendered.result()
-        return chunks[0].text if chunks else None
+        return self.rendered.result().passive
 
 
 _SUBSCRIBE_PAGE = jinja2.Environment(
@@ -194,17 +148,65 @@ def _bad() -> web.Response:
     return web.Response(status=400, text="bad request")
 
 
+PICTURE_EXT = {"image/png": ".png", "image/gif": ".gif", "image/webp": ".webp", "image/bmp": ".bmp"}
+_SCENE = re.compile(r"[A-Za-z0-9_.:@~+=-]{1,64}")
+
+
+def scene_of(key: str) -> str | None:
+    """A QR code's scene (WeChat: scene_id 1–100000 or scene_str of 1–64 characters) as it may be kept and
+    passed on: letters, digits and a few marks; anything else is no scene."""
+    key = key.strip()
+    return key if _SCENE.fullmatch(key) else None
+
+
+def page_line(lang: str, target: str, url: str) -> str:
+    """The chat's line with the link to a page ("查看全部：…", "我的文件：…"), as every channel writes it."""
+    try:
+        from bot.web.text import link_line
+    except ImportError:
+        return url
+    return link_line(lang, target, url)
+
+
+def start_text(scene: str | None) -> str:
+    """What a follow or a scan says to the engine: `/start <scene>` once the engine takes a scene there
+    (bot.handlers.words names `/start <scene>` "start"), else `/start` — so that, until then, a scan in the
+    middle of a form is never taken as the answer to its question. The scene is kept either way."""
+    if scene:
+        from bot.handlers import words
+
+        said = f"/start {scene}"
+        found = words.lookup(said)
+        if found is not None and found[0] == "start":
+            return said
+    return "/start"
+
+
+def taken_outbox(answered: Sequence[Reply], waiting: Sequence[Reply]) -> tuple[list[Reply], list[Reply]]:
+    """Split the engine's replies into what waited in the outbox (it shows that first: `waiting`, as read
+    just before) and the answer to this message."""
+    n = 0
+    while n < len(waiting) and n < len(answered) and reply_to_dict(answered[n]) == reply_to_dict(waiting[n]):
+        n += 1
+    return list(answered[:n]), list(answered[n:])
+
+
 class WeChatChannel:
     """`WeChatChannel(app, kind="oa" | "wecom")`; `add_routes(web_app)` mounts the callback URL.
 
     `clock` (epoch seconds) is the channel's time for timestamps, windows and links; `retry_delays`
-    bound the retries of its own database calls; `max_age` is how old a callback's timestamp may be."""
+    bound the retries of its own database calls; `max_age` is how old a callback's timestamp may be.
+    `cs_per_message` (OA) / `app_per_message` (WeCom): how many messages beside the passive reply one
+    message of a user may bring back (the OA's other 3 of the 5 within 48 h stay for reminders).
+    `order`: apply a user's messages in WeChat's order across processes (order.py); None: on where the
+    database is PostgreSQL (several processes share one), off on SQLite (one process)."""
 
     def __init__(self, app, kind: str = "oa", *, reply_window: float = 4.5, overflow_delay: float = 0.3,
                  job_ttl: float = 300.0, clock: Callable[[], float] = time.time,
                  notification_data: Callable[[Sequence[Reply]], dict[str, str]] | None = None,
                  retry_delays: Sequence[float] = (0.2, 0.5, 1.0, 2.0), max_age: float = 300.0,
-                 held_retry: float = 5.0) -> None:
+                 held_retry: float = 5.0, cs_per_message: int = 2, app_per_message: int = 6,
+                 order: bool | None = None, order_hold: float = 8.0) -> None:
         if kind not in ("oa", "wecom"):
             raise ValueError("kind is 'oa' or 'wecom'")
         self.app = app
@@ -233,6 +235,10 @@ class WeChatChannel:
         self.guard = Guard(app.store, self.name, clock, max_age=max_age)
         self.book = Book(app.store, self.name, retry_delays, held_retry=held_retry)
         self.book.locks = self._lock
+        self.cs_per_message = max(0, cs_per_message)
+        self.app_per_message = max(1, app_per_message)
+        ordered = app.store.dialect == "postgresql" if order is None else order
+        self.order = Order(app.store, self.name, clock, hold=order_hold) if ordered else None
         self._clock = clock
         self.sent_via: Counter[str] = Counter()  # how `send` delivered: subscribe / custom / app / outbox
         self._jobs: dict[str, _Job] = {}
@@ -248,6 +254,8 @@ class WeChatChannel:
     def clock(self, clock: Callable[[], float]) -> None:  # tests move time; the guard follows
         self._clock = clock
         self.guard.clock = clock
+        if self.order is not None:
+            self.order.clock = clock
 
     # -- lifecycle ------------------------------------------------------------------------------
 
@@ -428,39 +436,52 @@ class WeChatChannel:
 
     async def _run(self, job: _Job, key: str, msg: dict[str, str], root) -> None:
         user = msg["FromUserName"]
+        seq = self.order.seq_of(msg) if self.order is not None else None
         try:
+            # Written down before this process's own lock: the other processes see it waiting (order.py).
+            verdict = await self.order.enter(user, seq) if seq else GO
             async with self._lock(user):  # one delivery of a user at a time, in order
                 held = self.book.take_held(user)  # computed earlier, neither sent nor stored: first
+                waited: list[Reply] = []
+                state: ChannelState | None = None
                 try:
-                    replies = await self._handle(key, msg, root)
+                    replies, waited, state = await self._handle(key, msg, root, late=verdict == LATE)
                 except TRANSIENT as exc:  # the channel's own database calls, retried already
                     log.error("%s: database unavailable for %s: %s", self.name, self._for_log(msg), why(exc))
                     replies = [self._apology(user, busy=True)]
                 except Exception:
                     log.exception("%s: failed to handle %s", self.name, self._for_log(msg))
                     replies = [self._apology(user, busy=False)]
+                finally:
+                    if seq and verdict == GO:
+                        await self.order.leave(user, seq)
                 if replies:
                     self._langs[user] = replies[-1].language  # for a busy reply while the database is away
-                rendered = self._render(user, [*held, *replies])
-                job.rendered.set_result(rendered)
+                plan = await self._plan(user, replies, [*held, *waited], state)
+                job.rendered.set_result(plan)
                 try:  # the HTTP side decides within its window; bounded in case it went away
                     await asyncio.wait_for(job.decided.wait(), self.reply_window + 2.0)
                 except TimeoutError:
                     job.mode = job.mode or "api"
-                chunks, files = rendered
-                if job.mode == "passive":
-                    chunks = chunks[1:]
-                    if chunks or files:
+                messages = plan.messages
+                if job.mode == "passive" and plan.passive is not None:
+                    messages = messages[1:]
+                if plan.left:
+                    await self.book.keep(user, plan.left, "over one message's budget")
+                if messages:
+                    if job.mode == "passive":
                         await asyncio.sleep(self.overflow_delay)  # after the passive reply reaches the user
-                if chunks or files:
-                    await self._deliver(user, chunks, files, reason=f"reply to {key.split(':', 1)[-1]}")
+                    await self._deliver(user, messages, reason=f"reply to {key.split(':', 1)[-1]}", state=state)
         finally:
             if not job.rendered.done():  # cancelled mid-way: waiters answer `success`
-                job.rendered.set_result(([], []))
+                job.rendered.set_result(Plan([]))
             asyncio.get_running_loop().call_later(self.job_ttl, self._jobs.pop, key, None)
 
-    async def _handle(self, key: str, msg: dict[str, str], root) -> list[Reply]:
-        """Turn one WeChat message or event into replies (via the engine where it is an answer)."""
+    async def _handle(self, key: str, msg: dict[str, str], root, late: bool = False
+                      ) -> tuple[list[Reply], list[Reply], ChannelState]:
+        """One WeChat message or event: (the replies to it, the replies that waited for it in the outbox
+        and the engine handed back with its answer, the user's row as it is now). `late`: a newer message
+        of the user was applied already (order.py): this one is not."""
         user = msg["FromUserName"]
         mtype = msg.get("MsgType", "").lower()
         event = msg.get("Event", "").lower() if mtype == "event" else ""
@@ -469,9 +490,20 @@ class WeChatChannel:
         values: dict = windows.open_window(opened, now) if opened else {}
         text: str | None = None
         heard = ""
+        picture: Attachment | None = None
         replies: list[Reply] = []
-        if event == "subscribe":
-            text = "/start"
+        if late:
+            state = await self.book.write(user, values, must=True) if values else self.book.copy(user)
+            return [self._late(msg, await self._language(user))], [], state
+        if event in ("subscribe", "scan"):  # a follow (by a QR code: qrscene_…) or a follower's scan
+            raw = msg.get("EventKey", "")
+            scene = scene_of(raw.removeprefix("qrscene_") if event == "subscribe" else raw)
+            if event == "subscribe" and not raw.startswith("qrscene_"):
+                scene = None
+            if scene:
+                values.update(scene=scene, scene_at=datetime.fromtimestamp(now, UTC))
+                log.info("%s %s: came by a QR code (scene %s)", self.name, who(user), scene)
+            text = start_text(scene)
         elif event == "click":
             text = MENU_COMMANDS.get(msg.get("EventKey", ""))
         elif event in ("subscribe_msg_popup_event", "subscribe_msg_change_event"):
@@ -488,20 +520,28 @@ class WeChatChannel:
             heard = msg.get("Recognition", "").strip().rstrip("。.!！")
             if heard:
                 values["voice_pending"] = heard
-        if values:
+        elif mtype == "image":
+            picture = await self._picture(user, msg)
+        waiting: list[Reply] = []
+        if text is not None or picture is not None:
+            state, waiting = await self.book.begin(user, values)
+        elif values:
             state = await self.book.write(user, values, must=True)
-        elif text is not None:
-            state = await self.book.read(user, must=True)
         else:
             state = self.book.copy(user)
-        if mtype == "voice" or (mtype not in ("text", "event")):
+        if mtype not in ("text", "event") and picture is None:
             lang = await self._language(user)
             if heard:
-                replies = [Reply(self._t(N_("我听到的是：{text}。回复 1 确认，2 重说"), lang, text=heard), language=lang)]
+                replies = [Reply(self._t(N_("我听到的是：{text}。回复 1 确认，2 重说"), lang, text=heard), language=lang,
+                                 screen="voice")]
             elif mtype == "voice":
-                replies = [Reply(self._t(N_("这条语音没有识别出文字，请直接打字回答。"), lang), language=lang)]
+                replies = [Reply(self._t(N_("这条语音没有识别出文字，请直接打字回答。"), lang), language=lang,
+                                 screen="voice")]
+            elif mtype == "image":
+                replies = [Reply(self._t(N_("这张图片没有收到，请再发一次。"), lang), language=lang, screen="picture")]
             else:
-                replies = [Reply(self._t(N_("暂时只能处理文字和语音消息，请直接打字回答。"), lang), language=lang)]
+                replies = [Reply(self._t(N_("暂时只能处理文字、语音和图片，请直接打字回答。"), lang), language=lang,
+                                 screen="other")]
         pending = state.voice_pending
         if pending and mtype == "text" and text is not None:
             await self.book.write(user, {"voice_pending": None}, must=True)
@@ -511,17 +551,44 @@ class WeChatChannel:
             elif answer in RETRY:
                 text = None
                 lang = await self._language(user)
-                replies = [Reply(self._t(N_("好的，请再说一遍，或直接打字回答。"), lang), language=lang)]
-        if text is not None:
-            replies = await self.app.engine.handle(
-                Incoming(channel=self.name, user_id=user, text=text, message_id=key))
-            if any(r.section_done for r in replies) and self._may_ask_consent(state):
-                await self.book.write(user, {"notify_asked": True})
-                lang = replies[-1].language  # the engine knows it now (a language switch, a first message)
-                page = self.subscribe_url + ("?lang=en" if lang == "en" else "")
-                replies = [*replies, Reply(self._t(N_("想在截止前收到微信提醒吗？点这里开启（随时可退订）：\n{url}"),
-                                                   lang, url=page), language=lang)]
-        return replies
+                replies = [Reply(self._t(N_("好的，请再说一遍，或直接打字回答。"), lang), language=lang, screen="voice")]
+        if text is None and picture is None:
+            return replies, [], state
+        answered = await self.app.engine.handle(
+            Incoming(channel=self.name, user_id=user, text=text or "", message_id=key, attachment=picture))
+        waited, replies = taken_outbox(answered, waiting)
+        if any(r.section_done for r in replies) and self._may_ask_consent(state):
+            await self.book.write(user, {"notify_asked": True})
+            lang = replies[-1].language  # the engine knows it now (a language switch, a first message)
+            page = self.subscribe_url + ("?lang=en" if lang == "en" else "")
+            replies = [*replies, Reply(self._t(N_("想在截止前收到微信提醒吗？点这里开启（随时可退订）：\n{url}"),
+                                               lang, url=page), language=lang)]
+        return replies, waited, state
+
+    def _late(self, msg: dict[str, str], lang: str) -> Reply:
+        said = msg.get("Content", "").strip() if msg.get("MsgType", "").lower() == "text" else ""
+        if said:
+            said = said if len(said) <= 20 else said[:20] + "…"
+            text = self._t(N_("“{text}”比您之后发的消息晚到，没有保存。如仍需要，请再发一次。"), lang, text=said)
+        else:
+            text = self._t(N_("这条消息比您之后发的消息晚到，没有保存。如仍需要，请再发一次。"), lang)
+        return Reply(text, language=lang, screen="late")
+
+    async def _picture(self, user: str, msg: dict[str, str]) -> Attachment | None:
+        """A picture the user sent, fetched from WeChat by its MediaId (the media API: valid 3 days). The
+        PicUrl beside it is not fetched: any address could be written there."""
+        media_id = msg.get("MediaId", "").strip()
+        if not media_id or len(media_id) > 256:
+            return None
+        try:
+            data, mime, _name = await self.api.download_media(media_id, MAX_PICTURE)
+        except ApiError as exc:
+            log.warning("%s %s: a picture could not be fetched: %s", self.name, who(user), exc)
+            return None
+        if not data:
+            return None
+        mime = mime if mime.startswith("image/") else "image/jpeg"
+        return Attachment(f"图片{PICTURE_EXT.get(mime, '.jpg')}", data, mime)
 
     async def _language(self, user: str) -> str:
         known = await self.book.retry("user", lambda: self.app.store.user(self.name, user))
@@ -578,12 +645,15 @@ class WeChatChannel:
 
     # -- rendering and sending ------------------------------------------------------------------
 
-    def _text_of(self, user: str, reply: Reply) -> str:
-        text = numbered(reply)
+    def _text_of(self, user: str, reply: Reply, buttons: bool = True) -> str:
+        """The reply as one WeChat text: its numbered choices (`buttons=False` for one that waited: only the
+        current question's numbers answer), and on the OA a download link per document."""
+        text = numbered(reply) if buttons else reply.text
         if self.kind == "wecom":
             return text  # documents go as files
         for doc in reply.all_documents():
-            text += "\n" + self._link_line(user, doc, reply.language)
+            line = self._link_line(user, doc, reply.language)
+            text = f"{text}\n{line}" if text else line
         return text
 
     def _link_line(self, user: str, doc: Document, lang: str = "zh_CN") -> str:
@@ -594,69 +664,152 @@ class WeChatChannel:
         return self._t(N_("下载《{name}》（{hours}小时内有效）：\n{url}"), lang, name=doc.filename, hours=hours,
                        url=url)
 
-    def _render(self, user: str, replies: Sequence[Reply]) -> tuple[list[Chunk], list[tuple[Document, Reply]]]:
-        chunks = merge([(self._text_of(user, r), r) for r in replies if r.text or r.buttons or
-                        (self.kind == "oa" and r.all_documents())])
-        files = [(d, r) for r in replies for d in r.all_documents()] if self.kind == "wecom" else []
-        return chunks, files
-
-    async def _deliver(self, user: str, chunks: Sequence[Chunk], files: Sequence[tuple[Document, Reply]],
-                       reason: str, keep: bool = True, state: ChannelState | None = None) -> bool:
-        """Send through the API. What cannot be sent goes to the outbox (shown at the next message), or,
-        with the database away, is held here; `keep=False`: left to the caller. Never raises."""
-        left: list[Reply] = _unique([r for c in chunks for r in c.sources] + [r for _d, r in files])
+    async def _page_link(self, user: str, target: str) -> str:
+        """The link to a page with the whole of a long reply (bot.web): on the OA through WeChat's OAuth
+        (snsapi_base: the page knows the user by WeChat, no token to expire) where set up, else a short
+        signed link. "" where no page can be given (no JIEBANG_PUBLIC_URL, no pages)."""
         try:
-            if state is None and self.kind == "oa" and chunks:
+            from bot.web.links import page_url
+            from bot.web.oauth import oauth_url
+        except ImportError:
+            return ""
+        try:
+            if self.kind == "oa":
+                url = oauth_url(self.settings, target)
+                if url:
+                    return url
+            return await page_url(self.app, self.name, user, target)
+        except Exception as exc:  # a page link is a convenience: the summary still goes
+            log.warning("%s %s: no link to the page %s: %s", self.name, who(user), target.split(":")[0], why(exc))
+            return ""
+
+    async def _fitted(self, user: str, reply: Reply, buttons: bool = True) -> str:
+        """The reply's text as it may go. A reply with a page (the whole of it, 我的文件) carries the link to
+        it (bot.web.text.link_line). Where that is more than one message and the reply has a short version
+        — a summary, a page, or it is a review or a preview: never more than one message on WeChat — it
+        goes as its summary (or, without one, each line's start), the link, its choices and document
+        links, in one message. Other long replies go whole, in as many messages as the budget allows."""
+        link = await self._page_link(user, reply.page) if reply.page else ""
+        line = page_line(reply.language, reply.page, link) if link else ""
+        full = self._text_of(user, reply, buttons)
+        whole = f"{full}\n\n{line}" if line and full else line or full
+        if len(whole.encode()) <= TEXT_LIMIT or not (reply.summary or reply.page or reply.screen in LONG_SCREENS):
+            return whole
+        lang = reply.language
+        tail = [line] if line else [] if reply.summary else [self._t(N_("（内容较长，每项只显示开头。）"), lang)]
+        if buttons and reply.buttons:
+            tail.append(numbered(Reply("", reply.buttons)).lstrip("\n"))
+        if self.kind == "oa":
+            tail += [self._link_line(user, d, lang) for d in reply.all_documents()]
+        rest = "\n".join(tail)
+        room = max(TEXT_LIMIT // 4, TEXT_LIMIT - len(rest.encode()) - 1)
+        body = reply.summary or reply.text
+        if len(body.encode()) > room:
+            body = budget.condense(body, room)
+        return f"{body}\n{rest}" if rest else body
+
+    async def _units(self, user: str, reply: Reply, old: bool) -> list[Unit]:
+        units: list[Unit] = []
+        docs = reply.all_documents()
+        tier = budget.CURRENT if not old else budget.OLD_DOCS if docs else budget.OLD_NOTES
+        text = await self._fitted(user, reply, buttons=not old)
+        if text:
+            units += [Unit(tier, "text", reply, text=piece, old=old) for piece in split_bytes(text)]
+        if self.kind == "wecom":
+            units += [Unit(budget.OLD_DOCS if old else budget.FILES, "file", reply, doc=d, old=old) for d in docs]
+        if reply.image is not None and not old:
+            units.append(Unit(budget.IMAGES, "image", reply, doc=reply.image))
+        return units
+
+    def _budget(self, state: ChannelState | None, prompted: bool) -> int:
+        """How many messages may go: the passive reply (`prompted`) and, beside it, what the API may carry."""
+        passive = 1 if prompted else 0
+        if self.kind == "wecom":
+            return passive + self.app_per_message
+        open_now = windows.allowance(state, self.clock()).count if state is not None else 0
+        return passive + (min(self.cs_per_message, open_now) if prompted else open_now)
+
+    async def _plan(self, user: str, replies: Sequence[Reply], waited: Sequence[Reply],
+                    state: ChannelState | None, prompted: bool = True) -> Plan:
+        """What goes out (budget.py): the replies to this message, then what waited and is still worth it."""
+        kept, dropped = budget.still_worth(waited)
+        if dropped:
+            log.info("%s %s: %d waiting replies superseded, not sent", self.name, who(user), dropped)
+        units: list[Unit] = []
+        for r in replies:
+            units += await self._units(user, r, old=False)
+        for r in kept:
+            units += await self._units(user, r, old=True)
+        plan = budget.plan(units, self._budget(state, prompted), dropped=dropped)
+        if plan.left:
+            log.info("%s %s: %d replies over the budget wait for the next message", self.name, who(user),
+                     len(plan.left))
+        return plan
+
+    async def _deliver(self, user: str, messages: Sequence[Out], reason: str, keep: bool = True,
+                       state: ChannelState | None = None) -> bool:
+        """Send through the API. What cannot be sent goes to the outbox (judged and shown at the next
+        message), or, with the database away, is held here; `keep=False`: left to the caller. A picture
+        that cannot go is left out. Never raises."""
+        def left_from(i: int) -> list[Reply]:
+            found: list[Reply] = []
+            for out in messages[i:]:
+                if out.kind != "image":
+                    found += [r for r in out.sources if not any(r is x for x in found)]
+            return found
+
+        i = 0
+        try:
+            if state is None and self.kind == "oa":
                 state = await self.book.read(user)
-            for i, chunk in enumerate(chunks):
-                failed, state = await self._send_text(user, chunk.text, state)
+            for i, out in enumerate(messages):
+                failed, state = await self._send_out(user, out, state)
+                if failed and out.kind == "image" and not failed.startswith("closed"):
+                    log.warning("%s %s: a picture left out (%s)", self.name, who(user), failed)
+                    continue
                 if failed:
-                    left = _unique([r for c in chunks[i:] for r in c.sources] + [r for _d, r in files])
+                    left = left_from(i)
                     log.warning("%s %s: %d replies kept for the next message (%s)", self.name, who(user),
                                 len(left), failed)
-                    return await self._keep(user, left, f"{reason}: {failed}", keep)
-            for i, (doc, _source) in enumerate(files):
-                failed = await self._send_file(user, doc)
-                if failed:
-                    left = [Reply(d.filename, document=d) for d, _r in files[i:]]
                     return await self._keep(user, left, f"{reason}: {failed}", keep)
             return True
         except Exception:
             log.exception("%s %s: delivery failed", self.name, who(user))
-            return await self._keep(user, left, f"{reason}: failed", keep)
+            return await self._keep(user, left_from(i), f"{reason}: failed", keep)
 
     async def _keep(self, user: str, replies: list[Reply], reason: str, keep: bool) -> bool:
         if keep:
             await self.book.keep(user, replies, reason)
         return False
 
-    async def _send_text(self, user: str, text: str, state: ChannelState | None) -> tuple[str | None, ChannelState | None]:
-        """(None when sent, else why not; the user's row as it is now)."""
-        if self.kind == "wecom":
-            try:
-                await self.api.app_send(user, self.settings.wecom_agent_id, "text", {"content": text})
-            except ApiError as exc:
-                return f"api {exc}", state
-            return None, state
-        assert state is not None
-        allowed = windows.allowance(state, self.clock())
-        if not allowed:
-            return ("customer-service quota used" if allowed.until else "outside the customer-service window"), state
+    async def _send_out(self, user: str, out: Out, state: ChannelState | None) -> tuple[str | None, ChannelState | None]:
+        """Send one message: (None when sent, else why not — "closed…" when no more may go now; the
+        user's row as it is now)."""
+        oa = self.kind == "oa"
+        if oa:
+            assert state is not None
+            allowed = windows.allowance(state, self.clock())
+            if not allowed:
+                return ("closed: customer-service quota used" if allowed.until
+                        else "closed: outside the customer-service window"), state
         try:
-            await self.api.custom_send_text(user, text)
+            if out.kind == "text":
+                if oa:
+                    await self.api.custom_send_text(user, out.text)
+                else:
+                    await self.api.app_send(user, self.settings.wecom_agent_id, "text", {"content": out.text})
+            else:
+                assert out.doc is not None
+                media_id = await self.api.upload_media(out.kind, out.doc.filename, out.doc.data, out.doc.mime)
+                if oa:
+                    await self.api.custom_send_image(user, media_id)
+                else:
+                    await self.api.app_send(user, self.settings.wecom_agent_id, out.kind, {"media_id": media_id})
         except ApiError as exc:
-            if exc.errcode in QUOTA | OUT_OF_TIME:  # WeChat is the judge: nothing more in these windows
-                state = await self.book.write(user, windows.closed())
+            if oa and exc.errcode in QUOTA | OUT_OF_TIME:  # WeChat is the judge: nothing more in these windows
+                return f"closed: api {exc}", await self.book.write(user, windows.closed())
             return f"api {exc}", state
-        return None, await self.book.count_sent(user, state)
-
-    async def _send_file(self, user: str, doc: Document) -> str | None:
-        try:
-            media_id = await self.api.upload_file(doc.filename, doc.data, doc.mime)
-            await self.api.app_send(user, self.settings.wecom_agent_id, "file", {"media_id": media_id})
-        except ApiError as exc:
-            return f"api {exc}"
-        return None
+        return None, (await self.book.count_sent(user, state) if oa else state)
 
     # -- unprompted messages (reminders) --------------------------------------------------------
 
@@ -675,9 +828,9 @@ class WeChatChannel:
         return ok
 
     async def _send_unprompted(self, user: str, replies: list[Reply]) -> tuple[str, bool]:
-        chunks, files = self._render(user, replies)
         if self.kind == "wecom":
-            ok = await self._deliver(user, chunks, files, reason="reminder", keep=False)
+            plan = await self._plan(user, replies, [], None, prompted=False)
+            ok = not plan.left and await self._deliver(user, plan.messages, reason="reminder", keep=False)
             return ("app" if ok else "outbox"), ok
         state = await self.book.read(user)
         template = self.settings.wechat_reminder_template_id
@@ -689,8 +842,9 @@ class WeChatChannel:
             else:  # the notification is a summary: the whole text waits for their next message
                 await self.book.keep(user, replies, "after a notification")
                 return "subscribe", True
-        if windows.allowance(state, self.clock()):
-            ok = await self._deliver(user, chunks, files, reason="reminder", keep=False, state=state)
+        plan = await self._plan(user, replies, [], state, prompted=False)
+        if plan.messages and not plan.left:  # all of it within the windows open now, or none of it
+            ok = await self._deliver(user, plan.messages, reason="reminder", keep=False, state=state)
             return ("custom" if ok else "outbox"), ok
         return "outbox", False
 
