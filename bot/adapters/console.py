@@ -5,6 +5,10 @@ arrow keys move in the line and through this session's earlier lines, Chinese in
 end up inside an answer. Piped: no prompt, replies printed, clean exit at end of input.
 Choices are numbered lines; the number or the text both answer; multi-select takes `1,3` or `1 3`.
 
+Finished files are shown as their paths on disk; so is a reply's picture (page 1 as it will print, kept
+under the data folder's previews/ when it has no file of its own). There is no web server here: a reply's
+page (我的文件, a full review) is not linked, its whole text is printed.
+
 Ctrl-C ends the chat at once (exit status 130) with one line saying the answers are saved: every
 answer shown as saved was committed before it was shown; a message still being handled is dropped
 whole (its transaction rolls back) and was never shown as saved. Ctrl-D ends it too (status 0).
@@ -17,9 +21,12 @@ a terminal chat.
 from __future__ import annotations
 
 import asyncio
+import re
 import sys
+import tempfile
 import uuid
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any, TextIO
 
 from bot.adapters.base import Handler, numbered
@@ -29,6 +36,8 @@ from bot.messages import Incoming, Reply
 CHANNEL = "console"
 PROMPT = "> "
 INTERRUPTED = N_("已退出。您的答案都已保存，再次运行 python -m bot 即可继续。")
+PICTURE = N_("第1页预览：{path}")
+_UNSAFE_NAME = re.compile(r'[\\/:*?"<>|\x00-\x1f]+')
 EXIT_INTERRUPTED = 130  # 128 + SIGINT, as shells report a Ctrl-C
 
 
@@ -47,8 +56,9 @@ class ConsoleChannel:
     name = CHANNEL
 
     def __init__(self, handler: Handler, user_id: str = "local", language: str | None = None,
-                 stdin: TextIO | None = None, stdout: TextIO | None = None) -> None:
+                 stdin: TextIO | None = None, stdout: TextIO | None = None, previews: Path | None = None) -> None:
         self.handler = handler
+        self.previews = previews  # where a picture without a file of its own is put to be opened
         self.user_id = user_id
         self.language = language
         self.stdin = stdin or sys.stdin
@@ -59,6 +69,9 @@ class ConsoleChannel:
     @classmethod
     def for_app(cls, app: Any, **options: Any) -> ConsoleChannel:
         """The registry's factory: a terminal chat with `app.engine`."""
+        settings = getattr(app, "settings", None)
+        if settings is not None:
+            options.setdefault("previews", settings.data_dir / "previews")
         return cls(app.engine, **options)
 
     async def start(self) -> None:  # the console runs in the foreground: see chat()
@@ -80,9 +93,30 @@ class ConsoleChannel:
         for doc in reply.all_documents():
             where = doc.path.resolve() if doc.path else doc.filename
             out += "\n" + gettext(reply.language or self.language or "zh_CN", N_("文件：{path}"), path=where)
+        picture = self._picture(reply)
+        if picture is not None:
+            out += "\n" + gettext(reply.language or self.language or "zh_CN", PICTURE, path=picture)
         self.stdout.write(out + "\n\n")
         self.stdout.flush()
         self._shown_language = reply.language or self._shown_language
+
+    def _picture(self, reply: Reply) -> Path | None:
+        """Where the reply's picture is on disk (written to `previews` when it has no file of its own)."""
+        image = reply.image
+        if image is None:
+            return None
+        if image.path is not None and image.path.exists():
+            return image.path.resolve()
+        if not image.data:
+            return None
+        folder = self.previews or Path(tempfile.gettempdir()) / "jiebang-previews"
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+            path = folder / (_UNSAFE_NAME.sub("_", Path(image.filename).name) or "page-1.png")
+            path.write_bytes(image.data)
+        except OSError:
+            return None
+        return path.resolve()
 
     def _read(self) -> str | None:
         """The next line; None at end of input. Ctrl-C raises KeyboardInterrupt here, at once."""

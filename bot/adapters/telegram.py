@@ -22,6 +22,11 @@
   cannot be tapped twice into two answers; so are the keyboards of earlier questions.
 - Replies longer than 4096 characters are split at line breaks (the keyboard on the last part); a finished
   form is sent as a document with a caption of at most 1024 characters.
+- A reply with a page (`Reply.page`: 我的文件, a form's full review) ends with one line linking to it
+  (`bot.web.page_url`, in the user's language); one that would need several messages and has a summary
+  is sent as the summary and that link instead. No JIEBANG_PUBLIC_URL: no link, the text as it is.
+  A reply's picture (`Reply.image`, page 1 of the form as it will print) goes as a photo (sendPhoto),
+  before its documents, or carrying the text as its caption when the reply has no documents.
 - Every call that sends something goes through one `Outbox`: about 30 calls a second overall and one
   message a second per chat (a short burst allowed; `bot.adapters.ratelimit`); a 429 is waited out
   (`retry_after`) and the call repeated, never dropped; any other error is logged with the update it
@@ -61,6 +66,7 @@ from aiogram.methods import (
     GetUpdates,
     SendDocument,
     SendMessage,
+    SendPhoto,
     SetMyCommands,
     SetWebhook,
     TelegramMethod,
@@ -80,6 +86,7 @@ from bot.adapters.base import numbered
 from bot.adapters.ratelimit import TokenBucket
 from bot.i18n import normalise_language
 from bot.messages import Attachment, Incoming, Reply
+from bot.web.links import with_page_link
 
 log = logging.getLogger(__name__)
 
@@ -677,15 +684,20 @@ class TelegramChannel:
     async def _send_reply(self, chat_id: int, reply: Reply, where: str) -> bool:
         markup = keyboard(reply)
         text = reply.text if markup is not None or not reply.buttons else numbered(reply)
+        text = await with_page_link(self.app, CHANNEL, str(chat_id), reply, MAX_TEXT, utf16_len, text)
         docs = reply.all_documents()
+        image = reply.image if reply.image is not None and reply.image.data else None
         parts = split_text(text) if text.strip() else []
         caption = ""
-        if docs:
+        if docs or image:
             if len(parts) == 1 and utf16_len(parts[0]) <= MAX_CAPTION:
                 caption, parts = parts[0], []
-            elif parts:
+            elif parts and docs:
                 caption = caption_of(text)
         methods: list[TelegramMethod] = [SendMessage(chat_id=chat_id, text=p) for p in parts]
+        if image is not None:  # page 1 as it will print; it carries the text where no document does
+            methods.append(SendPhoto(chat_id=chat_id, photo=BufferedInputFile(image.data, filename=image.filename),
+                                     caption=caption if caption and not docs else None))
         for i, doc in enumerate(docs):
             methods.append(SendDocument(chat_id=chat_id, document=BufferedInputFile(doc.data, filename=doc.filename),
                                         caption=caption if i == 0 and caption else None))

@@ -131,19 +131,26 @@ async def open_link(app: Any, link_id: str, now: datetime | None = None) -> Open
 
 
 async def with_page_link(app: Any, channel: str, external_id: str, reply: Any, limit: int | None = None,
-                         length: Any = len) -> str:
-    """The text a channel sends for `reply`: its text and, where it has a page, one line with the link, in
-    the reply's language. Where that is over `limit` (measured with `length`) and the reply has a summary,
-    the summary and the link instead of a long text in many parts. Without a link: the text as it is."""
+                         length: Any = len, text: str | None = None) -> str:
+    """The text a channel sends for `reply` (or `text`, the channel's own rendering of it, e.g. with
+    numbered choices): that and, where the reply has a page, one line with the link, in the reply's
+    language. Where that is over `limit` (measured with `length`) and the reply has a summary, the summary
+    and the link instead of a long text in many parts. Without a link (no JIEBANG_PUBLIC_URL, or the link
+    could not be stored): the text as it is."""
     from bot.web.text import link_line
 
+    body = reply.text if text is None else text
     if not reply.page:
-        return reply.text
-    url = await page_url(app, channel, external_id, reply.page)
+        return body
+    try:
+        url = await page_url(app, channel, external_id, reply.page)
+    except Exception:  # the database unreachable: the reply goes out without its link, not at all is worse
+        log.exception("no page link for %s:%s (%s)", channel, external_id, reply.page)
+        return body
     if not url:
-        return reply.text
+        return body
     line = link_line(reply.language, reply.page, url)
-    whole = f"{reply.text}\n\n{line}" if reply.text else line
+    whole = f"{body}\n\n{line}" if body else line
     if limit is not None and reply.summary and length(whole) > limit:
         return f"{reply.summary}\n\n{line}"
     return whole

@@ -153,7 +153,7 @@ class ConsoleDriver(Driver):
 
 class TelegramDriver(Driver):
     name, user, chat = "telegram", "501", 501
-    SENT = ("sendMessage", "sendDocument", "editMessageText", "editMessageReplyMarkup")
+    SENT = ("sendMessage", "sendDocument", "sendPhoto", "editMessageText", "editMessageReplyMarkup")
 
     def options(self) -> dict:
         return {"polling_timeout": 1, "chat_rate": 200.0, "chat_burst": 50, "drain_timeout": 5}

@@ -124,3 +124,26 @@ async def test_a_token_with_non_ascii_characters_is_403_not_500(served):
         with pytest.raises(LinkError) as e:
             read_token(s, token)
         assert e.value.status == 403
+
+
+async def test_an_old_link_refused_is_a_phone_page_in_the_users_language(served):
+    app, http = served
+    path = await _doc(app, "emma")
+    async with app.store.sessions() as session, session.begin():
+        from storage.models import User
+
+        user = await session.get(User, (await app.store.user("wechat", "emma")).id)
+        user.language = "en"
+    expired = make_link(app.settings, path, "wechat:emma", now=time.time() - 3601)
+    async with http.get(expired) as r:
+        assert r.status == 410 and r.headers["Content-Type"] == "text/html; charset=utf-8"
+        html = await r.text()
+    assert '<html lang="en">' in html and 'name="viewport"' in html and "This link has expired" in html
+    async with http.get(f"{app.settings.public_url}/files/nonsense", headers={"Accept-Language": "zh-CN"}) as r:
+        html = await r.text()
+    assert r.status == 403 and '<html lang="zh-CN">' in html and "链接无效" in html and "回复“文件”" in html
+
+
+def test_content_disposition_inline_for_a_pdf_shown_in_the_browser():
+    cd = content_disposition("中小企业揭榜对接表.pdf", "inline")
+    assert cd.startswith('inline; filename="') and unquote(cd.split("filename*=UTF-8''")[1]) == "中小企业揭榜对接表.pdf"

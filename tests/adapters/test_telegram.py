@@ -30,7 +30,7 @@ from tests.conftest import SME_ANSWERS
 from tests.fakes.telegram_api import FakeBotAPI, utf16_len
 
 ROOT = Path(__file__).resolve().parents[2]
-SENT = ("sendMessage", "sendDocument", "editMessageText", "editMessageReplyMarkup")
+SENT = ("sendMessage", "sendDocument", "sendPhoto", "editMessageText", "editMessageReplyMarkup")
 
 # Answers by the start of the question they answer. A str is typed; ("tap", label) taps a button;
 # ("toggle", [labels]) ticks multi-select buttons one by one and then taps 完成.
@@ -128,6 +128,9 @@ class TgUser:
     async def answer(self, value: object) -> None:
         if isinstance(value, str):
             await self.say(value)
+        elif isinstance(value, list):  # a long section: several messages, then 完成
+            for part in value:
+                await self.say(part)
         elif value[0] == "tap":
             await self.tap(value[1])
         else:
@@ -815,3 +818,106 @@ async def test_python_m_bot_serve_telegram_polls_answers_and_stops_cleanly(fake,
         if proc.returncode is None:
             proc.kill()
             await proc.wait()
+
+
+# -- pages and pictures (issue 15) -------------------------------------------------------------------
+
+
+def _png(width: int = 4, height: int = 6) -> bytes:
+    """A real PNG of that size (grey)."""
+    import struct
+    import zlib
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    rows = b"".join(b"\x00" + b"\x80" * width for _ in range(height))
+    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0))
+            + chunk(b"IDAT", zlib.compress(rows)) + chunk(b"IEND", b""))
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture
+async def paged(tmp_path, fake):
+    """A bot whose replies link to its pages, and those pages served on the public URL."""
+    from bot.adapters.links import add_routes
+
+    port = _free_port()
+    settings = Settings(data_dir=tmp_path / "data", telegram_token=fake.token, telegram_api_base_url=fake.url,
+                        public_url=f"http://127.0.0.1:{port}")
+    b = Bot(settings)
+    await b.start()
+    web_app = web.Application()
+    add_routes(web_app, b.app)
+    runner = web.AppRunner(web_app)
+    await runner.setup()
+    await web.TCPSite(runner, "127.0.0.1", port).start()
+    yield b
+    await runner.cleanup()
+    await b.stop()
+
+
+async def test_a_reply_with_a_page_ends_with_the_link_that_opens_the_users_files(fake, paged):
+    user = TgUser(fake, paged.channel)
+    await user.say("/start")  # the user exists
+    assert await paged.channel.send(str(user.chat_id), [Reply("已生成《中小企业“揭榜”对接表》。", page="files")])
+    [sent] = fake.calls_of("sendMessage", chat_id=user.chat_id)[-1:]
+    text, link = sent.params["text"].rsplit("\n", 1)
+    assert text.startswith("已生成") and link.startswith("我的文件：" + paged.settings.public_url + "/m/")
+    url = link.removeprefix("我的文件：")
+    assert len(url) == len(paged.settings.public_url) + 21
+    async with aiohttp.ClientSession() as http, http.get(url) as r:
+        assert r.status == 200 and "我的文件" in await r.text()
+
+
+async def test_a_review_too_long_for_one_message_is_its_summary_and_the_link(fake, paged):
+    user = TgUser(fake, paged.channel)
+    review = Reply("【一、企业基本情况】\n" + "企业概况：公司专注工业软件研发。\n" * 400, summary="《对接表》30 项已填完，请核对。",
+                   page="review:12", buttons=(Button("确认并生成文件", "confirm"), Button("修改", "edit")))
+    assert await paged.channel.send(str(user.chat_id), [review])
+    [sent] = fake.calls_of("sendMessage", chat_id=user.chat_id)  # one message, not four
+    summary, link = sent.params["text"].split("\n\n")
+    assert summary == "《对接表》30 项已填完，请核对。" and link.startswith("查看全部：http://127.0.0.1:")
+    assert labels(fake.messages[(user.chat_id, fake.bot_messages(user.chat_id)[-1]["message_id"])]) == \
+        ["确认并生成文件", "修改"]
+    english = Reply("Done.", page="files", language="en")
+    assert await paged.channel.send(str(user.chat_id), [english])
+    assert fake.calls_of("sendMessage", chat_id=user.chat_id)[-1].params["text"].split("\n\n")[1].startswith(
+        "My files: http://127.0.0.1:")
+
+
+async def test_without_a_public_url_the_long_text_goes_whole_and_no_link(fake, bot):
+    user = TgUser(fake, bot.channel)
+    review = Reply("审核\n" * 1500, summary="摘要", page="review:1")
+    assert await bot.channel.send(str(user.chat_id), [review])
+    parts = [c.params["text"] for c in fake.calls_of("sendMessage", chat_id=user.chat_id)]
+    assert len(parts) == 2 and "\n".join(parts) == review.text.strip() and "/m/" not in "".join(parts)
+
+
+async def test_page_one_goes_as_a_photo_carrying_the_text_or_before_the_documents(fake, bot):
+    from bot.messages import PNG_MIME, Document
+
+    user = TgUser(fake, bot.channel)
+    page1 = Document("对接表-第1页.png", _png(1080, 1527), mime=PNG_MIME)
+    review = Reply("请核对《中小企业“揭榜”对接表》。", image=page1, buttons=(Button("确认并生成文件", "confirm"),))
+    assert await bot.channel.send(str(user.chat_id), [review])
+    [photo] = fake.calls_of("sendPhoto", chat_id=user.chat_id)
+    assert photo.files["photo"][1] == page1.data and photo.params["caption"] == review.text
+    assert fake.calls_of("sendMessage", chat_id=user.chat_id) == []  # the picture carries the text
+    assert labels(fake.bot_messages(user.chat_id)[-1]) == ["确认并生成文件"]
+    assert fake.bot_messages(user.chat_id)[-1]["photo"][-1]["width"] == 1080
+
+    done = Reply("已生成《中小企业“揭榜”对接表》。", document=Document("表.docx", b"PK.."),
+                 documents=(Document("表.pdf", b"%PDF-1.4", mime="application/pdf"),), image=page1)
+    mark = len(fake.calls)
+    assert await bot.channel.send(str(user.chat_id), [done])
+    sent = [c for c in fake.calls[mark:] if c.chat_id == user.chat_id]
+    assert [c.method for c in sent] == ["sendPhoto", "sendDocument", "sendDocument"]
+    assert sent[0].params.get("caption") is None and sent[1].params["caption"] == done.text

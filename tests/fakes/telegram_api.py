@@ -395,6 +395,33 @@ class FakeBotAPI:
         doc = {"file_id": file_id, "file_unique_id": f"U{file_id}", "file_name": name, "file_size": len(data)}
         return self._new_bot_message(p, document=doc, **({"caption": caption} if caption else {}))
 
+    async def _m_sendPhoto(self, p: dict, files: dict) -> dict:
+        """A picture as Telegram takes one: JPEG, PNG, GIF or WebP up to 10 MB, sides adding up to at most
+        10,000 px and one at most 20 times the other; kept as sizes (a thumbnail and the whole)."""
+        f = files
+        ref = str(p.get("photo") or "")
+        if ref.startswith("attach://") and ref[9:] in f:
+            f = {**f, "photo": f[ref[9:]]}
+        if "photo" not in f:
+            raise _Bad("there is no photo in the request")
+        caption = p.get("caption")
+        if caption and utf16_len(caption) > MAX_CAPTION:
+            raise _Bad("message caption is too long")
+        self._check_markup(p.get("reply_markup"))
+        name, data = f["photo"]
+        files["photo"] = (name, data)
+        size = _image_size(data)
+        if size is None:
+            raise _Bad("IMAGE_PROCESS_FAILED")
+        width, height = size
+        if len(data) > 10 * 1024 * 1024 or width + height > 10_000 or max(width, height) > 20 * min(width, height):
+            raise _Bad("PHOTO_INVALID_DIMENSIONS")
+        big = self.add_file(data, f"photos/sent_{name}")
+        sizes = [{"file_id": f"{big}s", "file_unique_id": f"U{big}s", "width": 90, "height": 90 * height // width},
+                 {"file_id": big, "file_unique_id": f"U{big}", "width": width, "height": height,
+                  "file_size": len(data)}]
+        return self._new_bot_message(p, photo=sizes, **({"caption": caption} if caption else {}))
+
     def _message(self, p: dict) -> dict:
         key = (int(p["chat_id"]), int(p["message_id"]))
         if key not in self.messages:
@@ -438,6 +465,22 @@ class FakeBotAPI:
         if len(data) > MAX_DOWNLOAD:
             raise _Bad("file is too big")
         return {"file_id": file_id, "file_unique_id": f"U{file_id}", "file_size": len(data), "file_path": path}
+
+
+def _image_size(data: bytes) -> tuple[int, int] | None:
+    """Width and height of a PNG or JPEG (None for anything else)."""
+    if data.startswith(b"\x89PNG\r\n\x1a\n") and len(data) >= 24:
+        return int.from_bytes(data[16:20], "big"), int.from_bytes(data[20:24], "big")
+    if data.startswith(b"\xff\xd8"):
+        i = 2
+        while i + 9 < len(data):
+            if data[i] != 0xFF:
+                return None
+            marker, length = data[i + 1], int.from_bytes(data[i + 2:i + 4], "big")
+            if 0xC0 <= marker <= 0xCF and marker not in (0xC4, 0xC8, 0xCC):
+                return int.from_bytes(data[i + 7:i + 9], "big"), int.from_bytes(data[i + 5:i + 7], "big")
+            i += 2 + length
+    return None
 
 
 class _Bad(Exception):
