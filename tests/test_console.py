@@ -104,7 +104,7 @@ def _answers_in_order() -> list[str]:
              "法人代表", "联系电话（法人代表）", "手机（法人代表）", "联系人及职务", "联系电话（联系人）", "手机（联系人）",
              "传真", "电子邮箱", "注册资本(万元)", "从业人数(人)", "上年度营业收入(万元)", "所属行业", "企业规模",
              "企业性质", "企业类型(可多选)", "通讯地址", "邮编", "企业概况", "事项 1 · 事项名称", "事项 1 · 代码", "还要添加"]
-    return [SME_ANSWERS[k] for k in order]
+    return [x for k in order for x in ([SME_ANSWERS[k]] if isinstance(SME_ANSWERS[k], str) else SME_ANSWERS[k])]
 
 
 async def _read_until(stream: asyncio.StreamReader, marker: str, seconds: float = 20) -> str:

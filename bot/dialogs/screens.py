@@ -327,6 +327,8 @@ async def answer(s: FormSession, text: str, act: a.Action | None) -> Shown:
         return accept(s, step, choices[idx].value)
     if ctx.incoming.attachment is not None and not text:
         return fail(s, step, Invalid("file_not_expected"))
+    if word_of(text) in DONE_WORDS:  # "完成" where nothing is open to close: never stored as the answer
+        return fail(s, step, Invalid("nothing_to_close"))
     if f.catalogue:
         found = await _catalogue(s, step, text)
         if found is not None:

@@ -32,6 +32,7 @@ WALKER_MESSAGES = {
     "empty": N_("请输入内容。"),
     "required": N_("这一项必须填写，不能跳过。"),
     "catalogue_text": "{text}",
+    "nothing_to_close": N_("这一题不用回复“完成”，请直接发送答案。"),
     "catalogue_picked": N_("事项名称：{name}，代码：{code}（来自需求目录）"),
     "choose_listed": N_("请从下面的选项中选择，回复编号即可。"),
     "choose_listed_multi": N_("请回复选项编号，可多选，例如：1,3"),

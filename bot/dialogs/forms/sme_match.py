@@ -81,7 +81,7 @@ FORM = Form(
         Field("postcode", N_("邮编"), N_("6位数字，例：200120"), validate=v.postcode, section=BASIC, profile=True,
               example="200120"),
         Field("overview", N_("企业概况"), N_("包括主要业务领域、业内地位、技术创新等情况，不超过500字"),
-              validate=v.long_text(500), section=OVERVIEW, profile=True),
+              validate=v.long_text(500), long_text=True, max_chars=500, section=OVERVIEW, profile=True),
         Group("items", N_("事项"), section=ITEMS, more_question=N_("还要添加一个拟揭榜事项吗？"),
               fields=(
                   Field("name", N_("事项名称"), N_("需求目录中的事项名称"), validate=v.text(100), catalogue="name"),
