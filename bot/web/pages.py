@@ -87,7 +87,6 @@ class Pages:
     def __init__(self, app: Any) -> None:
         self.app = app
         self.env = _env()
-        self.secure = app.settings.public_url.startswith("https://")
         self._http: aiohttp.ClientSession | None = None
         self._guarded_landing = self.guarded(self._landing)
 
@@ -239,8 +238,9 @@ class Pages:
         location = f"{PREFIX}/{WX}" + (f"/review/{sid}" if kind == "review" else "")
         response = web.Response(status=302, headers={"Location": location, "Cache-Control": "no-store",
                                                      "Referrer-Policy": "no-referrer"})
+        settings = self.app.settings
         response.set_cookie(COOKIE, link_id, path=f"{PREFIX}/{WX}", httponly=True, samesite="Lax",
-                            secure=self.secure, max_age=max(60, self.app.settings.link_ttl_seconds))
+                            secure=settings.public_url.startswith("https://"), max_age=max(60, settings.link_ttl_seconds))
         return response
 
 

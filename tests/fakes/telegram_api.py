@@ -378,38 +378,31 @@ class FakeBotAPI:
         self._check_markup(p.get("reply_markup"))
         return self._new_bot_message(p, text=text)
 
-    async def _m_sendDocument(self, p: dict, files: dict) -> dict:
-        f = files
-        ref = str(p.get("document") or "")
-        if ref.startswith("attach://") and ref[9:] in f:  # a file posted as another part of the form
-            f = {**f, "document": f[ref[9:]]}
-        if "document" not in f:
-            raise _Bad("there is no document in the request")
+    def _sent_file(self, p: dict, files: dict, field: str) -> tuple[str, bytes, dict]:
+        """The file of a sendDocument / sendPhoto (a part of its own, or `attach://<part>`), checked as
+        Telegram checks it, and the caption to keep (as message fields)."""
+        ref = str(p.get(field) or "")
+        if ref.startswith("attach://") and ref[9:] in files:  # a file posted as another part of the form
+            files[field] = files[ref[9:]]
+        if field not in files:
+            raise _Bad(f"there is no {field} in the request")
         caption = p.get("caption")
         if caption and utf16_len(caption) > MAX_CAPTION:
             raise _Bad("message caption is too long")
         self._check_markup(p.get("reply_markup"))
-        name, data = f["document"]
-        files["document"] = (name, data)
+        name, data = files[field]
+        return name, data, ({"caption": caption} if caption else {})
+
+    async def _m_sendDocument(self, p: dict, files: dict) -> dict:
+        name, data, caption = self._sent_file(p, files, "document")
         file_id = self.add_file(data, f"documents/sent_{name}")
         doc = {"file_id": file_id, "file_unique_id": f"U{file_id}", "file_name": name, "file_size": len(data)}
-        return self._new_bot_message(p, document=doc, **({"caption": caption} if caption else {}))
+        return self._new_bot_message(p, document=doc, **caption)
 
     async def _m_sendPhoto(self, p: dict, files: dict) -> dict:
-        """A picture as Telegram takes one: JPEG, PNG, GIF or WebP up to 10 MB, sides adding up to at most
+        """A picture as Telegram takes one: JPEG or PNG here, up to 10 MB, sides adding up to at most
         10,000 px and one at most 20 times the other; kept as sizes (a thumbnail and the whole)."""
-        f = files
-        ref = str(p.get("photo") or "")
-        if ref.startswith("attach://") and ref[9:] in f:
-            f = {**f, "photo": f[ref[9:]]}
-        if "photo" not in f:
-            raise _Bad("there is no photo in the request")
-        caption = p.get("caption")
-        if caption and utf16_len(caption) > MAX_CAPTION:
-            raise _Bad("message caption is too long")
-        self._check_markup(p.get("reply_markup"))
-        name, data = f["photo"]
-        files["photo"] = (name, data)
+        name, data, caption = self._sent_file(p, files, "photo")
         size = _image_size(data)
         if size is None:
             raise _Bad("IMAGE_PROCESS_FAILED")
@@ -420,7 +413,7 @@ class FakeBotAPI:
         sizes = [{"file_id": f"{big}s", "file_unique_id": f"U{big}s", "width": 90, "height": 90 * height // width},
                  {"file_id": big, "file_unique_id": f"U{big}", "width": width, "height": height,
                   "file_size": len(data)}]
-        return self._new_bot_message(p, photo=sizes, **({"caption": caption} if caption else {}))
+        return self._new_bot_message(p, photo=sizes, **caption)
 
     def _message(self, p: dict) -> dict:
         key = (int(p["chat_id"]), int(p["message_id"]))
