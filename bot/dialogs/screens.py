@@ -210,6 +210,11 @@ def question(s: FormSession, prefix: str = "", step: w.Step | None = None) -> Re
     lines.append(f"{title} ({n}/{total})")
     if f.compute is not None:
         return _ask_computed(s, step, lines)
+    if f.catalogue == "name" and s.suggested and not st.offered and not w.has_value(s.answers, step.path):
+        st.offered = [(n.code, _need_label(n)) for n in s.suggested]
+        lines.append(t(N_("按贵企业的所属行业和企业概况，推荐以下事项（也可发送关键词或代码查找）：")))
+        return ctx.reply("\n".join(lines), [(label, a.PickOffered(i)) for i, (_v, label) in enumerate(st.offered)],
+                         step=key)
     if st.offered:
         lines.append(t(N_("请选择：")))
         return ctx.reply("\n".join(lines), [(label[:60], a.PickOffered(i)) for i, (_v, label) in enumerate(st.offered)],
@@ -367,14 +372,24 @@ async def _catalogue(s: FormSession, step: w.Step, text: str) -> Reply | None:
         need = await catalogue.by_code(store, s.catalogue, text)
         if need is None:
             nearest = await catalogue.nearest_codes(store, s.catalogue, text)
-            s.state.offered = [(n.code, chat.item_line(ctx.lang, i, n)) for i, n in enumerate(nearest, 1)]
-            return fail(s, step, Invalid("catalogue_text", {"text": chat.unknown_code_text(ctx.lang, text, nearest)}))
+            s.state.offered = [(n.code, _need_label(n)) for n in nearest]
+            return fail(s, step, Invalid("catalogue_text", {"text": chat.unknown_code_text(ctx.lang, text, [])}))
         return await _pick_need(s, step, need.code)
+    exact = await catalogue.by_code(store, s.catalogue, text)
+    if exact is not None:  # a code typed at 事项名称: that need, at once
+        return await _pick_need(s, step, exact.code)
     needs = await catalogue.search(store, s.catalogue, text)
     if not needs:
         return fail(s, step, Invalid("catalogue_text", {"text": chat.results_text(ctx.lang, text, needs)}))
-    s.state.offered = [(n.code, chat.item_line(ctx.lang, i, n)) for i, n in enumerate(needs, 1)]
-    return question(s, chat.results_text(ctx.lang, text, needs).splitlines()[0], step)
+    s.state.offered = [(n.code, _need_label(n)) for n in needs]
+    return question(s, ctx.t(N_("需求目录中与“{query}”相符的事项："), query=text[:20]), step)
+
+
+def _need_label(need: Any) -> str:
+    """A button for a need: its name and code (the firm's name where it fits)."""
+    label = f"{need.name}（{need.code}）"
+    firm = f"{need.name}（{need.code}，{need.firm}）" if need.firm else label
+    return firm if len(firm) <= 60 else label[:60]
 
 
 async def _pick_need(s: FormSession, step: w.Step, code: str) -> Reply:

@@ -60,13 +60,19 @@ class FormSession:
         self.campaign: Any = None  # the campaign this form is for (prepare())
         self.catalogue: str | None = None  # that campaign's id, when it has a 需求目录 to pick 事项 from
         self.need: Any = None  # a 申请书's 需求, from the catalogue (shown at section 三)
+        self.suggested: list[Any] = []  # needs the firm's 所属行业 and 企业概况 point to (at 事项名称)
 
     async def prepare(self) -> FormSession:
         """What the current step needs from outside the form: the campaign's 需求目录 (at 拟揭榜事项), the
         需求's own text (while a 申请书's section 三 is written). Read only where a step needs it."""
         step = self.step()
-        needs_catalogue = step is not None and bool(step.field.catalogue)
-        wants_need = step is not None and self.form.per_item and (step.field.section or "").startswith("三")
+        if step is None:
+            return self
+        seq = self.steps()
+        at = next((i for i, x in enumerate(seq) if x.path == step.path), 0)
+        near = seq[at:at + 2]  # this step and the next: an answer here shows the next one
+        needs_catalogue = any(x.field.catalogue for x in near)
+        wants_need = self.form.per_item and any((x.field.section or "").startswith("三") for x in near)
         if not (needs_catalogue or wants_need):
             return self
         from bot.catalogue import repo as catalogue
@@ -75,6 +81,9 @@ class FormSession:
         cid = self.campaign.id if self.campaign is not None else None
         if cid and await catalogue.has_catalogue(self.ctx.tx.store, cid):
             self.catalogue = cid
+            if any(x.field.catalogue == "name" and not w.has_value(self.answers, x.path) for x in near):
+                self.suggested = await catalogue.suggest(self.ctx.tx.store, cid, self.answers.get("industry"),
+                                                         str(self.answers.get("overview") or ""), limit=3)
             code = self.answers.get("item_code") or await self._item_code()
             if wants_need and code:
                 self.need = await catalogue.by_code(self.ctx.tx.store, cid, str(code))
