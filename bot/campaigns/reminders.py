@@ -10,7 +10,8 @@
   reminder also due): then it is skipped, never sent late or twice.
 - Quiet hours (21:00–08:00 local): nothing is sent; what is due waits until morning.
 - A channel that cannot deliver now (or no channel running) → the reply goes to the outbox and is
-  shown at the user's next message.
+  shown at the user's next message. A channel that can say when it may write unprompted
+  (`allowance(user id, at)`, WeChat's windows) is asked first, and not sent into a closed window.
 - Announcements (a deadline moved, a form approved or returned) are written to the outbox and a
   `notice:<outbox id>` row: the serving process pushes them; a pushed notice is marked delivered
   in the outbox, so it is not shown twice.
@@ -282,7 +283,7 @@ class ReminderService:
             return
         sender = self.senders.get(user.channel)
         ok = False
-        if sender is not None:
+        if sender is not None and await self._may_push(sender, user.external_id, now):
             try:
                 ok = bool(await asyncio.wait_for(sender.send(user.external_id, replies),
                                                  timeout=self.lease.total_seconds() / 2))
@@ -302,6 +303,22 @@ class ReminderService:
             await self.store.outbox_put(user.channel, user.external_id, replies, reason=f"reminder:{rid}")
         await self._finish(rid, token, "queued", now, "outbox")
         result.queued += 1
+
+    @staticmethod
+    async def _may_push(sender: Any, external_id: str, now: datetime) -> bool:
+        """A channel that says when it may write to a user unprompted (`allowance(user id, at)`: WeChat's
+        customer-service windows, and consent to a notification) is asked first: into no window it is not
+        sent; the reminder waits in the outbox for the user's next message. A channel without it is asked
+        to send, and says whether it did."""
+        allowance = getattr(sender, "allowance", None)
+        if allowance is None:
+            return True
+        try:
+            may = await allowance(external_id, now)
+        except Exception as exc:  # the channel's own bookkeeping away: let send() decide
+            log.warning("reminder: %s allowance unknown: %r", getattr(sender, "name", "?"), exc)
+            return True
+        return bool(may) or bool(getattr(may, "notify", False))
 
     async def _mark_outbox(self, outbox_id: int, now: datetime) -> None:
         async with self.store.sessions() as session, session.begin():

@@ -15,6 +15,7 @@ import socket
 import sqlite3
 import time
 from contextlib import asynccontextmanager
+from datetime import UTC, date, datetime
 from pathlib import Path
 from urllib.parse import urlencode
 
@@ -35,7 +36,7 @@ from bot.app import open_app
 from bot.config import Settings
 from bot.messages import PNG_MIME, Document, Reply
 from bot.server import make_runner
-from storage.channel_models import ChannelNonce, ChannelState, channel_state
+from storage.channel_models import ChannelArrival, ChannelNonce, ChannelState, channel_state
 from storage.models import Submission, User
 from tests.conftest import SME_ANSWERS
 from tests.fakes.wechat_api import FakeWeChatAPI
@@ -630,9 +631,10 @@ def as_the_core_will(monkeypatch, r: Rig, tmp_path) -> None:
     monkeypatch.setattr(r.app.engine, "handle", handle_as_the_core_will)
 
 
-async def write_the_application(u: WxUser) -> list[list[str]]:
+async def write_the_application(u: WxUser, evidence=None) -> list[list[str]]:
     """From the finished 对接表 to the 申请书's review: 8 sections of two 375-字 paragraphs (6,000 字), as a
-    WeChat user sends them. Every exchange (what came back for each message), in order."""
+    WeChat user sends them; `evidence(u)` sends the 佐证材料. Every exchange (what came back for each
+    message), in order."""
     seen = [await u.exchange("1")]  # 写《申请书》事项1, from the 对接表's next steps
     if "开始填写" in u.last:  # the campaign's note
         seen.append(await u.exchange(re.search(r"^(\d+)\. 开始填写$", u.last, re.M).group(1)))
@@ -643,7 +645,9 @@ async def write_the_application(u: WxUser) -> list[list[str]]:
         assert "本节已写" in u.last, u.last
         seen += [await u.exchange(PARAGRAPH), await u.exchange(PARAGRAPH), await u.exchange("完成")]
     assert u.last.startswith("✓ 已保存：四、希望采取的合作方式") and "佐证材料" in u.last
-    seen.append(await u.exchange("完成"))  # no 佐证材料: the review
+    if evidence is not None:
+        await evidence(u)
+    seen.append(await u.exchange("完成"))  # the 佐证材料 done (or none): the review
     return seen
 
 
@@ -708,6 +712,153 @@ def test_what_waited_is_judged_when_it_would_be_shown():
     assert [m.kind for m in plan.messages] == ["text", "text", "image"] and plan.passive == "注册地 (3/26)"
     assert plan.messages[1].text.startswith("链接") and plan.left == [reminders[0]]
     assert budget.plan(units, budget=1).left == [reminders[0], again]  # the picture is never kept
+
+
+# -- issue 15: the habits of WeChat ---------------------------------------------------------------
+
+JPEG = b"\xff\xd8\xff\xe0\x00\x10JFIF\x00" + b"\x00" * 200 + b"\xff\xd9"
+
+
+async def test_a_picture_sent_at_the_evidence_is_fetched_and_kept_with_the_application(tmp_path):
+    """Regression: a picture at 佐证材料 (the question says files may be sent) got "暂时只能处理文字和语音消息"."""
+    async with rig(tmp_path) as r:
+        u = WxUser(r)
+        await u.open_form()
+        await u.fill(ANSWERS)
+        await u.exchange("1")
+
+        async def send_certificate(user: WxUser) -> None:
+            media = r.fake.add_media(JPEG, "证书.jpg", "image/jpeg")  # as the phone uploaded it to WeChat
+            status, reply = await user.post(user.xml("image", PicUrl="http://mmbiz.qpic.cn/x", MediaId=media,
+                                                     MsgId=str(next(_ids))))
+            assert status == 200 and "已列 1 项" in reply
+            assert [c.query["media_id"] for c in r.fake.calls_of("/cgi-bin/media/get")] == [media]
+
+        seen = await write_the_application(u, evidence=send_certificate)
+        assert "佐证材料：📎 图片.jpg" in seen[-1][0]
+        [kept] = list((r.app.settings.files_dir).rglob("图片.jpg"))
+        assert kept.read_bytes() == JPEG
+        done = await u.exchange("1")
+        link = re.search(re.escape(r.url) + r"/files/\S+", done[0]).group(0)
+        async with r.http.get(link) as resp:
+            assert "附件：图片.jpg" in docx_text(await resp.read())
+
+    async with rig(tmp_path / "two") as r:  # elsewhere in a form a picture is refused as a file is
+        u = WxUser(r)
+        await u.open_form()
+        media = r.fake.add_media(JPEG)
+        status, reply = await u.post(u.xml("image", PicUrl="http://x", MediaId=media, MsgId=str(next(_ids))))
+        assert status == 200 and question_of(reply).startswith("企业名称") and "✗" in reply
+
+
+@pytest.mark.parametrize("event, key", [("subscribe", "qrscene_pudong-2024"), ("SCAN", "pudong-2024")])
+async def test_a_qr_code_with_a_scene_answers_and_keeps_its_scene(tmp_path, monkeypatch, event, key):
+    async with rig(tmp_path) as r:
+        clock = [1_800_000_000.0]
+        r.channel.clock = lambda: clock[0]
+        said = []
+        handle = r.app.engine.handle
+
+        async def heard(incoming):
+            said.append(incoming.text)
+            return await handle(incoming)
+
+        monkeypatch.setattr(r.app.engine, "handle", heard)
+        u = WxUser(r)
+        if event == "SCAN":
+            await u.event("subscribe")
+        reply = await u.event(event, key, extra="<Ticket><![CDATA[gQH47joAAAAAAAAAASxodHRwOi8v]]></Ticket>")
+        assert "揭榜助手" in reply  # answered
+        state = await state_of(r, u.openid)
+        assert state.scene == "pudong-2024" and state.scene_at.timestamp() == clock[0]  # kept
+        assert (await r.channel.allowance(u.openid)).opened_by == ("scan" if event == "SCAN" else "follow")
+        assert said[-1] == "/start"  # the engine does not take a scene yet: never an answer mid-form
+
+        from bot.handlers import words  # once it does (`/start <scene>` named "start"), it gets the scene
+        lookup = words.lookup
+        monkeypatch.setattr(words, "lookup", lambda text: ("start", text.split(" ", 1)[1])
+                            if text.startswith("/start ") else lookup(text))
+        await u.event(event, key)
+        assert said[-1] == "/start pudong-2024"
+        for bad in ("qrscene_<script>", "qrscene_" + "x" * 65, "qrscene_"):  # no scene, a plain /start
+            await WxUser(r, openid="oOther").event("subscribe", bad)
+            assert said[-1] == "/start"
+        await u.event("subscribe")  # a follow without a code keeps the scene it had
+        assert (await state_of(r, u.openid)).scene == "pudong-2024"
+
+
+# -- issue 18: one user's messages in WeChat's order, across two processes ---------------------------
+
+async def arrivals(store) -> list[tuple[str, bool]]:
+    async with store.sessions() as session:
+        return [(row.seq, row.started) for row in (await session.execute(
+            select(ChannelArrival).order_by(ChannelArrival.seq))).scalars()]
+
+
+async def answers_of(store, openid: str) -> dict:
+    async with store.sessions() as session:
+        return (await session.execute(select(Submission.answers).join(User, User.id == Submission.user_id)
+                                      .where(User.external_id == openid))).scalar_one()
+
+
+async def test_a_newer_message_at_another_process_waits_for_the_older_one(tmp_path, database_url, monkeypatch):
+    """Regression: two messages of one user 50 ms apart at two processes on one database were applied in
+    the order their commits landed (4 of 69 pairs reversed: an answer stored under the next question)."""
+    async with rig(tmp_path, database_url=database_url, channel_kw={"order": True}) as r:
+        async with server(r.app.settings, order=True) as (app_b, _channel_b, url_b):
+            u = WxUser(r)
+            await u.open_form()
+            release = gated_engine(monkeypatch, r.app)  # process A takes its time over the first message
+            entered_b = []
+            handle_b = app_b.engine.handle
+
+            async def recording(incoming):
+                entered_b.append(incoming.text)
+                return await handle_b(incoming)
+
+            monkeypatch.setattr(app_b.engine, "handle", recording)
+            first = u.xml("text", Content="上海测试科技有限公司", MsgId=str(next(_ids)))
+            second_id = next(_ids)
+            second = u.xml("text", Content="91310000132149237G", MsgId=str(second_id))
+            at_a = asyncio.create_task(u.post(first))
+            await wait_for_async(lambda: arrivals(r.app.store), lambda rows: rows and rows[0][1], "A started")
+            at_b = asyncio.create_task(u.post(second, url=url_b))
+            await wait_for_async(lambda: arrivals(r.app.store), lambda rows: len(rows) == 2, "B waiting")
+            assert entered_b == []  # the newer message waits for the older one, handled elsewhere
+            release.set()
+            await asyncio.gather(at_a, at_b)
+            await r.channel.join(WAIT)
+            await _channel_b.join(WAIT)
+            assert entered_b == ["91310000132149237G"]
+            answers = await answers_of(r.app.store, u.openid)
+            assert (answers["company_name"], answers["credit_code"]) == ("上海测试科技有限公司", "91310000132149237G")
+            assert await arrivals(r.app.store) == []
+            assert (await state_of(r, u.openid)).applied_seq.endswith(f"{second_id:020d}")  # the newest applied
+
+
+async def test_an_older_message_arriving_after_a_newer_one_was_applied_is_not_applied(tmp_path, database_url):
+    async with rig(tmp_path, database_url=database_url, channel_kw={"order": True}) as r:
+        async with server(r.app.settings, order=True) as (_app_b, _channel_b, url_b):
+            u = WxUser(r)
+            await u.open_form()
+            first = u.xml("text", Content="上海测试科技有限公司", MsgId=str(next(_ids)))
+            second = u.xml("text", Content="上海第二科技有限公司", MsgId=str(next(_ids)))
+            assert "✓ 已保存：企业名称 上海第二科技有限公司" in (await u.post(second, url=url_b))[1]
+            status, late = await u.post(first)  # the older one, held up on its way to the other process
+            assert status == 200
+            assert late == "“上海测试科技有限公司”比您之后发的消息晚到，没有保存。如仍需要，请再发一次。"
+            assert (await answers_of(r.app.store, u.openid))["company_name"] == "上海第二科技有限公司"
+            assert "credit_code" not in await answers_of(r.app.store, u.openid)  # not taken for the next question
+            assert "✓ 已保存：统一社会信用代码" in await u.say("91310000132149237G")  # and it goes on from there
+
+
+async def wait_for_async(read, ok, what: str, seconds: float = WAIT):
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if ok(await read()):
+            return
+        await asyncio.sleep(0.01)
+    raise AssertionError(f"timed out waiting for {what}")
 
 
 # -- issue 18: a database outage loses nothing ----------------------------------------------------
@@ -899,6 +1050,44 @@ async def test_reminders_take_the_best_path_available(tmp_path):
         # the whole text after the notification; the undelivered one is left to the reminder service's
         # outbox (kept here too, it reached the user twice)
         assert [k.text for k in kept] == [reminder[0].text]
+
+
+async def test_reminders_are_sent_only_into_windows_that_exist_else_they_wait_for_the_next_message(tmp_path):
+    from bot.campaigns import ReminderService
+    from bot.campaigns.data import SHIPPED
+    from bot.campaigns.model import Campaign
+    from bot.campaigns.repo import save_campaign
+
+    async with rig(tmp_path) as r:
+        async with r.app.store.sessions() as session, session.begin():  # a campaign whose deadline is ahead
+            shanghai = next(c for c in SHIPPED if c["id"] == "2024-shanghai")
+            await save_campaign(session, Campaign({**shanghai, "id": "2027-shanghai", "year": 2027})
+                                .with_deadline("sme_match", date(2027, 3, 10)))
+        now = [datetime(2027, 3, 2, 2, 0, tzinfo=UTC)]  # 10:00 in Shanghai
+        r.channel.clock = lambda: now[0].timestamp()
+        service = ReminderService(r.app, {"wechat": r.channel}, clock=lambda: now[0])
+        u = WxUser(r)
+        await u.open_form()
+        for answer in ("上海测试科技有限公司", "91310000132149237G", "上海", "浦东新区", "跳过"):
+            await u.say(answer)
+        assert await service.plan() == 4  # 7, 3, 1 days before and on the day
+
+        now[0] = datetime(2027, 3, 3, 1, 0, tzinfo=UTC)  # 09:00, 23 h after their last message: a window
+        assert (await service.run_due()).sent == 1
+        assert "还有 7 天" in r.fake.texts_to(u.openid)[-1]
+
+        now[0] = datetime(2027, 3, 7, 1, 0, tzinfo=UTC)  # 5 days on: no window, no consent to notifications
+        tries = len(r.fake.calls_of(CUSTOM, ok_only=False))
+        result = await service.run_due()
+        assert (result.sent, result.queued) == (0, 1)
+        assert len(r.fake.calls_of(CUSTOM, ok_only=False)) == tries  # not even tried into a closed window
+        assert r.channel.sent_via["custom"] == 1 and "outbox" not in r.channel.sent_via
+
+        shown = await u.exchange("2015-03-02")  # their next message: the reminder with the answer to it
+        assert len(shown) == 1 and "还有 3 天" in shown[0] and "✓ 已保存：注册时间 2015-03-02" in shown[0]
+        assert shown[0].index("还有 3 天") < shown[0].index("✓ 已保存：注册时间")
+        assert "继续填写" not in shown[0]  # its button's number would answer the current question instead
+        assert await r.app.store.outbox_take("wechat", u.openid) == []
 
 
 # -- the menu -------------------------------------------------------------------------------------

@@ -621,8 +621,11 @@ class WeChatChannel:
                 and bool(self.settings.public_url) and state.notify is None and not state.notify_asked)
 
     async def _on_subscribe_page(self, request: web.Request) -> web.Response:
-        """The page with WeChat's subscribe button (JS-SDK open tag wx-open-subscribe). The consent
-        itself arrives as a subscribe_msg_popup_event at the callback URL."""
+        """The page with WeChat's subscribe button (JS-SDK open tag wx-open-subscribe; the page's host must
+        be a JS接口安全域名 of the account). The button's style is inside the tag's <template> (the open tag
+        does not take the page's styles); where the tag cannot be used (WeixinOpenTagsError, wx.error, no
+        JS-SDK) the page says so instead of showing nothing. The consent itself arrives as a
+        subscribe_msg_popup_event at the callback URL."""
         template = self.settings.wechat_reminder_template_id
         if self.kind != "oa" or not template:
             raise web.HTTPNotFound()
@@ -640,7 +643,10 @@ class WeChatChannel:
             timestamp=timestamp, nonce=nonce, signature=jsapi_signature(ticket, nonce, timestamp, url),
             explain=self._t(N_("开启后，表格截止前7天、3天、1天和当天，我们会通过服务通知提醒您。"), lang),
             button=self._t(N_("开启截止提醒"), lang), done=self._t(N_("已开启，回到对话继续填写即可。"), lang),
-            failed=self._t(N_("没有开启成功，可稍后再试；不开启也会在您下次发消息时提醒。"), lang))
+            failed=self._t(N_("没有开启成功，可稍后再试；不开启也会在您下次发消息时提醒。"), lang),
+            fallback=self._t(N_("这里无法显示开启按钮（请在微信中打开，或升级微信后再试）。不开启也会在您下次发消息时提醒。"),
+                             lang),
+            html_lang="en" if lang == "en" else "zh-CN")
         return web.Response(text=html, content_type="text/html", charset="utf-8")
 
     # -- rendering and sending ------------------------------------------------------------------
