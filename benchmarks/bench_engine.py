@@ -9,9 +9,9 @@ a fresh database (SQLite: a new file; PostgreSQL: a new database made from --dat
 A row: one template user fills in and confirms the 对接表 through the engine (also the warm-up); the other
 present users are copies of the template's rows (users, conversations, submissions and whatever else hangs
 off them, except logs such as processed messages), inserted with SQL through the app's SQLAlchemy engine;
-then --users new users open the form (untimed), answer all of it (timed: 27 messages each, the answers of
-tests/conftest.py's SME_STEPS (or SME_ANSWERS) through ChatClient.fill, N at a time), and confirm (timed apart: that makes
-the .docx; no PDF unless --pdf on).
+then --users new users open the form (untimed), answer all of it (timed: every message of tests/conftest.py's
+SME_STEPS, or SME_ANSWERS, through ChatClient.fill, N users at a time; a long text's closing 完成 and a skip
+are answers too), and confirm (timed apart: that makes the .docx; no PDF unless --pdf on).
 
 Per answer, over the timed part: latency of engine.handle (receive → check → commit → next question);
 CPU = process CPU time (all threads) / answers; statements = SQLAlchemy `before_cursor_execute` on
@@ -408,7 +408,7 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
 
 def run_rows(args: argparse.Namespace) -> list[dict]:
     kind = "PostgreSQL" if args.database_url.startswith("postgresql") else "SQLite file (WAL, synchronous=FULL)"
-    print(f"engine on {kind}: {args.users} users × the whole 对接表 (27 messages), no PDF while answering; "
+    print(f"engine on {kind}: {args.users} users × the whole 对接表, no PDF while answering; "
           "one process and a fresh database per row", flush=True)
     print(f"  {benchlib.conditions(args.dir or Path(tempfile.gettempdir()))}", flush=True)
     print(HEADER, flush=True)

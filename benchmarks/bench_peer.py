@@ -10,8 +10,8 @@ question, the answers in `context.user_data`, PicklePersistence — and, to be a
 No network: Update objects go straight into `Application.process_update`; the bot's getMe and sendMessage
 return at once. Each answer is checked by this project's own validators and form (bot.dialogs), so the
 logic per answer is the same; the answers are tests/conftest.py's SME_STEPS, chosen by step key as
-ChatClient.fill chooses them (SME_ANSWERS by question where there are no step keys): 27 messages, 24 values,
-2 skips and 1 "no more items".
+ChatClient.fill chooses them (SME_ANSWERS by question where there are no step keys); every message is an
+answer (a skip, a long text's parts and its closing 完成, the "no more items" too), as in bench_engine.py.
 
 python-telegram-bot is installed into benchmarks/.peer-venv (made on the first run: python -m venv, pip), with
 the libraries the project's validators import at the versions of the venv that launched this script, and
@@ -111,6 +111,7 @@ from bot.dialogs.results import Ambiguous, Invalid, Ok  # noqa: E402
 warnings.filterwarnings("ignore", category=PTBUserWarning)
 NOW = datetime.now(UTC)
 SKIP = {"跳过", "skip"}
+DONE = {"完成", "done"}
 REVIEW_MARK = "全部填完了"
 
 
@@ -250,6 +251,13 @@ def on_answer(i: int):
         ud = context.user_data
         answers = ud["answers"]
         raw = update.message.text.strip()
+        if step.field is not None and step.field.long_text and raw.lower() not in DONE | SKIP:
+            parts = ud.setdefault("parts", [])  # a long section in several messages, closed by 完成
+            parts.append(raw)
+            await update.message.reply_text(f"已收到第{len(parts)}段。继续发送，或回复“完成”。")
+            return i
+        if step.field is not None and step.field.long_text and raw.lower() in DONE:
+            raw = "\n".join(ud.pop("parts", []))
         result = check(step, raw, answers)
         if not isinstance(result, Ok):
             code = getattr(result, "code", "choose_one")
@@ -377,6 +385,8 @@ async def run(users: int, concurrency: int, workdir: Path) -> dict:
                 if value is None or sent > 80:
                     raise SystemExit(f"peer: no scripted answer for {q!r}")
                 for message in [value] if isinstance(value, str) else value:
+                    if mode == "step" and ASKED[uid] != q:  # a long text's parts all go to its question
+                        raise SystemExit(f"peer: {message!r} meant for {q!r} would answer {ASKED[uid]!r}")
                     text = await send(uid, message, timed=True)
                     sent += 1
                     if text.startswith("✗"):
@@ -391,7 +401,16 @@ async def run(users: int, concurrency: int, workdir: Path) -> dict:
     reread = PicklePersistence(filepath=path)  # what a restart would find
     saved = await reread.get_conversations("sme_match")
     user_data = await reread.get_user_data()
-    finished = sum(1 for uid in uids if saved.get((uid, uid)) == REVIEW and len(user_data[uid]["answers"]) > 20)
+    # group answers are stored as typed: each user's must be the script's (a misrouted message would show)
+    typed = {k: v for k, v in script.items() if mode == "step" and k.count(".") == 2 and isinstance(v, str)}
+
+    def stored(answers: dict, key: str):
+        group, index, field = key.split(".")
+        items = answers.get(group, [])
+        return items[int(index)].get(field) if int(index) < len(items) else None
+
+    finished = sum(1 for uid in uids if saved.get((uid, uid)) == REVIEW and len(user_data[uid]["answers"]) > 20
+                   and all(stored(user_data[uid]["answers"], k) == v for k, v in typed.items()))
     if refused or finished != users:
         raise SystemExit(f"peer: {len(refused)} answers refused, {finished}/{users} forms found after a re-read; "
                          f"first refusal: {refused[:1]}")

@@ -3,7 +3,7 @@
     python benchmarks/compare.py                          # 20 and 200 users, 1 and 10 at a time, SQLite
     python benchmarks/compare.py --database-url postgresql+asyncpg://postgres@127.0.0.1:55500/postgres
 
-Runs bench_peer.py and bench_engine.py with the same users (each filling in the whole 对接表, 27 messages)
+Runs bench_peer.py and bench_engine.py with the same users (each filling in the whole 对接表)
 and the same number at a time, one after the other, and prints answers/s of both and the ratio ours/peer.
 Ours starts from a database holding only its template user; the peer from an empty pickle. Both are durable
 per answer (ours: the commit; the peer: flush + fsync of the pickle).
