@@ -80,6 +80,15 @@ def add_parser(subparsers: Any) -> None:
     p.add_argument("--copy-from", help="start from this campaign (deadlines are cleared: 另行通知)")
     p.add_argument("--file", help="a JSON file with the whole campaign")
     _campaign_options(p)
+    p.add_argument("--enabled", action="store_true",
+                   help="users see it at once (default: disabled until `admin enable`, so next year can be prepared)")
+    p = sub("enable", help="let users see a campaign (one added with add-campaign starts disabled)")
+    p.add_argument("campaign")
+    p = sub("disable", help="hide a campaign (users fall back to another)")
+    p.add_argument("campaign")
+    p = sub("delete-user", help="删除我的数据 for a user: every answer, file and document of theirs")
+    p.add_argument("user", help="channel:external_id (or the user id)")
+    p.add_argument("--yes", action="store_true", help="without asking")
     p = sub("edit-campaign", help="change a campaign's fields")
     p.add_argument("campaign")
     _campaign_options(p)
@@ -295,8 +304,45 @@ async def cmd_add_campaign(store: Store, args, now: datetime, out) -> int:
     _apply_options(data, args)
     if not data.get("year") or not data.get("region"):
         raise AdminError("需要 --year 和 --region（或 --copy-from / --file）")
+    if not args.enabled:
+        data["disabled"] = True  # prepared ahead: users keep last year's until it is enabled
     await _save(store, Campaign(data))
-    print(f"已添加 {args.campaign}；用 set-deadline 设定截止日期。", file=out)
+    state = "已启用" if args.enabled else f"暂未启用（准备好后运行 admin enable {args.campaign}）"
+    print(f"已添加 {args.campaign}，{state}；用 set-deadline 设定截止日期。", file=out)
+    return 0
+
+
+async def cmd_enable(store: Store, args, now: datetime, out) -> int:
+    c = await _campaign(store, args.campaign)
+    data = copy.deepcopy(dict(c.data))
+    data.pop("disabled", None)
+    await _save(store, Campaign(data))
+    print(f"已启用 {args.campaign}：用户从现在起看到它。", file=out)
+    return 0
+
+
+async def cmd_disable(store: Store, args, now: datetime, out) -> int:
+    c = await _campaign(store, args.campaign)
+    await _save(store, Campaign({**copy.deepcopy(dict(c.data)), "disabled": True}))
+    print(f"已停用 {args.campaign}。", file=out)
+    return 0
+
+
+async def cmd_delete_user(store: Store, args, now: datetime, out) -> int:
+    from bot.engine import remove_user_files
+    from storage.erase import erase_user
+
+    async with store.sessions() as session:
+        user = await _find_user(session, args.user)
+    if user is None:
+        raise AdminError(f"没有用户 {args.user}")
+    if not args.yes and not args.ask(f"删除用户 {user.channel}:{user.external_id} 的全部答案、文件和表格？"):
+        print("没有删除（加 --yes 不再询问）。", file=out)
+        return 1
+    uid = await erase_user(store, user.channel, user.external_id)
+    if uid is not None:
+        remove_user_files(args.settings, uid)
+    print(f"已删除用户 {user.channel}:{user.external_id} 的全部数据。", file=out)
     return 0
 
 

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 from bot.config import Settings
 from bot.dialogs import actions as a
 from bot.dialogs.state import ConversationState, Keyboard
-from bot.i18n import gettext
+from bot.i18n import gettext, official
 from bot.messages import Button, Document, Incoming, Reply
 from storage.store import UserTx
 
@@ -40,6 +40,7 @@ class Ctx:
     # makes a form's files (the .docx and PDF); the engine passes its own, tests may pass another
     produce: Callable[[Form, dict[str, Any]], Awaitable[Produced]] | None = None
     writes: list[FileWrite] = field(default_factory=list)  # files the engine writes before the commit
+    erase: bool = False  # 删除我的数据 confirmed: the engine removes the user instead of committing
 
     @property
     def text(self) -> str:
@@ -50,16 +51,19 @@ class Ctx:
 
     def label(self, label: str) -> str:
         """The official Chinese label, with its translation beside it for other languages."""
-        tr = self.t(label)
-        return label if tr == label else f"{label} ({tr})"
+        return official(self.lang, label)
 
     # -- drawing ---------------------------------------------------------------------------------------
 
     def reply(self, text: str, options: Sequence[Option] = (), *, multi: bool = False,
-              selected: Sequence[bool] | None = None, document: Document | None = None, step: str = "") -> Reply:
-        """A reply at the current screen; `options` are (label, action) pairs that become its buttons."""
+              selected: Sequence[bool] | None = None, document: Document | None = None, step: str = "",
+              shortcuts: Sequence[Option] = ()) -> Reply:
+        """A reply at the current screen; `options` are (label, action) pairs that become its buttons.
+        `shortcuts` are conveniences the text already says how to type (跳过): keyboards show them, numbered
+        lines leave them out, and a typed number never means one."""
         st = self.state
         screen = st.screen.value if st.screen is not None else ""
+        options = [*options, *shortcuts]
         view = "|".join([screen, step, *(act.identity() for _label, act in options)])
         if view != st.view:  # another question (or other choices): earlier keyboards are stale now
             st.stamp += 1
@@ -67,10 +71,12 @@ class Ctx:
         if not options:
             st.keyboard = None
             return Reply(text=text, document=document, screen=screen, step=step)
-        st.keyboard = Keyboard([(label, act.pack()) for label, act in options], multi)
+        st.keyboard = Keyboard([(label, act.pack()) for label, act in options], multi, len(shortcuts))
+        plain = len(options) - len(shortcuts)
         buttons = tuple(
             Button(label, a.payload(act, st.stamp),
-                   None if selected is None or isinstance(act, a.Done) else selected[i])
+                   None if selected is None or isinstance(act, a.Done) or i >= plain else selected[i],
+                   shortcut=i >= plain)
             for i, (label, act) in enumerate(options))
         return Reply(text=text, buttons=buttons, multi=multi, document=document, screen=screen, step=step)
 
@@ -105,8 +111,9 @@ class Ctx:
             low = text.lower()
             return next((act for label, act in drawn if isinstance(act, a.Done) and label.lower() == low), None)
         if text.isdigit():
+            numbered = drawn[:len(drawn) - board.shortcuts]
             n = int(text)
-            return drawn[n - 1][1] if 1 <= n <= len(drawn) else None
+            return numbered[n - 1][1] if 1 <= n <= len(numbered) else None
         low = text.lower()
         for label, act in drawn:
             if low == label.lower() or low == label.split(" ", 1)[-1].lower():

@@ -16,6 +16,7 @@ import asyncio
 import dataclasses
 import logging
 import os
+import shutil
 import weakref
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -27,9 +28,10 @@ from bot.dialogs.screens import SCREENS, question
 from bot.dialogs.session import FileWrite, follow_items, open_session
 from bot.dialogs.state import ConversationState, Screen
 from bot.documents.produce import produce
-from bot.handlers import commands, menu, words
+from bot.handlers import commands, menu, privacy, words
 from bot.i18n import N_, gettext, normalise_language
 from bot.messages import Incoming, Reply
+from storage.erase import erase_user
 from storage.hot import transient_errors
 from storage.store import Store, UserTx
 
@@ -112,6 +114,9 @@ class Engine:
         if notes:
             routed.append(Reply("\n".join(notes)))
         replies = [dataclasses.replace(r, language=ctx.lang) for r in routed]
+        if ctx.erase:
+            await self.erase(tx)
+            return replies
         replies = await tx.take_outbox() + replies
         tx.state = ctx.state.to_json()
         if ctx.writes:
@@ -121,6 +126,12 @@ class Engine:
         if not await tx.commit():
             return None
         return replies
+
+    async def erase(self, tx: UserTx) -> None:
+        """删除我的数据: the user's rows, then their folders of documents and received files."""
+        uid = await erase_user(self.store, tx.user.channel, tx.user.external_id)
+        if uid is not None:
+            await asyncio.to_thread(remove_user_files, self.settings, uid)
 
     def context(self, tx: UserTx, incoming: Incoming) -> Ctx:
         return Ctx(tx=tx, settings=self.settings, incoming=incoming, now=self.now,
@@ -145,6 +156,8 @@ class Engine:
         screen = ctx.state.screen
         if screen is None:  # a new user's first message, whatever it says: the greeting, who they are
             return [await menu.show(ctx)]
+        if screen is Screen.ERASE:
+            return await privacy.handle(ctx, act, ctx.text)
         if screen is Screen.MENU:
             return await menu.handle(ctx, act, ctx.text)
         return await SCREENS[screen].handle(ctx, act, ctx.text)
@@ -153,6 +166,11 @@ class Engine:
         msg = "✗ " + ctx.t(N_("这条消息太长（{n}字），请分几次发送，每次不超过{max}字。"), n=len(ctx.text), max=MAX_TEXT)
         session = await open_session(ctx) if ctx.state.screen is Screen.ASK else None
         return question(session, msg) if session else Reply(msg)
+
+
+def remove_user_files(settings: Settings, user_id: int) -> None:
+    for root in (settings.documents_dir, settings.files_dir):
+        shutil.rmtree(root / str(user_id), ignore_errors=True)
 
 
 def _write_files(writes: list[FileWrite]) -> None:

@@ -64,3 +64,10 @@ def gettext(lang: str, message: str, **params: Any) -> str:
 def ngettext(lang: str, singular: str, plural: str, n: int, **params: Any) -> str:
     text = translations(lang).ngettext(singular, plural, n)
     return text.format(n=n, **params)
+
+
+def official(lang: str, label: str) -> str:
+    """An official label in another language: the form's own words first, the translation beside them,
+    so a clerk can hold the paper form beside the chat: "企业名称 (Enterprise name)"."""
+    tr = gettext(lang, label)
+    return label if tr == label else f"{label} ({tr})"

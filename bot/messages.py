@@ -44,6 +44,9 @@ class Button:
     label: str
     payload: str
     selected: bool | None = None  # multi-select: ticked or not; None for a plain choice
+    # A convenience the text already says how to do by typing (跳过 at an optional question): drawn where a
+    # platform has keyboards, left out of numbered lines (where "1" would rather be an answer).
+    shortcut: bool = False
 
 
 DOCX_MIME = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
@@ -97,7 +100,7 @@ def reply_to_dict(reply: Reply) -> dict:
     """A reply as JSON, to store with the message it answered (documents by path, not bytes)."""
     d: dict = {"text": reply.text}
     if reply.buttons:
-        d["buttons"] = [[b.label, b.payload, b.selected] for b in reply.buttons]
+        d["buttons"] = [[b.label, b.payload, b.selected, *([True] if b.shortcut else [])] for b in reply.buttons]
     if reply.multi:
         d["multi"] = True
     docs = [{"filename": x.filename, "path": str(x.path) if x.path else None, "mime": x.mime}
@@ -129,7 +132,7 @@ def reply_from_dict(d: dict) -> Reply:
             docs.append(Document(x["filename"], path.read_bytes(), path, x.get("mime") or DOCX_MIME))
     return Reply(
         text=d.get("text", ""),
-        buttons=tuple(Button(label, payload, selected) for label, payload, selected in d.get("buttons", ())),
+        buttons=tuple(Button(*b[:3], shortcut=len(b) > 3 and bool(b[3])) for b in d.get("buttons", ())),
         multi=bool(d.get("multi")),
         document=docs[0] if docs else None,
         documents=tuple(docs[1:]),

@@ -385,7 +385,8 @@ async def test_an_english_speaker_sees_the_official_label_beside_its_translation
     assert c.text.startswith("✗ The check failed: one character of the code is mistyped")
     assert "91 310000 132149237 A" in c.text and "G" not in c.text.split("\n")[1]  # never the computed one
     await c.send("status")
-    assert "Still to fill: Unified social credit code, Registered in (province)" in c.text
+    assert "Still to fill: 统一社会信用代码 (Unified social credit code), 企业注册地（省） (Registered in (province))" \
+        in c.text  # the official label beside its translation, as the questions have it
     await c.send("91310000132149237G")
     await c.send("上海")
     await c.send("contact 浦东")  # the English word, a Chinese district name

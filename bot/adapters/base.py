@@ -63,10 +63,11 @@ class MenuInstaller(Protocol):
 
 def numbered(reply: Reply, prefix: str = "") -> str:
     """Render a reply's buttons as numbered lines, for channels without keyboards."""
-    if not reply.buttons:
+    buttons = [b for b in reply.buttons if not b.shortcut]
+    if not buttons:
         return reply.text
     lines = [reply.text]
-    for i, b in enumerate(reply.buttons, 1):
+    for i, b in enumerate(buttons, 1):
         mark = "" if b.selected is None else ("☑ " if b.selected else "☐ ")
         lines.append(f"{prefix}{i}. {mark}{b.label}")
     return "\n".join(lines)

@@ -16,7 +16,7 @@ from bot.dialogs import walker as w
 from bot.dialogs.forms import FORMS
 from bot.dialogs.items import parent_items
 from bot.dialogs.printed import print_state
-from bot.i18n import N_, gettext
+from bot.i18n import N_, gettext, official
 from storage.models import Submission
 
 MAX_MISSING = 5
@@ -141,7 +141,7 @@ def form_lines(lang: str, uf: UserForms, form_id: str, now: datetime) -> list[st
             needs_paper = True
             lines.append(t(N_("《{title}》已答 {done}/{total}"), title=title, done=done, total=total))
             if missing:
-                names = t(N_("、")).join(t(s.field.label) for s in missing[:MAX_MISSING])
+                names = t(N_("、")).join(official(lang, s.field.label) for s in missing[:MAX_MISSING])
                 more = "…" if len(missing) > MAX_MISSING else ""
                 lines.append(t(N_("待填：{names}{more}"), names=names, more=more))
             continue

@@ -37,7 +37,7 @@ from bot.campaigns.model import OFFSETS, Campaign, days_left
 from bot.campaigns.repo import OPEN, UserForms, all_user_forms, load_campaigns, user_forms
 from bot.dialogs import walker as w
 from bot.dialogs.forms import FORMS
-from bot.i18n import N_, gettext
+from bot.i18n import N_, gettext, official
 from bot.messages import Button, Reply, reply_from_dict, reply_to_dict
 from storage.campaign_models import Reminder
 from storage.models import Outbox, User
@@ -78,7 +78,7 @@ def reminder_reply(lang: str, uf: UserForms, campaign: Campaign, form_id: str, n
     for sub in uf.forms.get(form_id, ()):
         if sub.status == "draft":
             _done, _total, missing = w.answered_sub(form, sub)
-            names = t(N_("、")).join(t(s.field.label) for s in missing[:MAX_MISSING])
+            names = t(N_("、")).join(official(lang, s.field.label) for s in missing[:MAX_MISSING])
             more = "…" if len(missing) > MAX_MISSING else ""
             lines.append(t(N_("《{title}》还缺 {k} 项：{names}{more}"), title=_title(lang, sub), k=len(missing),
                            names=names, more=more))

@@ -279,6 +279,15 @@ class Pause(Action):
     yes: bool
 
 
+@action
+@dataclass(frozen=True, slots=True)
+class Erase(Action):
+    """The answer to 删除我的数据？"""
+
+    prefix: ClassVar[str] = "er"
+    yes: bool
+
+
 # Words that act on the open form, typed at any question (上一步, 跳过 …): the screen gets them as actions.
 
 

@@ -137,7 +137,7 @@ async def start(s: FormSession, prefix: str = "", *, always: bool = False) -> Re
                               year=campaign.year))
     if len(facts) >= 2:
         lines.append(t(N_("沿用上次的企业信息？（{n}项）"), n=len(facts)))
-        lines += [f"{ctx.label(x.field.label)}：{_short(display(v, x.field))}" for x, v in facts[:12]]
+        lines += [f"{ctx.label(x.field.label)}：{_short(s.show(v, x.field))}" for x, v in facts[:12]]
         if len(facts) > 12:
             lines.append(t(N_("……共{n}项"), n=len(facts)))
         options += [(t(N_("全部沿用")), a.StartForm("all")), (t(N_("逐项核对")), a.StartForm("each"))]
@@ -239,16 +239,16 @@ def question(s: FormSession, prefix: str = "", step: w.Step | None = None) -> Re
             lines.append(t(N_("草稿已保存：继续发送，或回复“完成”；“删除上一段”删去最后一段。")))
     offered = s.profile_offer(step)
     if offered is not None:
-        lines.append(t(N_("沿用上次：{value}？"), value=_short(display(offered, f))))
+        lines.append(t(N_("沿用上次：{value}？"), value=_short(s.show(offered, f))))
         return ctx.reply("\n".join(lines), [(t(N_("是")), a.UseProfile(True)), (t(N_("修改")), a.UseProfile(False))],
                          step=key)
     current = w.get_value(s.answers, step.path)
     if current is not w.MISSING and st.position:
         if f.long_text:
             lines.append(t(N_("当前已填：{value}（发送的内容接在后面；“完成”保存，“跳过”保留原文）"),
-                           value=_short(display(current, f))))
+                           value=_short(s.show(current, f))))
         else:
-            lines.append(t(N_("当前：{value}（发送新答案，或回复“跳过”保留）"), value=display(current, f)))
+            lines.append(t(N_("当前：{value}（发送新答案，或回复“跳过”保留）"), value=s.show(current, f)))
     choices = f.choices_for(s.answers)
     if choices and f.multi:
         ticks = set(st.toggles)
@@ -256,7 +256,8 @@ def question(s: FormSession, prefix: str = "", step: w.Step | None = None) -> Re
         opts.append((t(N_("完成")), a.Done()))
         return ctx.reply("\n".join(lines), opts, multi=True,
                          selected=[i in ticks for i in range(len(choices))] + [False], step=key)
-    return ctx.reply("\n".join(lines), _choices(s, choices), step=key)
+    skip_button = [(t(N_("跳过")), a.Skip())] if f.optional and not choices and not f.long_text else []
+    return ctx.reply("\n".join(lines), _choices(s, choices), step=key, shortcuts=skip_button)
 
 
 def _short(text: str, limit: int = MAX_SHOWN) -> str:
@@ -520,7 +521,7 @@ def accept(s: FormSession, step: w.Step, value: Any, note: Message | None = None
         prefix = t(N_("✓ 已跳过：{label}"), label=t(step.field.label))
     else:
         prefix = t(N_("✓ 已保存：{label} {value}"), label=t(step.field.label),
-                   value=_short(display(value, step.field), 200))
+                   value=_short(s.show(value, step.field), 200))
     for n in notes:
         prefix += "\n" + w.render_message(t, n)
     reply = question(s, prefix)

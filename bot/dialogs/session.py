@@ -30,15 +30,27 @@ from storage.hot import SubRow
 _UNSAFE = re.compile(r'[\\/:*?"<>|\s\x00-\x1f]+')
 
 
-def display(value: Any, field: Field | None = None) -> str:
-    """How a stored answer reads in a summary."""
+def display(value: Any, field: Field | None = None, t: Any = None) -> str:
+    """How a stored answer reads in a summary. With `t` (another language than the forms'), an option's
+    official value keeps its translation beside it: "民营 (Private)"."""
     if field is not None and field.show is not None and value is not None:
         return field.show(value)
     if value is None:
         return "—"
     if isinstance(value, list):
-        return "、".join(str(v) for v in value) or "—"
-    return str(value)
+        return "、".join(_option(v, field, t) for v in value) or "—"
+    return _option(value, field, t)
+
+
+def _option(value: Any, field: Field | None, t: Any) -> str:
+    text = str(value)
+    if t is None or field is None or callable(field.choices):
+        return text
+    choice = next((c for c in field.choices if c.value == value), None)
+    if choice is None:
+        return text
+    tr = t(choice.text)
+    return text if tr in (text, choice.text) else f"{text} ({tr})"
 
 
 @dataclass(frozen=True, slots=True)
@@ -259,7 +271,7 @@ class FormSession:
             if s.group is not None:
                 label = f"{t(s.group.label)}{(s.index or 0) + 1} {label}"
             value = w.get_value(self.answers, s.path)
-            lines.append(f"{label}：{unfilled if value is w.MISSING else display(value, s.field)}")
+            lines.append(f"{label}：{unfilled if value is w.MISSING else self.show(value, s.field)}")
         return lines
 
     def filename(self, suffix: str | None = None) -> str:
@@ -270,6 +282,10 @@ class FormSession:
         path = self.ctx.settings.documents_dir / str(self.ctx.tx.user.id) / f"{self.sub.id}-{filename}"
         self.ctx.writes.append(FileWrite(path, data))
         return Document(filename=filename, data=data, path=path, mime=mime)
+
+    def show(self, value: Any, field: Field | None = None) -> str:
+        """`display` in the user's language: official values, their translation beside them."""
+        return display(value, field, None if self.ctx.lang == "zh_CN" else self.ctx.t)
 
     def group(self, key: str) -> Group | None:
         return next((i for i in self.form.items if isinstance(i, Group) and i.key == key), None)

@@ -25,6 +25,7 @@ class Screen(enum.StrEnum):
     DONE = "done"  # confirmed: the documents were made
     CANCEL = "cancel"  # 确定要暂停填写吗？
     PAUSED = "paused"  # paused; the next message resumes
+    ERASE = "erase"  # 删除我的数据？
 
 
 @dataclass(slots=True)
@@ -33,6 +34,7 @@ class Keyboard:
 
     options: list[tuple[str, str]] = field(default_factory=list)
     multi: bool = False
+    shortcuts: int = 0  # the last options are shortcuts (drawn as buttons, never numbered)
 
     def actions(self) -> list[tuple[str, a.Action]]:
         out = []
@@ -99,6 +101,8 @@ class ConversationState:
             d["keyboard"] = {"options": [[label, packed] for label, packed in self.keyboard.options]}
             if self.keyboard.multi:
                 d["keyboard"]["multi"] = True
+            if self.keyboard.shortcuts:
+                d["keyboard"]["shortcuts"] = self.keyboard.shortcuts
         if self.stamp:
             d["stamp"] = self.stamp
         if self.view:
@@ -131,7 +135,7 @@ class ConversationState:
         board = d.get("keyboard")
         if isinstance(board, dict):
             options = [(str(label), str(packed)) for label, packed in board.get("options") or []]
-            s.keyboard = Keyboard(options, bool(board.get("multi")))
+            s.keyboard = Keyboard(options, bool(board.get("multi")), _int(board.get("shortcuts")) or 0)
         elif isinstance(d.get("buttons"), list):  # the old loose form: [[label, "c0"], …]
             options = []
             for label, old in d["buttons"]:

@@ -109,6 +109,12 @@ def is_latin_district(text: str) -> bool:
     return latin in _LATIN_DISTRICTS or latin.removesuffix("district") in _LATIN_DISTRICTS
 
 
+def latin_district_name(text: str) -> str:
+    """"pudong" → "浦东新区", "jingan" → "静安区": the official name of a Shanghai district written in pinyin."""
+    short = _LATIN_DISTRICTS.get(_latin(text).removesuffix("district"), "")
+    return official_district("上海市", short) or short
+
+
 def _latin_district(text: str) -> str:
     latin = _latin(text)
     if not latin:

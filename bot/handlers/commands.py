@@ -10,7 +10,7 @@ from bot.dialogs import actions as a
 from bot.dialogs.screens import SCREENS
 from bot.dialogs.session import kept_documents
 from bot.dialogs.state import Screen
-from bot.handlers import menu
+from bot.handlers import menu, privacy, scenes
 from bot.i18n import N_
 from bot.messages import Reply
 
@@ -35,7 +35,11 @@ async def run(ctx: Ctx, name: str, arg: str = "") -> list[Reply] | a.Action:
     if name in FORM_ACTIONS:
         return FORM_ACTIONS[name]
     if name == "start":
+        if arg:  # a Telegram deep link or a WeChat QR code's scene
+            scenes.apply(ctx, arg)
         return [await menu.show(ctx)]
+    if name == "erase":
+        return [privacy.ask(ctx)]
     if name in ("lang", "lang_en", "lang_zh"):
         new = {"lang_en": "en", "lang_zh": "zh_CN"}.get(name) or ("zh_CN" if ctx.lang == "en" else "en")
         ctx.tx.set_language(new)
@@ -63,9 +67,11 @@ def help_text(ctx: Ctx) -> str:
     return ctx.t(N_(
         "随时可以回复：\n"
         "上一步 — 回到上一题\n跳过 — 跳过选填项\n修改 — 改已填的答案\n预览 — 看已填内容\n"
+        "完成 — 写完一段长文（删除上一段 / 重写 可改）\n"
         "状态 — 看进度、缺哪些、截止时间和报送地点\n联系 — 报送部门的电话和地址\n文件 — 再发一次已生成的表格文件\n"
         "已报送 — 盖章报送后告诉我\n"
-        "退订提醒 / 开启提醒\n取消 — 暂停填写（答案保留）\n菜单 — 回到表格列表\nEnglish / 中文 — 切换语言"
+        "退订提醒 / 开启提醒\n取消 — 暂停填写（答案保留）\n菜单 — 回到表格列表\nEnglish / 中文 — 切换语言\n"
+        "删除我的数据 — 删除全部答案和文件"
     ))
 
 

@@ -13,6 +13,7 @@ from bot.dialogs.forms import FORMS
 from bot.dialogs.items import link_items
 from bot.dialogs.session import FormSession, campaign_of, open_session, parent_of
 from bot.dialogs.state import Screen
+from bot.handlers import privacy
 from bot.i18n import N_
 from bot.messages import Reply
 
@@ -68,6 +69,7 @@ async def show(ctx: Ctx, prefix: str = "", greet: bool | None = None) -> Reply:
     if role not in ROLES:
         if greet if greet is not None else not prefix:  # a prefixed menu answers something (an error…)
             lines.append(t(N_("您好，我是揭榜助手。我会一题一题地帮您填写表格，每个回答都会立即保存。")))
+            lines.append(t(privacy.KEPT))
         lines.append(t(N_("请问贵单位是：")))
         return ctx.reply("\n".join(lines), [(t(ROLES["large"]), a.PickRole("large")),
                                             (t(ROLES["sme"]), a.PickRole("sme"))])

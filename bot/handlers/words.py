@@ -6,6 +6,7 @@ A few take an argument after the word: "联系 浦东", "contact Pudong", "已�
 
 from __future__ import annotations
 
+import re
 import unicodedata
 
 from bot.domain import regions
@@ -29,12 +30,13 @@ WORDS: dict[str, tuple[str, ...]] = {
     "remind_off": ("退订提醒", "/remindoff", "remindoff", "关闭提醒", "取消提醒"),
     "remind_on": ("开启提醒", "/remindon", "remindon", "订阅提醒", "打开提醒"),
     "submitted": ("已报送", "已盖章报送", "/submitted", "submitted"),
+    "erase": ("删除我的数据", "删除数据", "删除我的信息", "/deletedata", "deletemydata", "/forgetme"),
 }
 # Words that act on the open form: the screen gets them as actions (bot/dialogs/actions.py).
 FORM_WORDS = ("back", "skip", "edit", "preview", "cancel")
 # Inside a long section being written, only these act; any other word is a paragraph of the text.
 WHILE_WRITING = ("back", "skip", "edit", "cancel", "start")
-_WITH_ARGUMENT = ("contact", "submitted")
+_WITH_ARGUMENT = ("contact", "submitted", "start")
 _EXACT = {word: name for name, words in WORDS.items() for word in words}
 _PREFIXES = sorted(((word, name) for name, words in WORDS.items() if name in _WITH_ARGUMENT for word in words),
                    key=lambda p: -len(p[0]))
@@ -62,6 +64,8 @@ def lookup(text: str) -> tuple[str, str] | None:
             return name, rest  # "contact Pudong"; not "contactless …", an answer
         if name == "submitted" and (rest.isdigit() or rest in ("全部", "all")):
             return name, rest
+        if name == "start" and word == "/start" and re.fullmatch(r"[a-z0-9_\-]{1,64}", rest):
+            return name, rest  # a deep link or a QR code's scene: "/start sme_pudong"
     return None
 
 

@@ -9,6 +9,7 @@ from openpyxl import Workbook, load_workbook
 
 from bot.__main__ import build_parser
 from bot.admin import run
+from bot.campaigns.repo import load_campaigns
 from bot.config import Settings
 
 
@@ -34,6 +35,11 @@ async def test_next_years_campaign_in_three_commands(db_url, tmp_path, clock, st
     listing = await admin(s, clock, "campaigns")
     assert "2027-shanghai  2027 上海市  沪经信企〔2027〕1号" in listing
     assert "sme_match    截止 2027-03-10\n" in listing
+    async with store.sessions() as session:  # prepared ahead: nobody is moved into it before it is enabled
+        assert "2027-shanghai" not in {c.id for c in await load_campaigns(session)}
+    assert "已启用" in await admin(s, clock, "enable", "2027-shanghai")
+    async with store.sessions() as session:
+        assert "2027-shanghai" in {c.id for c in await load_campaigns(session)}
     await admin(s, clock, "edit-campaign", "2027-shanghai", "--remind-time", "10:30",
                 "--set", "forms.large_need.to.phone=23119342")
     shown = await admin(s, clock, "show", "2027-shanghai")
@@ -45,7 +51,7 @@ async def test_a_deadline_set_later_is_announced_to_the_users_it_concerns(db_url
     s = _settings(db_url, tmp_path)
     await add_user(store, "sh", [("sme_match", "draft", SH_DRAFT)])
     await add_user(store, "js", [("sme_match", "draft", {"reg_province": "江苏省"})])
-    await admin(s, clock, "add-campaign", "2027-shanghai", "--copy-from", "2024-shanghai", "--year", "2027")
+    await admin(s, clock, "add-campaign", "2027-shanghai", "--copy-from", "2024-shanghai", "--year", "2027", "--enabled")
     out = await admin(s, clock, "set-deadline", "2027-shanghai", "sme_match", "2027-03-10")
     assert "已通知 1 位用户" in out
     [notice] = await store.outbox_take("test", "sh")
@@ -117,7 +123,7 @@ async def test_submitted_is_refused_on_an_unfinished_form(db_url, tmp_path, cloc
 
 async def test_a_past_deadline_is_refused_unless_past_is_given(db_url, tmp_path, clock, store):
     s = _settings(db_url, tmp_path)
-    await admin(s, clock, "add-campaign", "2027-shanghai", "--copy-from", "2024-shanghai", "--year", "2027")
+    await admin(s, clock, "add-campaign", "2027-shanghai", "--copy-from", "2024-shanghai", "--year", "2027", "--enabled")
     out = await admin_fails(s, clock, "set-deadline", "2027-shanghai", "sme_match", "2026-11-01")
     assert "2026-11-01 已经过去（今天是 2026-11-24）" in out and "--past" in out
     assert "另行通知" in await admin(s, clock, "show", "2027-shanghai")
@@ -129,7 +135,7 @@ async def test_a_deadline_for_many_users_is_confirmed_first(db_url, tmp_path, cl
     s = _settings(db_url, tmp_path)
     for i in range(12):
         await add_user(store, f"sh{i}", [("sme_match", "draft", SH_DRAFT)])
-    await admin(s, clock, "add-campaign", "2027-shanghai", "--copy-from", "2024-shanghai", "--year", "2027")
+    await admin(s, clock, "add-campaign", "2027-shanghai", "--copy-from", "2024-shanghai", "--year", "2027", "--enabled")
     asked = []
     out = await admin_fails(s, clock, "set-deadline", "2027-shanghai", "sme_match", "2027-03-10",
                             ask=lambda q: asked.append(q) or False)
@@ -145,7 +151,7 @@ async def test_a_closed_standard_input_is_a_no(db_url, tmp_path, clock, store, m
     s = _settings(db_url, tmp_path)
     for i in range(11):
         await add_user(store, f"sh{i}", [("sme_match", "draft", SH_DRAFT)])
-    await admin(s, clock, "add-campaign", "2027-shanghai", "--copy-from", "2024-shanghai", "--year", "2027")
+    await admin(s, clock, "add-campaign", "2027-shanghai", "--copy-from", "2024-shanghai", "--year", "2027", "--enabled")
     monkeypatch.setattr("sys.stdin", io.StringIO(""))  # CI: no one to answer
     out = io.StringIO()
     code = await run(build_parser().parse_args(["admin", "set-deadline", "2027-shanghai", "sme_match",
@@ -156,7 +162,7 @@ async def test_a_closed_standard_input_is_a_no(db_url, tmp_path, clock, store, m
 async def test_the_text_of_a_deadline_is_shown_to_users(db_url, tmp_path, clock, store):
     s = _settings(db_url, tmp_path)
     await add_user(store, "sh", [("sme_match", "draft", SH_DRAFT)])
-    await admin(s, clock, "add-campaign", "2027-shanghai", "--copy-from", "2024-shanghai", "--year", "2027")
+    await admin(s, clock, "add-campaign", "2027-shanghai", "--copy-from", "2024-shanghai", "--year", "2027", "--enabled")
     out = await admin(s, clock, "set-deadline", "2027-shanghai", "sme_match", "2027-03-10",
                       "--text", "纸质件请于当日17:00前送达")
     assert "（纸质件请于当日17:00前送达）" in out

@@ -34,7 +34,7 @@ FORM = Form(
         Field("item_name", N_("“揭榜”事项名称"), N_("来自对接表的拟揭榜事项"), validate=v.text(100), section=S1),
         Field("not_affiliated", N_("关联关系声明"),
               N_("“揭榜”中小企业不得是“发榜”大企业的子公司、控股公司、供应商等关联企业"), section=S1,
-              choices=(Choice("非关联企业", N_("确认：本企业不是发榜大企业的子公司、控股公司、供应商等关联企业")),)),
+              choices=(Choice(N_("非关联企业"), N_("确认：本企业不是发榜大企业的子公司、控股公司、供应商等关联企业")),)),
         # Sections 一 and 二 are the firm's own: offered again in its next 申请书 (一 also from the 企业概况).
         _section("basic", S1, N_("包括主营业务、运营情况、在行业的地位等。"), S1, profile="application_basic",
                  offer=("overview",)),
