@@ -125,6 +125,7 @@ def _logging(args: argparse.Namespace) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
+    os.umask(0o077)  # what the bot writes (answers, documents, the database, logs) is its own account's only
     args = build_parser().parse_args(argv)
     if getattr(args, "admin_missing", None):
         print(args.admin_missing, file=sys.stderr)

@@ -6,7 +6,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
-from bot.config import Settings, set_local_zone
+from bot.config import Settings, keep_private, set_local_zone
 from bot.engine import Engine
 from storage.migrate import upgrade
 from storage.store import Store
@@ -25,8 +25,9 @@ class App:
 async def open_app(settings: Settings | None = None, now: Callable[[], datetime] | None = None) -> App:
     settings = settings or Settings.from_env()
     set_local_zone(settings.timezone)  # every date rule counts days in JIEBANG_TIMEZONE
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    keep_private(settings.data_dir)
     store = Store(settings.effective_database_url)
     await upgrade(store.engine)  # alembic: an upgrade keeps every answer
+    keep_private(settings.data_dir)  # the database file the upgrade may just have made
     await store.forget_processed()  # a long-running server does this daily too (ReminderService.loop)
     return App(settings=settings, store=store, engine=Engine(store, settings, now=now))

@@ -159,3 +159,17 @@ class Settings:
             path.write_text(secrets.token_urlsafe(32))
             path.chmod(0o600)
         return path.read_text().strip()
+
+
+PRIVATE_DIR, PRIVATE_FILE = 0o700, 0o600
+
+
+def keep_private(data_dir: Path) -> None:
+    """The data folder holds every firm's answers: readable by the bot's own account only (0700 folders,
+    0600 files) — not by every local account, as a 0644 file in a 0755 folder is."""
+    for folder in (data_dir, data_dir / "documents", data_dir / "files"):
+        folder.mkdir(parents=True, exist_ok=True, mode=PRIVATE_DIR)
+        folder.chmod(PRIVATE_DIR)
+    for path in data_dir.iterdir():
+        if path.is_file():
+            path.chmod(PRIVATE_FILE)  # the SQLite file (and its -wal, -shm), secret.key, bot.log

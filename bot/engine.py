@@ -21,15 +21,16 @@ import weakref
 from collections.abc import Callable
 from datetime import UTC, datetime
 
-from bot.config import Settings
+from bot.config import PRIVATE_DIR, PRIVATE_FILE, Settings
 from bot.context import STALE, Ctx
 from bot.dialogs import actions as a
 from bot.dialogs.screens import SCREENS, question
 from bot.dialogs.session import FileWrite, follow_items, open_session
 from bot.dialogs.state import ConversationState, Screen
-from bot.documents.produce import produce
+from bot.documents.produce import ProducedCache
 from bot.handlers import commands, menu, privacy, words
 from bot.i18n import N_, gettext, normalise_language
+from bot.logsafe import who
 from bot.messages import Incoming, Reply
 from storage.erase import erase_user
 from storage.hot import transient_errors
@@ -53,6 +54,7 @@ class Engine:
         self.now = now or (lambda: datetime.now(UTC))
         self.retry_delays = retry_delays
         self._locks: weakref.WeakValueDictionary[tuple[str, str], asyncio.Lock] = weakref.WeakValueDictionary()
+        self._made = ProducedCache()
 
     def _lock(self, channel: str, user_id: str) -> asyncio.Lock:
         key = (channel, user_id)
@@ -63,7 +65,7 @@ class Engine:
         return lock
 
     async def produce(self, form, answers):
-        return await produce(form, answers, self.settings.pdf)
+        return await self._made.get(form, answers, self.settings.pdf)
 
     async def handle(self, incoming: Incoming) -> list[Reply]:
         lang = normalise_language(incoming.language)
@@ -84,11 +86,11 @@ class Engine:
                     await asyncio.sleep(delay)
                     continue
                 except FileWriteError as exc:
-                    log.error("%s/%s: %s", incoming.channel, incoming.user_id, exc)
+                    log.error("%s/%s: %s", incoming.channel, who(incoming.user_id), exc)
                     return [Reply(gettext(lang, N_("文件没有保存成功，这条消息没有处理。请稍后再试；之前的回答都已保存。")),
                                   language=lang)]
                 except Exception:
-                    log.exception("failed to handle %s/%s message %s", incoming.channel, incoming.user_id,
+                    log.exception("failed to handle %s/%s message %s", incoming.channel, who(incoming.user_id),
                                   incoming.message_id)
                     return [Reply(gettext(lang, N_("抱歉，这条消息没有处理成功，请再发一次。之前的回答都已保存。")),
                                   language=lang)]
@@ -96,7 +98,7 @@ class Engine:
                     return replies
                 conflicts += 1  # another process wrote this user's conversation first: again, on its state
                 if conflicts >= CONFLICT_TRIES:
-                    log.error("%s/%s: gave up after %d conflicting commits", incoming.channel, incoming.user_id,
+                    log.error("%s/%s: gave up after %d conflicting commits", incoming.channel, who(incoming.user_id),
                               conflicts)
                     return [Reply(gettext(lang, N_("系统暂时繁忙，这条消息没有保存。请稍后再发一次；之前的回答都已保存。")),
                                   language=lang)]
@@ -177,9 +179,11 @@ def _write_files(writes: list[FileWrite]) -> None:
     """Atomically each (a crash leaves no half file under the real name), before the commit that names them."""
     for w in writes:
         try:
-            w.path.parent.mkdir(parents=True, exist_ok=True)
+            w.path.parent.mkdir(parents=True, exist_ok=True, mode=PRIVATE_DIR)
             tmp = w.path.with_name(w.path.name + ".part")
-            tmp.write_bytes(w.data)
+            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, PRIVATE_FILE)  # a firm's papers: 0600
+            with os.fdopen(fd, "wb") as f:
+                f.write(w.data)
             os.replace(tmp, w.path)
         except OSError as exc:
             raise FileWriteError(f"could not write {w.path.name}: {exc}") from exc

@@ -41,7 +41,7 @@ def make_engine(url: str) -> AsyncEngine:
         # pool is first come, first served, where SQLite's own busy handler sleeps and retries (tens
         # of ms per try, seconds at the tail). busy_timeout still covers a second process.
         engine = create_async_engine(url, connect_args={"timeout": 30}, pool_size=1, max_overflow=0,
-                                     pool_timeout=60)
+                                     pool_timeout=60, hide_parameters=True)
 
         @event.listens_for(engine.sync_engine, "connect")
         def _on_connect(dbapi_conn: Any, _record: Any) -> None:
@@ -59,7 +59,8 @@ def make_engine(url: str) -> AsyncEngine:
             conn.exec_driver_sql("BEGIN IMMEDIATE")
 
         return engine
-    return create_async_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=10)
+    # hide_parameters: an error's text (which reaches the log) never quotes an openid or an answer
+    return create_async_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=10, hide_parameters=True)
 
 
 class UserTx:

@@ -21,7 +21,7 @@ from bot.dialogs.results import Ambiguous, Invalid, Message, Ok
 from bot.dialogs.session import FormSession, campaign_of, display, open_session
 from bot.dialogs.state import Screen
 from bot.i18n import N_
-from bot.messages import PDF_MIME, Reply
+from bot.messages import PDF_MIME, PNG_MIME, Reply
 
 # Closing a long section, and the two edits of one, as phone keyboards send them ("完成。", " done ").
 DONE_WORDS = frozenset({"完成", "done", "/done", "好了", "写完了", "完毕", "结束"})
@@ -60,7 +60,8 @@ class FormScreen:
         common = await self.common(session, act)
         if common is None:
             common = await self.take(session, act, text)
-        return common if isinstance(common, list) else [common]
+        replies = common if isinstance(common, list) else [common]
+        return [await with_picture(session, r) for r in replies]
 
     async def take(self, s: FormSession, act: a.Action | None, text: str) -> Shown:
         return await self.draw(s)
@@ -817,6 +818,17 @@ class DoneScreen(ReviewScreen):
     name = Screen.DONE
 
 
+async def with_picture(s: FormSession, reply: Reply) -> Reply:
+    """A review comes with a picture of page 1 as it will print (where PDFs are made): people would rather
+    look than read. The files made for it wait for the confirm (bot/documents/produce.py ProducedCache)."""
+    if reply.screen != "review" or reply.image is not None or not s.ctx.settings.pdf or s.ctx.produce is None:
+        return reply
+    made = await s.ctx.produce(s.form, s.answers)
+    if made.preview is None:
+        return reply
+    return dataclasses.replace(reply, image=s.document(s.filename(".png"), made.preview, PNG_MIME))
+
+
 async def confirm(s: FormSession) -> list[Reply]:
     """Make the documents (the .docx, and a PDF where LibreOffice is installed) and hand them over, then say
     what comes next. The engine writes the files before the commit that marks the form complete."""
@@ -838,7 +850,8 @@ async def confirm(s: FormSession) -> list[Reply]:
     s.save()
     ctx.tx.set_status(s.sub, "complete")
     s.state.screen = Screen.DONE
-    done = dataclasses.replace(ctx.reply("\n".join(lines), document=docs[0]), documents=tuple(docs[1:]))
+    picture = s.document(s.filename(".png"), made.preview, PNG_MIME) if made.preview else None
+    done = dataclasses.replace(ctx.reply("\n".join(lines), document=docs[0]), documents=tuple(docs[1:]), image=picture)
     return [done, await next_steps(s, campaign)]
 
 

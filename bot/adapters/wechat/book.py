@@ -16,6 +16,7 @@ from typing import Any, TypeVar
 
 from bot.adapters.wechat import windows
 from bot.adapters.wechat.guard import TRANSIENT
+from bot.logsafe import who  # noqa: F401  (the channel logs through book.who)
 from bot.messages import Reply
 from storage.channel_models import ChannelState, begin_message, channel_state, update_state
 
@@ -31,9 +32,6 @@ def why(exc: BaseException) -> str:
     return f"{type(inner).__name__}: {str(inner).splitlines()[0][:120] if str(inner) else ''}"
 
 
-def who(user: str) -> str:
-    """An openid as logs may show it: enough to tell users apart in one log, not to act as one."""
-    return f"{user[:4]}…{len(user)}" if len(user) > 6 else "…"
 
 
 class Book:
