@@ -608,7 +608,11 @@ def preview(s: FormSession) -> Reply:
     if s.step() is None:
         return review(s)
     head = t(N_("《{title}》已填内容："), title=t(s.form.title))
-    return question(s, "\n".join([head, *s.summary_lines()]) + "\n—")
+    rows = s.summary_lines()
+    whole = "\n".join([head, *rows]) + "\n—"
+    reply = question(s, whole)
+    brief = "\n".join([head, *(_short(x, 40) for x in rows[:5]), t(N_("……共{n}项，全部内容见链接"), n=len(rows))])
+    return dataclasses.replace(reply, page=f"review:{s.sub.id}", summary=reply.text.replace(whole, brief + "\n—", 1))
 
 
 def ask_cancel(s: FormSession) -> Reply:
@@ -794,14 +798,17 @@ def review(s: FormSession, prefix: str = "") -> Reply:
     t = s.ctx.t
     s.state.screen = Screen.REVIEW
     s.state.position = None
-    lines = _head(s, prefix)
-    lines.append(t(N_("全部填完了。请核对《{title}》："), title=t(s.form.title)))
+    head = _head(s, prefix)
+    lines = [*head, t(N_("全部填完了。请核对《{title}》："), title=t(s.form.title))]
     if printed.print_state(s.sub, s.answers) == "changed":
         lines.append("⚠ " + t(N_("与已生成的文件不同：确认后会生成新文件。")))
-    lines.extend(s.summary_lines())
-    lines.extend(f"{s.ctx.label(label)}：{show(s.answers)}" for label, show in s.form.review_lines)
+    rows = s.summary_lines()
+    lines.extend(rows)
     lines.extend(t(n) for n in s.form.notes)
-    return s.ctx.reply("\n".join(lines), [(t(N_("确认并生成文件")), a.Confirm()), (t(N_("修改")), a.EditList())])
+    reply = s.ctx.reply("\n".join(lines), [(t(N_("确认并生成文件")), a.Confirm()), (t(N_("修改")), a.EditList())])
+    short = [*head, t(N_("全部填完了。请核对《{title}》："), title=t(s.form.title)),
+             *(_short(x, 40) for x in rows[:5]), t(N_("……共{n}项，全部内容见链接"), n=len(rows))]
+    return dataclasses.replace(reply, page=f"review:{s.sub.id}", summary="\n".join(short))
 
 
 class ReviewScreen(FormScreen):
@@ -851,7 +858,8 @@ async def confirm(s: FormSession) -> list[Reply]:
     ctx.tx.set_status(s.sub, "complete")
     s.state.screen = Screen.DONE
     picture = s.document(s.filename(".png"), made.preview, PNG_MIME) if made.preview else None
-    done = dataclasses.replace(ctx.reply("\n".join(lines), document=docs[0]), documents=tuple(docs[1:]), image=picture)
+    done = dataclasses.replace(ctx.reply("\n".join(lines), document=docs[0]), documents=tuple(docs[1:]), image=picture,
+                               page="files")
     return [done, await next_steps(s, campaign)]
 
 

@@ -256,22 +256,18 @@ class FormSession:
     # -- summary, documents -------------------------------------------------------------------------
 
     def summary_lines(self) -> list[str]:
-        t = self.ctx.t
-        unfilled = t(N_("（未填）"))
+        """The review: every question that applies with its answer, under its section's heading, then the
+        lines the document prints from several answers (bot/dialogs/summary.py, shared with the pages)."""
+        from bot.dialogs.summary import review_rows
+
+        unfilled = self.ctx.t(N_("（未填）"))
         lines: list[str] = []
         section = None
-        for s in self.steps():
-            if s.is_more:
-                continue
-            sec = self.section(s)
-            if sec and sec != section:
-                section = sec
-                lines.append(f"【{t(sec)}】")
-            label = self.ctx.label(s.field.label)
-            if s.group is not None:
-                label = f"{t(s.group.label)}{(s.index or 0) + 1} {label}"
-            value = w.get_value(self.answers, s.path)
-            lines.append(f"{label}：{unfilled if value is w.MISSING else self.show(value, s.field)}")
+        for row in review_rows(self.form, self.answers, self.sub.form_version, self.ctx.lang):
+            if row.section and row.section != section:
+                section = row.section
+                lines.append(f"【{row.section}】")
+            lines.append(f"{row.label}：{unfilled if row.missing else row.value}")
         return lines
 
     def filename(self, suffix: str | None = None) -> str:

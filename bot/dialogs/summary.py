@@ -14,7 +14,7 @@ from typing import Any
 from bot.dialogs import walker as w
 from bot.dialogs.fields import Form
 from bot.dialogs.session import display
-from bot.i18n import gettext
+from bot.i18n import gettext, official
 
 
 @dataclass(frozen=True, slots=True)
@@ -26,27 +26,22 @@ class Row:
     long: bool  # a long text (keep its line breaks)
 
 
-def official_label(lang: str, label: str) -> str:
-    """The official Chinese label, with its translation beside it for other languages (as the chat shows it)."""
-    tr = gettext(lang, label)
-    return label if tr == label else f"{label} ({tr})"
-
-
 def review_rows(form: Form, answers: Mapping[str, Any] | None, version: int | None, lang: str) -> list[Row]:
     """Every question that applies, in order, with its answer, then the form's printed-as lines."""
     answers = dict(answers or {})
+    t = None if lang == "zh_CN" else (lambda m: gettext(lang, m))  # official values, translations beside
     rows: list[Row] = []
     for s in w.steps(form, answers, version):
         if s.is_more:
             continue
         section = (s.group.section if s.group else s.field.section) or ""
-        label = official_label(lang, s.field.label)
+        label = official(lang, s.field.label)
         if s.group is not None:
             label = f"{gettext(lang, s.group.label)}{(s.index or 0) + 1} {label}"
         value = w.get_value(answers, s.path)
         missing = value is w.MISSING
         rows.append(Row(gettext(lang, section) if section else "", label,
-                        "" if missing else display(value, s.field), missing, bool(s.field.long_text)))
-    for label, show in getattr(form, "review_lines", ()):
-        rows.append(Row("", official_label(lang, label), show(answers), False, False))
+                        "" if missing else display(value, s.field, t), missing, bool(s.field.long_text)))
+    for label, show in form.review_lines:
+        rows.append(Row("", official(lang, label), show(answers), False, False))
     return rows

@@ -3,6 +3,8 @@ language, files, contact, reminders, 已报送 — and the form words, handed to
 
 from __future__ import annotations
 
+import dataclasses
+
 from bot.campaigns import handlers as campaigns
 from bot.campaigns.repo import latest_per_item
 from bot.context import Ctx
@@ -58,7 +60,8 @@ async def run(ctx: Ctx, name: str, arg: str = "") -> list[Reply] | a.Action:
     if name == "help":
         return [await resume(ctx, help_text(ctx))]
     if name == "status":
-        return [await resume(ctx, await campaigns.status_for(ctx.tx, ctx.lang, ctx.now()))]
+        status = await resume(ctx, await campaigns.status_for(ctx.tx, ctx.lang, ctx.now()))
+        return [dataclasses.replace(status, page=status.page or "files")]  # 我的文件: the forms, to look at
     said = await campaigns.run_word(ctx.tx, ctx.lang, name, arg, ctx.now())
     return [await resume(ctx, said)]
 
@@ -84,4 +87,4 @@ async def files_reply(ctx: Ctx) -> Reply | None:
         return None
     names = "\n".join(f"· {d.filename}" for d in docs)
     text = ctx.t(N_("您的文件（{n}个）：\n{names}"), n=len(docs), names=names)
-    return Reply(text, document=docs[0], documents=tuple(docs[1:]), language=ctx.lang)
+    return Reply(text, document=docs[0], documents=tuple(docs[1:]), language=ctx.lang, page="files")

@@ -242,7 +242,7 @@ async def test_whole_form_by_taps_and_text_gives_the_docx(fake, bot):
     await user.tap("企业名称")
     assert question_of(user.text).startswith("企业名称")
     await user.say("上海测试二号科技有限公司")
-    assert "上海测试二号科技有限公司" in "\n".join(m.get("text", "") for m in user.messages[-3:])
+    assert "上海测试二号科技有限公司" in "\n".join(m.get("text") or m.get("caption") or "" for m in user.messages[-3:])
 
     sent = await user.tap("确认并生成")
     doc_call, *pdf_calls = [c for c in sent if c.method == "sendDocument"]
