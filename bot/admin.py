@@ -239,6 +239,7 @@ async def _campaign(store: Store, campaign_id: str) -> Campaign:
 async def _save(store: Store, c: Campaign) -> None:
     async with store.sessions() as session, session.begin():
         await save_campaign(session, c)
+    store.forget()
 
 
 def _deadline_cell(c: Campaign, form_id: str, now: datetime) -> str:

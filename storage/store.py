@@ -8,6 +8,7 @@ reminders, reports, channels' own rows) uses the SQLAlchemy async engine and ORM
 
 from __future__ import annotations
 
+import time
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from datetime import timedelta
@@ -195,6 +196,25 @@ class Store:
         self.sessions = async_sessionmaker(self.engine, expire_on_commit=False)
         self.dialect = self.engine.dialect.name
         self.hot: HotPath = hot_path(url)
+        self._memo: dict[Any, tuple[float, Any]] = {}
+
+    async def cached(self, key: Any, seconds: float, load: Any) -> Any:
+        """`await load()` kept for `seconds` in this process: things the chat reads often and an admin
+        changes rarely (the campaigns, whether a campaign has a 需求目录). Another process's change is seen
+        within `seconds`; this process's `forget()` makes it seen at once."""
+        now = time.monotonic()
+        hit = self._memo.get(key)
+        if hit is not None and hit[0] > now:
+            return hit[1]
+        value = await load()
+        self._memo[key] = (now + seconds, value)
+        if len(self._memo) > 256:
+            for k in [k for k, (until, _v) in self._memo.items() if until <= now]:
+                del self._memo[k]
+        return value
+
+    def forget(self) -> None:
+        self._memo.clear()
 
     @property
     def counters(self):

@@ -55,9 +55,15 @@ async def run_word(tx, lang: str, name: str, arg: str = "", now: datetime | None
     raise ValueError(f"not a campaign word: {name}")
 
 
+CAMPAIGNS_TTL = 30.0  # seconds an admin's change to a campaign may take to reach the chat of another process
+
+
 async def tx_campaigns(tx) -> list[Campaign]:
-    async with tx.store.sessions() as session:
-        return await load_campaigns(session)
+    async def load() -> list[Campaign]:
+        async with tx.store.sessions() as session:
+            return await load_campaigns(session)
+
+    return await tx.store.cached("campaigns", CAMPAIGNS_TTL, load)
 
 
 async def tx_user_forms(tx, campaigns: list[Campaign] | None = None) -> UserForms:

@@ -38,6 +38,7 @@ async def get_campaign(session: AsyncSession, campaign_id: str) -> Campaign | No
 
 
 async def save_campaign(session: AsyncSession, campaign: Campaign) -> None:
+    """(A process that keeps campaigns cached, `Store.cached`, calls `store.forget()` after this.)"""
     data = dict(campaign.data)
     row = await session.get(CampaignRow, campaign.id)
     if row is None:

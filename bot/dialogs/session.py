@@ -91,7 +91,8 @@ class FormSession:
 
         self.campaign = await campaign_of(self.ctx, self.form.id, self.sub)
         cid = self.campaign.id if self.campaign is not None else None
-        if cid and await catalogue.has_catalogue(self.ctx.tx.store, cid):
+        store = self.ctx.tx.store
+        if cid and await store.cached(("catalogue", cid), 30.0, lambda: catalogue.has_catalogue(store, cid)):
             self.catalogue = cid
             if any(x.field.catalogue == "name" and not w.has_value(self.answers, x.path) for x in near):
                 self.suggested = await catalogue.suggest(self.ctx.tx.store, cid, self.answers.get("industry"),
