@@ -9,7 +9,16 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import update
 
 from bot.adapters.wechat import windows
-from storage.channel_models import ChannelState, channel_state, claim_nonce, forget_nonces, update_state
+from storage.channel_models import (
+    ChannelState,
+    Direct,
+    GroupCommit,
+    channel_state,
+    claim_nonce,
+    forget_nonces,
+    runner,
+    update_state,
+)
 from storage.models import User
 
 T0 = datetime(2025, 7, 1, 9, 0, tzinfo=UTC)
@@ -86,3 +95,30 @@ async def test_a_nonce_is_claimed_once_and_forgotten_later(app):
     assert await claim_nonce(store, "wechat", 1700000001, "n1", "o1:2", T0) is None  # another timestamp
     assert await forget_nonces(store, T0 + timedelta(seconds=1)) == 3
     assert await claim_nonce(store, "wechat", 1700000000, "n1", "o1:3", T0) is None
+
+
+async def test_many_users_bookkeeping_goes_in_few_transactions_and_one_bad_operation_fails_alone(app):
+    """Regression: 200 WeChat users at once on SQLite queued one transaction each behind the channel's one
+    connection (a nonce check 1.3 s, a window 1.5 s at the median), which also kept the engine's commits
+    waiting for the write lock."""
+    store = app.store
+    group = GroupCommit(store)
+    users = [f"o{i}" for i in range(40)]
+    states = await asyncio.gather(*(group.run(lambda s, u=u: update_state(
+        store, "wechat", u, session=s, **windows.open_window("message", T0))) for u in users))
+    assert [x.external_id for x in states] == users and all(x.message_at == T0 for x in states)
+    assert group.operations == 40 and group.transactions < 40  # the ones that came while one ran went together
+
+    async def bad(session):
+        raise ValueError("not this one")
+
+    before = group.transactions
+    results = await asyncio.gather(group.run(lambda s: claim_nonce(store, "wechat", 1, "a", "o1:1", T0, session=s)),
+                                   group.run(bad),
+                                   group.run(lambda s: claim_nonce(store, "wechat", 1, "b", "o2:1", T0, session=s)),
+                                   return_exceptions=True)
+    assert results[0] is None and isinstance(results[1], ValueError) and results[2] is None
+    assert group.transactions > before + 1  # undone together, then each alone
+    assert await claim_nonce(store, "wechat", 1, "a", "o1:2", T0) == "o1:1"  # the good ones were kept
+    assert await claim_nonce(store, "wechat", 1, "b", "o2:2", T0) == "o2:1"
+    assert isinstance(runner(store), GroupCommit if store.dialect == "sqlite" else Direct)

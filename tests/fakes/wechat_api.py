@@ -21,6 +21,7 @@ import itertools
 import json
 import re
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -48,6 +49,7 @@ class FakeWeChatAPI:
         self.valid_tokens: set[str] = set()
         self.media: dict[str, tuple[str, bytes]] = {}
         self.media_types: dict[str, str] = {}
+        self.on_call: Callable[[Call], None] | None = None  # told of every call answered (benchmarks wait on it)
         self._failures: dict[str, list[int]] = {}
         self._ids = itertools.count(1)
         self._runner: web.AppRunner | None = None
@@ -224,6 +226,8 @@ class FakeWeChatAPI:
     def _answer(self, call: Call, errcode: int, errmsg: str, extra: dict | None = None) -> web.Response:
         call.errcode = errcode
         self.calls.append(call)
+        if self.on_call is not None:
+            self.on_call(call)
         return web.json_response({"errcode": errcode, "errmsg": errmsg, **(extra or {})})
 
 

@@ -17,12 +17,22 @@ from typing import Any, TypeVar
 from bot.adapters.wechat import windows
 from bot.adapters.wechat.guard import TRANSIENT
 from bot.logsafe import who  # noqa: F401  (the channel logs through book.who)
-from bot.messages import Reply
-from storage.channel_models import ChannelState, begin_message, channel_state, update_state
+from bot.messages import Reply, reply_from_dict
+from storage.channel_models import ChannelState, aware, begin_message, channel_state, runner, update_state
 
 log = logging.getLogger(__name__)
 
 T = TypeVar("T")
+REWRITE_AFTER = 60.0  # seconds
+
+
+def _opened_lately(state: ChannelState, plain: dict[str, Any]) -> bool:
+    """`plain` only opens the long window again, and the copy has it opened under REWRITE_AFTER ago with
+    nothing sent in it."""
+    if set(plain) != {"message_at", "message_sent"} or state.message_sent or state.message_at is None:
+        return False
+    age = (plain["message_at"] - aware(state.message_at)).total_seconds()
+    return 0 <= age < REWRITE_AFTER
 
 
 def why(exc: BaseException) -> str:
@@ -36,8 +46,10 @@ def why(exc: BaseException) -> str:
 
 class Book:
     def __init__(self, store, channel: str, retry_delays: Sequence[float] = (0.2, 0.5, 1.0, 2.0),
-                 held_retry: float = 5.0, memory: int = 10000) -> None:
+                 held_retry: float = 5.0, memory: int = 10000, db=None) -> None:
         self.store = store
+        self.db = db or runner(store)  # SQLite: one transaction for many users' bookkeeping (GroupCommit)
+        self.quick = store.dialect == "sqlite"  # one process: this process's copy of a row is the row
         self.channel = channel
         self.retry_delays = tuple(retry_delays)
         self.held_retry = held_retry
@@ -76,7 +88,8 @@ class Book:
     async def read(self, user: str, *, must: bool = False) -> ChannelState:
         """The row from the database; while it is away, this process's copy (or raise, with `must`)."""
         try:
-            return self._keep_copy(await self.retry("read", lambda: channel_state(self.store, self.channel, user)))
+            return self._keep_copy(await self.retry("read", lambda: self.db.run(
+                lambda session: channel_state(self.store, self.channel, user, session=session))))
         except TRANSIENT:
             if must:
                 raise
@@ -88,8 +101,8 @@ class Book:
         process's copy follows whatever happens; with `must`, a database still away raises."""
         local = self._keep_copy(windows.applied(self.copy(user), plain))
         try:
-            state = await self.retry("write", lambda: update_state(self.store, self.channel, user,
-                                                                   **{**plain, **(sql or {})}))
+            state = await self.retry("write", lambda: self.db.run(lambda session: update_state(
+                self.store, self.channel, user, session=session, **{**plain, **(sql or {})})))
         except TRANSIENT:
             if must:
                 raise
@@ -97,12 +110,30 @@ class Book:
         return self._keep_copy(state)
 
     async def begin(self, user: str, plain: dict[str, Any]) -> tuple[ChannelState, list[Reply]]:
-        """At a message the engine will answer: set `plain` (the window it opened …) and read what waits
-        in the outbox (not marking it: the engine shows it), in one transaction. A database still away
-        raises: the message cannot be handled now."""
-        self._keep_copy(windows.applied(self.copy(user), plain))
-        state, waiting = await self.retry("message", lambda: begin_message(self.store, self.channel, user, **plain))
-        return self._keep_copy(state), waiting
+        """At a message the engine will answer: the user's row with `plain` set (the window it opened …) and
+        the replies waiting for them in the outbox, oldest first (not marked: the engine shows and marks
+        them with its answer). A database still away raises: the message cannot be handled now.
+
+        The outbox is read on the store's reader (storage/hot.py: on SQLite no write lock, where every
+        transaction of the SQLAlchemy engine takes one). On SQLite (one process) a window opened by a
+        message of theirs under `REWRITE_AFTER` ago, with nothing sent in it, is not written again: it is
+        then taken to close up to that much early, the safe side."""
+        copy = self._copies.get(user)
+        if copy is not None and self.quick and _opened_lately(copy, plain):
+            state = copy
+        elif plain:
+            state = await self.write(user, plain, must=True)
+        else:
+            state = await self.read(user, must=True)
+        return state, await self.retry("outbox", lambda: self._waiting(user))
+
+    async def _waiting(self, user: str) -> list[Reply]:
+        hot = getattr(self.store, "hot", None)
+        if hot is not None:
+            return [reply_from_dict(d) for _id, replies in await hot.outbox(self.channel, user) for d in replies or ()]
+        _state, waiting = await self.db.run(lambda session: begin_message(self.store, self.channel, user,
+                                                                          session=session))
+        return waiting
 
     async def count_sent(self, user: str, state: ChannelState) -> ChannelState:
         """One customer-service message sent: it counts in every open window (see windows.py)."""

@@ -56,7 +56,7 @@ from bot.adapters.wechat.windows import Allowance
 from bot.adapters.wechat.xml import BadXml, fields, parse_element, template_statuses, text_reply
 from bot.i18n import N_, gettext
 from bot.messages import Attachment, Document, Incoming, Reply, reply_to_dict
-from storage.channel_models import ChannelState
+from storage.channel_models import ChannelState, runner
 
 log = logging.getLogger(__name__)
 
@@ -232,8 +232,9 @@ class WeChatChannel:
             raise ValueError(f"{self.name}: set {'WECOM' if kind == 'wecom' else 'WECHAT'}_TOKEN")
         self.mode = resolve_mode(kind, getattr(s, "wechat_mode", ""), bool(aes_key))
         self.crypt = MsgCrypt(self.token, aes_key, self.receive_id) if aes_key else None
-        self.guard = Guard(app.store, self.name, clock, max_age=max_age)
-        self.book = Book(app.store, self.name, retry_delays, held_retry=held_retry)
+        self.db = runner(app.store)  # the channel's own calls; on SQLite many users' in one transaction
+        self.guard = Guard(app.store, self.name, clock, max_age=max_age, db=self.db)
+        self.book = Book(app.store, self.name, retry_delays, held_retry=held_retry, db=self.db)
         self.book.locks = self._lock
         self.cs_per_message = max(0, cs_per_message)
         self.app_per_message = max(1, app_per_message)
@@ -337,6 +338,7 @@ class WeChatChannel:
         return bytes(body)
 
     async def _on_post(self, request: web.Request) -> web.Response:
+        arrived = asyncio.get_running_loop().time()  # WeChat's 5 s run from its sending, not from our work
         q = request.query
         ts, nonce = q.get("timestamp", ""), q.get("nonce", "")
         if not self.guard.fresh(ts) or not nonce or len(nonce) > 64:
@@ -378,7 +380,8 @@ class WeChatChannel:
             log.warning("%s: a replayed timestamp and nonce refused", self.name)
             return _forbidden()
         try:
-            content = await self._respond(msg, root, retry=verdict is Verdict.RETRY)
+            content = await self._respond(msg, root, retry=verdict is Verdict.RETRY,
+                                          deadline=arrived + self.reply_window)
         except Exception:  # never a traceback to WeChat; the job logs its own failures
             log.exception("%s: failed to answer %s", self.name, self._for_log(msg))
             content = None
@@ -402,9 +405,14 @@ class WeChatChannel:
         """A delivery as logs may name it: no openid in full."""
         return f"{who(msg.get('FromUserName', ''))} {msg.get('MsgId') or msg.get('Event') or msg.get('MsgType')}"
 
-    async def _respond(self, msg: dict[str, str], root, retry: bool = False) -> str | None:
+    async def _respond(self, msg: dict[str, str], root, retry: bool = False, deadline: float | None = None
+                       ) -> str | None:
         """The passive reply text, or None for `success` (the rest goes through the API). `retry`: the
-        same request came before; answered from its job if this process has it, else `success`."""
+        same request came before; answered from its job if this process has it, else `success`.
+        `deadline` (loop time): when the passive reply must be on its way, `reply_window` after the
+        request arrived (checking it took some of that)."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self.reply_window if deadline is None else deadline
         key = self.delivery_id(msg)
         job = self._jobs.get(key)
         if job is None:
@@ -416,7 +424,7 @@ class WeChatChannel:
         elif job.mode == "api":
             return None  # a retry of a delivery already handed to the API: one effect
         try:
-            await asyncio.wait_for(asyncio.shield(job.rendered), self.reply_window)
+            await asyncio.wait_for(asyncio.shield(job.rendered), max(0.0, deadline - loop.time()))
         except TimeoutError:
             if job.mode is None:
                 job.mode = "api"

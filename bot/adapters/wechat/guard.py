@@ -20,7 +20,7 @@ from enum import Enum
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 
-from storage.channel_models import claim_nonce, forget_nonces
+from storage.channel_models import claim_nonce, forget_nonces, runner
 
 log = logging.getLogger(__name__)
 
@@ -51,8 +51,9 @@ class Verdict(Enum):
 
 class Guard:
     def __init__(self, store, channel: str, clock: Callable[[], float], max_age: float = 300.0,
-                 memory: int = 20000) -> None:
+                 memory: int = 20000, db=None) -> None:
         self.store = store
+        self.db = db or runner(store)  # SQLite: one transaction for many callbacks (GroupCommit)
         self.channel = channel
         self.clock = clock
         self.max_age = max_age
@@ -73,8 +74,9 @@ class Guard:
         if seen is None:
             now = self.clock()
             try:
-                seen = await claim_nonce(self.store, self.channel, key[0], nonce, delivery,
-                                         datetime.fromtimestamp(now, UTC))
+                at = datetime.fromtimestamp(now, UTC)
+                seen = await self.db.run(lambda session: claim_nonce(self.store, self.channel, key[0], nonce,
+                                                                     delivery, at, session=session))
             except TRANSIENT as exc:  # no retry here: the message's own work retries, within WeChat's 5 s
                 log.warning("%s: nonce not recorded (database away: %s); this process still checks it",
                             self.channel, type(getattr(exc, "orig", None) or exc).__name__)
