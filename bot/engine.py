@@ -17,6 +17,7 @@ import dataclasses
 import logging
 import os
 import shutil
+import time
 import weakref
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -39,7 +40,8 @@ from storage.store import Store, UserTx
 log = logging.getLogger(__name__)
 
 MAX_TEXT = 4000  # one message; long sections arrive in several
-CONFLICT_TRIES = 20  # another process kept writing this user's conversation first
+CONFLICT_TRIES = 20
+QUIET = 0.05  # seconds without a message: the next one is likely alone  # another process kept writing this user's conversation first
 
 
 class FileWriteError(Exception):
@@ -55,6 +57,7 @@ class Engine:
         self.retry_delays = retry_delays
         self._locks: weakref.WeakValueDictionary[tuple[str, str], asyncio.Lock] = weakref.WeakValueDictionary()
         self._made = ProducedCache()
+        self._last: tuple[tuple[str, str], float] = (("", ""), 0.0)  # the last message's user, when it ended
 
     def _lock(self, channel: str, user_id: str) -> asyncio.Lock:
         key = (channel, user_id)
@@ -63,6 +66,14 @@ class Engine:
             lock = asyncio.Lock()
             self._locks[key] = lock
         return lock
+
+    def _alone(self, incoming: Incoming) -> bool:
+        """Is this message likely the only one in hand? The same user as the last message, or the first in
+        a quiet moment. Then the store reads and commits on this thread at once (a hop to its threads costs
+        more than the work); with several users' messages interleaving it uses the threads, which commit
+        many users' answers together."""
+        (last, ended) = self._last
+        return last == (incoming.channel, incoming.user_id) or time.monotonic() - ended > QUIET
 
     async def produce(self, form, answers):
         return await self._made.get(form, answers, self.settings.pdf)
@@ -74,6 +85,7 @@ class Engine:
             attempt = conflicts = 0
             while True:
                 attempt += 1
+                self.store.hot.solo = self._alone(incoming)
                 try:
                     replies = await self._handle_once(incoming)
                 except transient_errors() as exc:
@@ -94,6 +106,8 @@ class Engine:
                                   incoming.message_id)
                     return [Reply(gettext(lang, N_("抱歉，这条消息没有处理成功，请再发一次。之前的回答都已保存。")),
                                   language=lang)]
+                finally:
+                    self._last = ((incoming.channel, incoming.user_id), time.monotonic())
                 if replies is not None:
                     return replies
                 conflicts += 1  # another process wrote this user's conversation first: again, on its state

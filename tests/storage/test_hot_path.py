@@ -28,7 +28,7 @@ async def test_an_answer_is_one_read_and_one_commit(app):
     assert d["commits"] == 1
     if app.store.dialect == "sqlite":
         # read; then conversation, submission, the user's profile, the retry record, in one transaction
-        assert d["statements"] == 5 and d["hops"] == 2
+        assert d["statements"] == 5 and d["hops"] <= 2  # 0 when nothing else is in flight: no thread hop
     else:  # one SELECT, and one statement whose CTEs write everything
         assert d["statements"] == 2
 
