@@ -28,6 +28,7 @@ import logging
 import queue
 import sqlite3
 import threading
+import time
 from collections import Counter
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -287,13 +288,14 @@ class SqliteHotPath:
     def _connect(self, readonly: bool) -> sqlite3.Connection:
         conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False, timeout=30,
                                cached_statements=256)
-        conn.execute("PRAGMA busy_timeout=30000")
         if readonly:
+            conn.execute("PRAGMA busy_timeout=30000")
             conn.execute("PRAGMA query_only=ON")
         else:
             conn.execute("PRAGMA journal_mode=WAL")
             conn.execute("PRAGMA synchronous=FULL")
             conn.execute("PRAGMA foreign_keys=ON")
+            conn.execute("PRAGMA busy_timeout=0")  # from here the writer waits for the lock itself (_begin)
         return conn
 
     @property
@@ -386,35 +388,58 @@ class SqliteHotPath:
                 conn.close()
                 self._wconn = None
 
-    def _run_batch(self, conn: sqlite3.Connection, batch: list[_Job], wait: bool = True) -> bool:
-        """One transaction for the batch, each job in a savepoint. `wait=False` (the loop's own thread): do
-        not wait for another connection's lock; return False (nothing done) if the database is busy."""
-        results: list[tuple[_Job, Any, BaseException | None]] = []
-        if not wait:
-            conn.execute("PRAGMA busy_timeout=0")
+    @staticmethod
+    def _begin(conn: sqlite3.Connection, wait: bool) -> bool:
+        """BEGIN IMMEDIATE (the one write lock). The writer connection never waits inside SQLite (its
+        busy_timeout is 0): the writer thread retries for up to 30 s itself, the loop's thread not at all."""
+        deadline = time.monotonic() + 30
+        delay = 0.001
+        while True:
             try:
                 conn.execute("BEGIN IMMEDIATE")
-            except sqlite3.OperationalError:
-                return False  # another connection is writing: the writer thread waits for it instead
-            finally:
-                conn.execute("PRAGMA busy_timeout=30000")
+                return True
+            except sqlite3.OperationalError as exc:
+                busy = "locked" in str(exc) or "busy" in str(exc)
+                if not busy:
+                    raise
+                if not wait:
+                    return False  # another connection is writing: the writer thread waits for it instead
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(delay)
+                delay = min(delay * 2, 0.05)
+
+    def _run_batch(self, conn: sqlite3.Connection, batch: list[_Job], wait: bool = True) -> bool:
+        """One transaction for the batch, each job in a savepoint of its own when there are several (a
+        conflict undoes that message only). `wait=False` (the loop's own thread): if the database is busy,
+        return False with nothing done."""
+        results: list[tuple[_Job, Any, BaseException | None]] = []
         try:
-            if wait:
-                conn.execute("BEGIN IMMEDIATE")
-            for job in batch:
-                conn.execute("SAVEPOINT m")
+            if not self._begin(conn, wait):
+                return False
+            if len(batch) == 1:
+                job = batch[0]
                 try:
-                    value = job.fn(conn)
-                except BaseException as exc:  # this message's writes only: the others stay
-                    conn.execute("ROLLBACK TO m")
-                    conn.execute("RELEASE m")
+                    results.append((job, job.fn(conn), None))
+                except BaseException as exc:
+                    conn.execute("ROLLBACK")
                     results.append((job, None, exc))
-                else:
-                    conn.execute("RELEASE m")
-                    results.append((job, value, None))
-            conn.execute("COMMIT")
-            self.counters["commits"] += 1
-            self.counters["batched"] += len(batch)
+            else:
+                for job in batch:
+                    conn.execute("SAVEPOINT m")
+                    try:
+                        value = job.fn(conn)
+                    except BaseException as exc:  # this message's writes only: the others stay
+                        conn.execute("ROLLBACK TO m")
+                        conn.execute("RELEASE m")
+                        results.append((job, None, exc))
+                    else:
+                        conn.execute("RELEASE m")
+                        results.append((job, value, None))
+            if conn.in_transaction:
+                conn.execute("COMMIT")
+                self.counters["commits"] += 1
+                self.counters["batched"] += len(batch)
         except sqlite3.Error as exc:  # the commit itself failed (disk full, I/O): nothing of it stands
             if conn.in_transaction:
                 conn.execute("ROLLBACK")
