@@ -28,6 +28,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from sqlmodel import col
+
 from bot.campaigns.model import Campaign, days_left, local_today, parse_date, parse_time
 from bot.campaigns.reminders import ReminderService, concerned, deadline_notice
 from bot.campaigns.repo import STATUSES, all_user_forms, get_campaign, load_campaigns, per_item, save_campaign
@@ -437,7 +439,7 @@ async def move_deadline_effects(store: Store, campaign_id: str, form_id: str, ol
         if c is None or (c.deadline(form_id) == old and not text):
             return 0
         everyone = await all_user_forms(session, campaigns)
-    messages = [(uf.user.id, [_with_text(deadline_notice(uf.user.language, uf, c, form_id, old, now), text)])
+    messages = [(uf.user_id, [_with_text(deadline_notice(uf.user.language, uf, c, form_id, old, now), text)])
                 for uf in everyone if concerned(uf, campaign_id, form_id)]
     await service.announce(messages, f"deadline:{campaign_id}:{form_id}", campaign_id, form_id, now)
     if out is not None:
@@ -495,7 +497,7 @@ async def rollup(store: Store, campaign_id: str | None, now: datetime) -> list[l
         campaigns = await load_campaigns(session)
         everyone = await all_user_forms(session, campaigns)
     rows = []
-    for uf in sorted(everyone, key=lambda u: u.user.id):
+    for uf in sorted(everyone, key=lambda u: u.user_id):
         profile = (uf.user.prefs or {}).get("profile") or {}
         for form_id, subs in uf.forms.items():
             form = FORMS.get(form_id)
@@ -540,8 +542,8 @@ async def cmd_export(store: Store, args, now: datetime, out) -> int:
     for r in rows:
         ws.append(r)
     ws.freeze_panes = "A2"
-    for col, width in zip("ABCDEFGHIJKLMNO", (6, 22, 28, 10, 10, 16, 12, 20, 6, 6, 40, 12, 20, 16, 17), strict=True):
-        ws.column_dimensions[col].width = width
+    for letter, width in zip("ABCDEFGHIJKLMNO", (6, 22, 28, 10, 10, 16, 12, 20, 6, 6, 40, 12, 20, 16, 17), strict=True):
+        ws.column_dimensions[letter].width = width
     wb.save(path)
     print(f"已导出 {len(rows)} 行到 {path}", file=out)
     return 0
@@ -554,7 +556,7 @@ async def _find_user(session, ref: str) -> User | None:
         return await session.get(User, int(ref))
     channel, _, external = ref.partition(":")
     return (await session.execute(
-        select(User).where(User.channel == channel, User.external_id == external))).scalar_one_or_none()
+        select(User).where(col(User.channel) == channel, col(User.external_id) == external))).scalar_one_or_none()
 
 
 async def cmd_set_status(store: Store, args, now: datetime, out) -> int:
@@ -565,7 +567,7 @@ async def cmd_set_status(store: Store, args, now: datetime, out) -> int:
         if user is None:
             raise AdminError(f"没有用户 {args.user}")
         subs = (await session.execute(select(Submission).where(
-            Submission.user_id == user.id).order_by(Submission.id))).scalars().all()
+            col(Submission.user_id) == user.id).order_by(col(Submission.id)))).scalars().all()
         linked = per_item(subs).get(args.form, {})
         if args.item is not None:
             latest = [linked[args.item - 1]] if args.item - 1 in linked else []
@@ -584,6 +586,7 @@ async def cmd_set_status(store: Store, args, now: datetime, out) -> int:
             s.status, s.status_note, s.updated_at = args.status, args.note, now
             session.add(s)
         user_id, lang = user.id, user.language
+        assert user_id is not None, "read from the database"
         notices = [status_notice(lang, s) for s in latest]
     print(f"已设为 {STATUS_NAMES[args.status]}：{len(latest)} 份", file=out)
     if not args.no_announce:
@@ -665,9 +668,9 @@ async def cmd_propose_need(store: Store, args, now: datetime, out) -> int:
 
     c = await _campaign(store, args.campaign)
     async with store.sessions() as session:
-        q = select(Submission).where(Submission.form_id == "large_need", Submission.status != "draft")
-        confirmed = list((await session.execute(q.order_by(Submission.id))).scalars())
-        done = await catalogue.proposed_from(session, [s.id for s in confirmed])
+        q = select(Submission).where(col(Submission.form_id) == "large_need", col(Submission.status) != "draft")
+        confirmed = list((await session.execute(q.order_by(col(Submission.id)))).scalars())
+        done = await catalogue.proposed_from(session, [s.id for s in confirmed if s.id is not None])
     if args.submission is None:
         waiting = [s for s in confirmed if s.id not in done]
         if not waiting:

@@ -11,6 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 DEFAULT_TIMEZONE = "Asia/Shanghai"
@@ -97,10 +98,10 @@ class Settings:
     extra: Mapping[str, str] = field(default_factory=dict)
 
     @classmethod
-    def from_env(cls, env: Mapping[str, str] | None = None, **overrides) -> Settings:
+    def from_env(cls, env: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
         env = os.environ if env is None else env
         g = env.get
-        values = dict(
+        values: dict[str, Any] = dict(
             data_dir=Path(g("JIEBANG_DATA_DIR", "") or "data"),
             database_url=g("JIEBANG_DATABASE_URL", ""),
             secret=g("JIEBANG_SECRET", ""),

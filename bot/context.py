@@ -7,10 +7,11 @@ channel without keyboards, and a tap on an earlier question's keyboard is recogn
 
 from __future__ import annotations
 
+import enum
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Final, Literal
 
 from bot.config import Settings
 from bot.dialogs import actions as a
@@ -24,7 +25,12 @@ if TYPE_CHECKING:
     from bot.dialogs.session import FileWrite
     from bot.documents.produce import Produced
 
-STALE = object()  # a tap on a keyboard whose question has moved on (or a payload that is not ours)
+
+class _Stale(enum.Enum):
+    TAP = "stale"
+
+
+STALE: Final = _Stale.TAP  # a tap on a keyboard whose question has moved on (or a payload that is not ours)
 
 Option = tuple[str, a.Action]
 
@@ -82,7 +88,7 @@ class Ctx:
 
     # -- reading what the user did ---------------------------------------------------------------
 
-    def tapped(self) -> a.Action | object | None:
+    def tapped(self) -> a.Action | Literal[_Stale.TAP] | None:
         """The action of a tapped button; STALE when its question has moved on; None when nothing was tapped."""
         data = self.incoming.payload
         if not data:

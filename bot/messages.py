@@ -132,7 +132,8 @@ def reply_from_dict(d: dict) -> Reply:
             docs.append(Document(x["filename"], path.read_bytes(), path, x.get("mime") or DOCX_MIME))
     return Reply(
         text=d.get("text", ""),
-        buttons=tuple(Button(*b[:3], shortcut=len(b) > 3 and bool(b[3])) for b in d.get("buttons", ())),
+        buttons=tuple(Button(b[0], b[1], b[2] if len(b) > 2 else None, shortcut=len(b) > 3 and bool(b[3]))
+                      for b in d.get("buttons", ())),
         multi=bool(d.get("multi")),
         document=docs[0] if docs else None,
         documents=tuple(docs[1:]),

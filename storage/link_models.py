@@ -8,13 +8,12 @@ chat that shows the link at every reply does not make a row at every reply. Rows
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import DateTime, Index, delete, select
-from sqlmodel import Field, SQLModel
+from sqlmodel import Field, SQLModel, col
 
-from storage.channel_models import aware
 from storage.models import utcnow
 
 KEEP_EXPIRED = timedelta(days=30)
@@ -33,9 +32,14 @@ class PageLink(SQLModel, table=True):
     created_at: datetime = Field(default_factory=utcnow, sa_type=DateTime(timezone=True))
 
 
+def _aware(value: datetime) -> datetime:
+    """SQLite hands back naive datetimes: they were written in UTC."""
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value
+
+
 def _fresh(row: PageLink) -> PageLink:
-    row.expires_at = aware(row.expires_at)
-    row.created_at = aware(row.created_at)
+    row.expires_at = _aware(row.expires_at)
+    row.created_at = _aware(row.created_at)
     return row
 
 
@@ -43,16 +47,17 @@ async def reusable_link(store: Any, channel: str, external_id: str, target: str,
     """The id of a link of this owner and page that is valid until at least `until`."""
     async with store.sessions() as session:
         return (await session.execute(
-            select(PageLink.id).where(PageLink.channel == channel, PageLink.external_id == external_id,
-                                      PageLink.target == target, PageLink.expires_at > until)
-            .order_by(PageLink.expires_at.desc()).limit(1))).scalar_one_or_none()
+            select(col(PageLink.id)).where(col(PageLink.channel) == channel,
+                                           col(PageLink.external_id) == external_id,
+                                           col(PageLink.target) == target, col(PageLink.expires_at) > until)
+            .order_by(col(PageLink.expires_at).desc()).limit(1))).scalar_one_or_none()
 
 
 async def add_link(store: Any, link_id: str, channel: str, external_id: str, target: str,
                    expires_at: datetime, now: datetime) -> None:
     """Keep a new link; links expired before `now - KEEP_EXPIRED` are dropped in the same transaction."""
     async with store.sessions() as session, session.begin():
-        await session.execute(delete(PageLink).where(PageLink.expires_at < now - KEEP_EXPIRED))
+        await session.execute(delete(PageLink).where(col(PageLink.expires_at) < now - KEEP_EXPIRED))
         session.add(PageLink(id=link_id, channel=channel, external_id=external_id, target=target,
                              expires_at=expires_at, created_at=now))
 

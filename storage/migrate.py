@@ -43,7 +43,7 @@ def config(connection: Any = None) -> Config:
     return cfg
 
 
-def head() -> str:
+def head() -> str | None:
     return ScriptDirectory.from_config(config()).get_current_head()
 
 
@@ -62,7 +62,7 @@ def current(connection: Any) -> str | None:
     return MigrationContext.configure(connection).get_current_revision()
 
 
-async def upgrade(target: str | AsyncEngine) -> str:
+async def upgrade(target: str | AsyncEngine) -> str | None:
     """Upgrade to head; returns the revision the database is at."""
     from storage.store import make_engine
 

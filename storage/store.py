@@ -9,16 +9,17 @@ reminders, reports, channels' own rows) uses the SQLAlchemy async engine and ORM
 from __future__ import annotations
 
 import time
-from collections.abc import AsyncIterator, Sequence
+from collections import Counter
+from collections.abc import AsyncIterator, Awaitable, Callable, Hashable, Sequence
 from contextlib import asynccontextmanager
 from datetime import timedelta
-from typing import Any
+from typing import Any, TypeVar, cast
 
-from sqlalchemy import delete, event, select
+from sqlalchemy import CursorResult, Result, delete, event, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
-from sqlmodel import SQLModel
+from sqlmodel import SQLModel, col
 
 from bot.messages import Reply, reply_from_dict, reply_to_dict
 from storage.hot import (
@@ -34,6 +35,8 @@ from storage.hot import (
     message_key,
 )
 from storage.models import Outbox, ProcessedMessage, StoredDocument, User, utcnow
+
+T = TypeVar("T")
 
 
 def make_engine(url: str) -> AsyncEngine:
@@ -62,6 +65,12 @@ def make_engine(url: str) -> AsyncEngine:
         return engine
     # hide_parameters: an error's text (which reaches the log) never quotes an openid or an answer
     return create_async_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=10, hide_parameters=True)
+
+
+def rowcount(result: Result[Any]) -> int:
+    """The rows an UPDATE or DELETE matched (`session.execute` returns a CursorResult for one; its type says
+    Result, which has no rowcount)."""
+    return cast("CursorResult[Any]", result).rowcount or 0
 
 
 class UserTx:
@@ -196,9 +205,9 @@ class Store:
         self.sessions = async_sessionmaker(self.engine, expire_on_commit=False)
         self.dialect = self.engine.dialect.name
         self.hot: HotPath = hot_path(url)
-        self._memo: dict[Any, tuple[float, Any]] = {}
+        self._memo: dict[Hashable, tuple[float, Any]] = {}
 
-    async def cached(self, key: Any, seconds: float, load: Any) -> Any:
+    async def cached(self, key: Hashable, seconds: float, load: Callable[[], Awaitable[T]]) -> T:
         """`await load()` kept for `seconds` in this process: things the chat reads often and an admin
         changes rarely (the campaigns, whether a campaign has a 需求目录). Another process's change is seen
         within `seconds`; this process's `forget()` makes it seen at once."""
@@ -217,7 +226,7 @@ class Store:
         self._memo.clear()
 
     @property
-    def counters(self):
+    def counters(self) -> Counter[str]:
         """Statements, commits and thread hops of the per-message path (benchmarks and tests read them)."""
         return self.hot.counters
 
@@ -260,8 +269,8 @@ class Store:
         15 s, Telegram within a day): each holds a whole reply, and there is one per message."""
         async with self.sessions() as session, session.begin():
             result = await session.execute(
-                delete(ProcessedMessage).where(ProcessedMessage.created_at < utcnow() - older_than))
-            return result.rowcount or 0
+                delete(ProcessedMessage).where(col(ProcessedMessage.created_at) < utcnow() - older_than))
+            return rowcount(result)
 
     async def outbox_put(self, channel: str, external_id: str, replies: Sequence[Reply], reason: str = "") -> None:
         async with self.sessions() as session, session.begin():
@@ -272,8 +281,8 @@ class Store:
         """What waits for a user, marked delivered (for a channel that shows it some other way)."""
         async with self.sessions() as session, session.begin():
             rows = (await session.execute(
-                select(Outbox).where(Outbox.channel == channel, Outbox.external_id == external_id,
-                                     Outbox.delivered_at.is_(None)).order_by(Outbox.id))).scalars().all()
+                select(Outbox).where(col(Outbox.channel) == channel, col(Outbox.external_id) == external_id,
+                                     col(Outbox.delivered_at).is_(None)).order_by(col(Outbox.id)))).scalars().all()
             now = utcnow()
             for row in rows:
                 row.delivered_at = now
@@ -282,7 +291,7 @@ class Store:
     async def get_prefs(self, channel: str, external_id: str) -> dict[str, Any]:
         async with self.sessions() as session:
             user = (await session.execute(
-                select(User).where(User.channel == channel, User.external_id == external_id)
+                select(User).where(col(User.channel) == channel, col(User.external_id) == external_id)
             )).scalar_one_or_none()
             return dict(user.prefs or {}) if user else {}
 
@@ -297,5 +306,5 @@ class Store:
     async def user(self, channel: str, external_id: str) -> User | None:
         async with self.sessions() as session:
             return (await session.execute(
-                select(User).where(User.channel == channel, User.external_id == external_id)
+                select(User).where(col(User.channel) == channel, col(User.external_id) == external_id)
             )).scalar_one_or_none()

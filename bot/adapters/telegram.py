@@ -621,15 +621,16 @@ class TelegramChannel:
                        answer: bool = True) -> bool:
         """Render replies in order. `answer`: they answer the user's last message, so earlier keyboards go."""
         async with self._send_lock(chat_id):
-            has_keyboard = tapped is not None and tapped.reply_markup is not None
-            in_place = has_keyboard and self._toggles_in_place(chat_id, tapped, replies)
-            if has_keyboard and not in_place:
-                await self._remove_keyboard(chat_id, tapped.message_id, where)
+            in_place = False
+            if tapped is not None and tapped.reply_markup is not None:
+                in_place = self._toggles_in_place(chat_id, tapped, replies)
+                if not in_place:
+                    await self._remove_keyboard(chat_id, tapped.message_id, where)
             if answer:
                 for message_id in self._keyboards.pop(chat_id, {}):
                     if tapped is None or message_id != tapped.message_id:
                         await self._remove_keyboard(chat_id, message_id, where)
-            if in_place:
+            if in_place and tapped is not None:
                 return await self._redraw(chat_id, tapped, replies[0], where)
             ok = True
             for reply in replies:
@@ -694,7 +695,7 @@ class TelegramChannel:
                 caption, parts = parts[0], []
             elif parts and docs:
                 caption = caption_of(text)
-        methods: list[TelegramMethod] = [SendMessage(chat_id=chat_id, text=p) for p in parts]
+        methods: list[SendMessage | SendPhoto | SendDocument] = [SendMessage(chat_id=chat_id, text=p) for p in parts]
         if image is not None:  # page 1 as it will print; it carries the text where no document does
             methods.append(SendPhoto(chat_id=chat_id, photo=BufferedInputFile(image.data, filename=image.filename),
                                      caption=caption if caption and not docs else None))

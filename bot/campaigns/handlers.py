@@ -209,8 +209,8 @@ async def contact_for(tx, lang: str, arg: str = "") -> str:
     elif any(c.get("district") for c in campaign.contacts):
         names = "、".join(c["district"] for c in campaign.contacts if c.get("district"))
         lines.append(t(N_("请回复“联系 区名”，例如：联系 浦东。可选：{names}"), names=names))
-    for c in campaign.city_contacts:
-        lines.append(t(N_("市级：{place}"), place=place_text(lang, c)))
+    for contact in campaign.city_contacts:
+        lines.append(t(N_("市级：{place}"), place=place_text(lang, contact)))
     mail = campaign.data.get("mail_to")
     if not lines and mail:
         lines.append(t(N_("报送：所在地省级中小企业主管部门")))

@@ -25,13 +25,15 @@ import uuid
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import and_, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlmodel import col
 
+from bot.adapters.base import Channel
 from bot.campaigns.handlers import MAX_MISSING, _title, where_line
 from bot.campaigns.model import OFFSETS, Campaign, days_left
 from bot.campaigns.repo import OPEN, UserForms, all_user_forms, load_campaigns, user_forms
@@ -41,6 +43,10 @@ from bot.i18n import N_, gettext, official
 from bot.messages import Button, Reply, reply_from_dict, reply_to_dict
 from storage.campaign_models import Reminder
 from storage.models import Outbox, User
+from storage.store import Store, rowcount
+
+if TYPE_CHECKING:
+    from bot.app import App
 
 log = logging.getLogger(__name__)
 
@@ -94,11 +100,11 @@ def reminder_reply(lang: str, uf: UserForms, campaign: Campaign, form_id: str, n
 class ReminderService:
     """`ReminderService(app, senders={"telegram": channel, …})`; `serve` runs `loop()` beside its channels."""
 
-    def __init__(self, app: Any, senders: Mapping[str, Any] | None = None, *, clock: Clock | None = None,
+    def __init__(self, app: App | Store, senders: Mapping[str, Channel] | None = None, *, clock: Clock | None = None,
                  lease: timedelta = timedelta(minutes=5), quiet: tuple[int, int] = (21, 8),
                  tz: str | None = None, batch: int = 200, offsets: Sequence[int] = OFFSETS,
                  worker: str | None = None, parallel: int = 8) -> None:
-        self.store = getattr(app, "store", app)
+        self.store = app if isinstance(app, Store) else app.store
         self.parallel = max(1, parallel)  # reminders sent at once
         settings = getattr(app, "settings", None)
         self.senders = dict(senders or {})
@@ -148,7 +154,7 @@ class ReminderService:
         now = now or self.clock()
         async with self.store.sessions() as session:
             campaigns = await load_campaigns(session)
-            if not any(c.deadline(f) and days_left(c.deadline(f), now, c.tz) >= 0
+            if not any((d := c.deadline(f)) is not None and days_left(d, now, c.tz) >= 0
                        for c in campaigns for f in c.form_ids):
                 return 0  # every deadline is closed or unknown: nothing to plan
             everyone = await all_user_forms(session, campaigns, user_ids)
@@ -161,8 +167,9 @@ class ReminderService:
         if not rows:
             return 0
         ins = pg_insert if self._pg else sqlite_insert
-        stmt = ins(Reminder.__table__).on_conflict_do_nothing(
-            index_elements=["user_id", "campaign_id", "form_id", "deadline", "kind"]).returning(Reminder.id)
+        table = Reminder.__table__  # type: ignore[attr-defined]  # SQLModel's class type does not declare it
+        stmt = ins(table).on_conflict_do_nothing(
+            index_elements=["user_id", "campaign_id", "form_id", "deadline", "kind"]).returning(table.c.id)
         async with self.store.sessions() as session, session.begin():
             # executemany with RETURNING: batched by SQLAlchemy ("insertmanyvalues"); only new rows return
             res = await session.execute(stmt, rows)
@@ -175,10 +182,10 @@ class ReminderService:
             campaigns = {c.id: c for c in await load_campaigns(session, include_disabled=True)}
             c = campaigns.get(campaign_id)
             new_deadline = c.deadline(form_id) if c and not c.data.get("disabled") else None
-            cond = [Reminder.campaign_id == campaign_id, Reminder.form_id == form_id,
-                    Reminder.state == "pending", Reminder.kind.like("d%")]
+            cond = [col(Reminder.campaign_id) == campaign_id, col(Reminder.form_id) == form_id,
+                    col(Reminder.state) == "pending", col(Reminder.kind).like("d%")]
             if new_deadline is not None:
-                cond.append(Reminder.deadline != new_deadline)
+                cond.append(col(Reminder.deadline) != new_deadline)
             await session.execute(update(Reminder).where(*cond).values(state="cancelled", note="deadline moved"))
         return await self.plan(now)
 
@@ -187,9 +194,9 @@ class ReminderService:
     async def claim(self, now: datetime) -> list[tuple[int, str, int]]:
         """Take up to `batch` due rows for this worker: [(id, claim token, user id)]. Atomic across processes."""
         token = f"{self.worker}:{uuid.uuid4().hex[:8]}"
-        free = or_(Reminder.claimed_at.is_(None), Reminder.claimed_at < now - self.lease)
-        due = and_(Reminder.state == "pending", Reminder.due_at <= now, free)
-        pick = select(Reminder.id).where(due).order_by(Reminder.due_at, Reminder.id).limit(self.batch)
+        free = or_(col(Reminder.claimed_at).is_(None), col(Reminder.claimed_at) < now - self.lease)
+        due = and_(col(Reminder.state) == "pending", col(Reminder.due_at) <= now, free)
+        pick = select(col(Reminder.id)).where(due).order_by(col(Reminder.due_at), col(Reminder.id)).limit(self.batch)
         if self._pg:
             pick = pick.with_for_update(skip_locked=True)
         async with self.store.sessions() as session, session.begin():
@@ -199,24 +206,27 @@ class ReminderService:
             picked = list((await session.execute(pick)).scalars())
             if not picked:
                 return []
-            stmt = (update(Reminder).where(Reminder.id.in_(picked), due)
-                    .values(claimed_at=now, claimed_by=token, attempts=Reminder.attempts + 1)
-                    .returning(Reminder.id, Reminder.user_id).execution_options(synchronize_session=False))
+            stmt = (update(Reminder).where(col(Reminder.id).in_(picked), due)
+                    .values(claimed_at=now, claimed_by=token, attempts=col(Reminder.attempts) + 1)
+                    .returning(col(Reminder.id), col(Reminder.user_id)).execution_options(synchronize_session=False))
             rows = sorted((await session.execute(stmt)).all())
-        return [(rid, token, user_id) for rid, user_id in rows]
+        return [(rid, token, user_id) for rid, user_id in rows if rid is not None]
 
     async def _finish(self, rid: int, token: str, state: str, now: datetime, note: str = "") -> bool:
         async with self.store.sessions() as session, session.begin():
             res = await session.execute(
-                update(Reminder).where(Reminder.id == rid, Reminder.claimed_by == token, Reminder.state == "pending")
+                update(Reminder).where(col(Reminder.id) == rid, col(Reminder.claimed_by) == token,
+                                       col(Reminder.state) == "pending")
                 .values(state=state, sent_at=now if state in ("sent", "queued") else None, note=note[:200])
                 .execution_options(synchronize_session=False))
-            return (res.rowcount or 0) > 0
+            return rowcount(res) > 0
 
-    async def _prepare(self, rid: int, now: datetime) -> tuple[str, str, Any, list[Reply], int | None]:
+    async def _prepare(self, rid: int, now: datetime) -> tuple[str, str, User | None, list[Reply], int | None]:
         """(verdict, note, user, replies, outbox id) for one claimed row, from the database as it is now."""
         async with self.store.sessions() as session:
             row = await session.get(Reminder, rid)
+            if row is None:  # its user erased their data after the claim
+                return "skip", "gone", None, [], None
             user = await session.get(User, row.user_id)
             if user is None:
                 return "skip", "no user", None, [], None
@@ -231,15 +241,17 @@ class ReminderService:
                 return "skip", "opted out", user, [], None
             if row.form_id not in uf.open_forms():
                 return "skip", "submitted", user, [], None
-            if campaign is None or campaign.id != row.campaign_id or campaign.deadline(row.form_id) != row.deadline:
+            if campaign is None or campaign.id != row.campaign_id or row.deadline is None \
+                    or campaign.deadline(row.form_id) != row.deadline:
                 return "skip", "campaign or deadline changed", user, [], None
             if days_left(row.deadline, now, campaign.tz) < 0:
                 return "skip", "closed", user, [], None
             newer = (await session.execute(
-                select(Reminder.id).where(
-                    Reminder.user_id == row.user_id, Reminder.campaign_id == row.campaign_id,
-                    Reminder.form_id == row.form_id, Reminder.deadline == row.deadline,
-                    Reminder.kind.like("d%"), Reminder.due_at > row.due_at, Reminder.due_at <= now).limit(1)
+                select(col(Reminder.id)).where(
+                    col(Reminder.user_id) == row.user_id, col(Reminder.campaign_id) == row.campaign_id,
+                    col(Reminder.form_id) == row.form_id, col(Reminder.deadline) == row.deadline,
+                    col(Reminder.kind).like("d%"), col(Reminder.due_at) > row.due_at,
+                    col(Reminder.due_at) <= now).limit(1)
             )).first()
             if newer is not None:
                 return "skip", "a newer reminder is due", user, [], None
@@ -277,7 +289,7 @@ class ReminderService:
             log.exception("reminder %s: could not prepare", rid)
             result.retry += 1
             return
-        if verdict == "skip":
+        if verdict == "skip" or user is None:  # (a row to send always has its user)
             await self._finish(rid, token, "skipped", now, note)
             result.skipped += 1
             return
@@ -305,7 +317,7 @@ class ReminderService:
         result.queued += 1
 
     @staticmethod
-    async def _may_push(sender: Any, external_id: str, now: datetime) -> bool:
+    async def _may_push(sender: Channel, external_id: str, now: datetime) -> bool:
         """A channel that says when it may write to a user unprompted (`allowance(user id, at)`: WeChat's
         customer-service windows, and consent to a notification) is asked first: into no window it is not
         sent; the reminder waits in the outbox for the user's next message. A channel without it is asked
@@ -322,7 +334,7 @@ class ReminderService:
 
     async def _mark_outbox(self, outbox_id: int, now: datetime) -> None:
         async with self.store.sessions() as session, session.begin():
-            await session.execute(update(Outbox).where(Outbox.id == outbox_id, Outbox.delivered_at.is_(None))
+            await session.execute(update(Outbox).where(col(Outbox.id) == outbox_id, col(Outbox.delivered_at).is_(None))
                                   .values(delivered_at=now).execution_options(synchronize_session=False))
 
     # -- announcements ----------------------------------------------------------------------------

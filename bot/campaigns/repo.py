@@ -8,14 +8,16 @@ from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from bot.campaigns.data import SHIPPED
 from bot.campaigns.model import Campaign, pick
 from bot.dialogs.forms import FORMS
-from bot.dialogs.items import link_items, parent_items
+from bot.dialogs.items import S, link_items, parent_items
 from bot.dialogs.printed import print_state
 from bot.domain import regions
 from storage.campaign_models import CampaignRow
+from storage.hot import SubmissionLike
 from storage.models import Submission, User, utcnow
 
 OPEN = ("draft", "complete")  # unfinished, or finished but not yet marked 已盖章报送
@@ -50,18 +52,19 @@ async def save_campaign(session: AsyncSession, campaign: Campaign) -> None:
     await session.flush()
 
 
-def latest_per_item(subs: Iterable[Submission]) -> dict[str, list[Submission]]:
+def latest_per_item(subs: Iterable[S]) -> dict[str, list[S]]:
     """form id → its newest submission; for a per-item form, the one of each current item of its parent
     form in item order (an application whose item was removed from the 对接表 is left out)."""
-    return {form_id: [linked[i] for i in sorted(linked)] for form_id, linked in per_item(subs).items() if linked}
+    return {form_id: [linked[i] for i in sorted(linked, key=lambda i: -1 if i is None else i)]  # None: alone
+            for form_id, linked in per_item(subs).items() if linked}
 
 
-def per_item(subs: Iterable[Submission]) -> dict[str, dict[int | None, Submission]]:
+def per_item(subs: Iterable[S]) -> dict[str, dict[int | None, S]]:
     """form id → {item position (None for a form of its own) → its newest submission}."""
-    by_form: dict[str, list[Submission]] = {}
+    by_form: dict[str, list[S]] = {}
     for s in sorted(subs, key=lambda s: s.id or 0):
         by_form.setdefault(s.form_id, []).append(s)
-    out: dict[str, dict[int | None, Submission]] = {}
+    out: dict[str, dict[int | None, S]] = {}
     for form_id, mine in by_form.items():
         form = FORMS.get(form_id)
         if form is None or not form.per_item:
@@ -70,11 +73,11 @@ def per_item(subs: Iterable[Submission]) -> dict[str, dict[int | None, Submissio
         parent_id, _, group = form.per_item.partition(".")
         parents = by_form.get(parent_id) or []
         items = parent_items(parents[-1].answers or {}, group) if parents else []
-        out[form_id] = dict(link_items(items, mine))
+        out[form_id] = {i: s for i, s in link_items(items, mine).items()}
     return out
 
 
-def region_of(prefs: Mapping[str, Any] | None, subs: Sequence[Submission]) -> dict[str, str | None]:
+def region_of(prefs: Mapping[str, Any] | None, subs: Sequence[SubmissionLike]) -> dict[str, str | None]:
     newest_first = sorted(subs, key=lambda s: -(s.id or 0))
     return regions.user_region([(prefs or {}).get("profile") or {}, *[(s.answers or {}) for s in newest_first]])
 
@@ -101,6 +104,12 @@ class UserForms:
 
         return cls(user, region, forms, {f: campaign_of(f) for f in forms})
 
+    @property
+    def user_id(self) -> int:
+        uid = self.user.id
+        assert uid is not None, "a user's forms are read from the database: the user has an id"
+        return uid
+
     def campaign(self, form_id: str) -> Campaign | None:
         return self.campaigns.get(form_id)
 
@@ -118,7 +127,7 @@ class UserForms:
 
 
 async def user_forms(session: AsyncSession, user: User, campaigns: Sequence[Campaign] | None = None) -> UserForms:
-    subs = (await session.execute(select(Submission).where(Submission.user_id == user.id))).scalars().all()
+    subs = (await session.execute(select(Submission).where(col(Submission.user_id) == user.id))).scalars().all()
     if campaigns is None:
         campaigns = await load_campaigns(session)
     return UserForms.build(user, list(subs), campaigns)
@@ -130,9 +139,9 @@ async def all_user_forms(session: AsyncSession, campaigns: Sequence[Campaign],
     uq, sq = select(User), select(Submission)
     if user_ids is not None:
         ids = list(user_ids)
-        uq, sq = uq.where(User.id.in_(ids)), sq.where(Submission.user_id.in_(ids))
+        uq, sq = uq.where(col(User.id).in_(ids)), sq.where(col(Submission.user_id).in_(ids))
     users = {u.id: u for u in (await session.execute(uq)).scalars()}
     subs: dict[int, list[Submission]] = {}
-    for s in (await session.execute(sq.order_by(Submission.id))).scalars():
+    for s in (await session.execute(sq.order_by(col(Submission.id)))).scalars():
         subs.setdefault(s.user_id, []).append(s)
     return [UserForms.build(users[uid], mine, campaigns) for uid, mine in subs.items() if uid in users]

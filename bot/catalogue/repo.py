@@ -9,20 +9,26 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypeAlias
 
 from sqlalchemy import func, select
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
+from sqlmodel import col
 
 from bot.catalogue.index import Index, Need, code_key, nearest
 from storage.catalogue_models import CatalogueItem
 from storage.models import utcnow
 
+if TYPE_CHECKING:
+    from storage.store import Store
+
+SessionOrStore: TypeAlias = "AsyncSession | Store"
+
 _cache: dict[tuple[str, str], tuple[tuple, Index]] = {}
 
 
 @asynccontextmanager
-async def _session(session_or_store: Any) -> AsyncIterator[AsyncSession]:
+async def _session(session_or_store: SessionOrStore) -> AsyncIterator[AsyncSession]:
     if isinstance(session_or_store, AsyncSession):
         yield session_or_store
         return
@@ -37,8 +43,8 @@ def _need(row: CatalogueItem) -> Need:
 
 
 async def _signature(session: AsyncSession, campaign_id: str) -> tuple:
-    q = select(func.count(CatalogueItem.id), func.max(CatalogueItem.updated_at), func.max(CatalogueItem.id)) \
-        .where(CatalogueItem.campaign_id == campaign_id)
+    q = select(func.count(col(CatalogueItem.id)), func.max(col(CatalogueItem.updated_at)),
+               func.max(col(CatalogueItem.id))).where(col(CatalogueItem.campaign_id) == campaign_id)
     count, updated, top = (await session.execute(q)).one()
     return count, str(updated), top
 
@@ -59,19 +65,22 @@ async def _parents(session: AsyncSession, campaign_id: str) -> list[str]:
 
 async def _own_index(session: AsyncSession, campaign_id: str) -> Index:
     sig = await _signature(session, campaign_id)
-    key = (str(session.bind.url) if session.bind is not None else "", campaign_id)
+    bind = session.bind
+    if isinstance(bind, AsyncConnection):
+        bind = bind.engine
+    key = (str(bind.url) if bind is not None else "", campaign_id)
     hit = _cache.get(key)
     if hit is not None and hit[0] == sig:
         return hit[1]
     rows = (await session.execute(select(CatalogueItem).where(
-        CatalogueItem.campaign_id == campaign_id).order_by(CatalogueItem.id))).scalars().all()
+        col(CatalogueItem.campaign_id) == campaign_id).order_by(col(CatalogueItem.id)))).scalars().all()
     needs = [_need(r) for r in rows]
     index = Index([n for n in needs if n.published], needs)
     _cache[key] = (sig, index)
     return index
 
 
-async def index_for(session_or_store: Any, campaign_id: str) -> Index:
+async def index_for(session_or_store: SessionOrStore, campaign_id: str) -> Index:
     """The index of the campaign's catalogue: its own items, else its parent campaign's (the national
     需求目录 serves a province whose campaign has no catalogue of its own)."""
     async with _session(session_or_store) as session:
@@ -84,19 +93,19 @@ async def index_for(session_or_store: Any, campaign_id: str) -> Index:
         return first if first is not None else Index([])
 
 
-async def has_catalogue(session_or_store: Any, campaign_id: str | None) -> bool:
+async def has_catalogue(session_or_store: SessionOrStore, campaign_id: str | None) -> bool:
     """Whether the SME can pick from a catalogue (else: free text, with `chat.where_published`)."""
     if not campaign_id:
         return False
     return len(await index_for(session_or_store, campaign_id)) > 0
 
 
-async def search(session_or_store: Any, campaign_id: str, query: str, limit: int = 5) -> list[Need]:
+async def search(session_or_store: SessionOrStore, campaign_id: str, query: str, limit: int = 5) -> list[Need]:
     """Published needs for words ("雷达", "电池热失控") or a code, best first."""
     return (await index_for(session_or_store, campaign_id)).search(query, limit)
 
 
-async def by_code(session_or_store: Any, campaign_id: str, code: str) -> Need | None:
+async def by_code(session_or_store: SessionOrStore, campaign_id: str, code: str) -> Need | None:
     """The need with this code (as people type it: case, width, separators and leading zeros do not
     matter), published or withdrawn (check `.published`); None when the catalogue has no such code."""
     index = await index_for(session_or_store, campaign_id)
@@ -104,7 +113,7 @@ async def by_code(session_or_store: Any, campaign_id: str, code: str) -> Need | 
     return next((n for n in index.all_needs if code_key(n.code) == key), None) if key else None
 
 
-async def nearest_codes(session_or_store: Any, campaign_id: str, code: str, limit: int = 3) -> list[Need]:
+async def nearest_codes(session_or_store: SessionOrStore, campaign_id: str, code: str, limit: int = 3) -> list[Need]:
     """For a typed code that is not in the catalogue: the published needs whose codes are closest."""
     index = await index_for(session_or_store, campaign_id)
     codes = nearest((n.code for n in index.needs), code, limit)
@@ -112,19 +121,19 @@ async def nearest_codes(session_or_store: Any, campaign_id: str, code: str, limi
     return [by[c] for c in codes]
 
 
-async def suggest(session_or_store: Any, campaign_id: str, industry: str | None, overview: str,
+async def suggest(session_or_store: SessionOrStore, campaign_id: str, industry: str | None, overview: str,
                   limit: int = 5) -> list[Need]:
     """Needs for a firm from its 所属行业 (two-digit code) and 企业概况 text."""
     return (await index_for(session_or_store, campaign_id)).suggest(industry, overview, limit)
 
 
-async def needs_of(session_or_store: Any, campaign_id: str, state: str | None = None) -> list[Need]:
+async def needs_of(session_or_store: SessionOrStore, campaign_id: str, state: str | None = None) -> list[Need]:
     """The campaign's own items (not a parent's), by code."""
     async with _session(session_or_store) as session:
-        q = select(CatalogueItem).where(CatalogueItem.campaign_id == campaign_id)
+        q = select(CatalogueItem).where(col(CatalogueItem.campaign_id) == campaign_id)
         if state:
-            q = q.where(CatalogueItem.state == state)
-        rows = (await session.execute(q.order_by(CatalogueItem.code))).scalars().all()
+            q = q.where(col(CatalogueItem.state) == state)
+        rows = (await session.execute(q.order_by(col(CatalogueItem.code)))).scalars().all()
         return [_need(r) for r in rows]
 
 
@@ -144,7 +153,7 @@ async def upsert(session: AsyncSession, campaign_id: str, rows: Sequence[Mapping
     """Write needs by (campaign, code): new ones added, changed ones updated; with `replace`, the
     campaign's published items missing from `rows` are withdrawn (never deleted: SMEs may have picked them)."""
     existing = {code_key(r.code): r for r in (await session.execute(
-        select(CatalogueItem).where(CatalogueItem.campaign_id == campaign_id))).scalars()}
+        select(CatalogueItem).where(col(CatalogueItem.campaign_id) == campaign_id))).scalars()}
     out = Written()
     seen: set[str] = set()
     now = utcnow()
@@ -180,7 +189,8 @@ async def upsert(session: AsyncSession, campaign_id: str, rows: Sequence[Mapping
 async def set_state(session: AsyncSession, campaign_id: str, codes: Iterable[str], state: str) -> list[str]:
     keys = {code_key(c) for c in codes}
     done = []
-    for row in (await session.execute(select(CatalogueItem).where(CatalogueItem.campaign_id == campaign_id))).scalars():
+    q = select(CatalogueItem).where(col(CatalogueItem.campaign_id) == campaign_id)
+    for row in (await session.execute(q)).scalars():
         if code_key(row.code) in keys and row.state != state:
             row.state, row.updated_at = state, utcnow()
             session.add(row)
@@ -193,7 +203,7 @@ async def proposed_from(session: AsyncSession, submission_ids: Iterable[int]) ->
     ids = list(submission_ids)
     if not ids:
         return set()
-    q = select(CatalogueItem.source_submission_id).where(CatalogueItem.source_submission_id.in_(ids))
+    q = select(col(CatalogueItem.source_submission_id)).where(col(CatalogueItem.source_submission_id).in_(ids))
     return {x for x in (await session.execute(q)).scalars() if x is not None}
 
 

@@ -23,6 +23,7 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from bot.campaigns.model import Campaign
 from bot.domain import regions
@@ -92,7 +93,7 @@ async def invite(session: AsyncSession, campaign_id: str, district: str, login: 
                  days: int = 7) -> str:
     """A new one-time token for `login` (a new officer, or an existing one resetting their password)."""
     login = login.strip()
-    officer = (await session.execute(select(Officer).where(Officer.login == login))).scalar_one_or_none()
+    officer = (await session.execute(select(Officer).where(col(Officer.login) == login))).scalar_one_or_none()
     if officer is None:
         officer = Officer(login=login, campaign_id=campaign_id, district=district, created_at=now)
     officer.campaign_id, officer.district, officer.disabled = campaign_id, district, False
@@ -108,7 +109,7 @@ async def invited(session: AsyncSession, token: str, now: datetime) -> Officer |
     """The officer whose unspent, unexpired invite this is."""
     if not token:
         return None
-    officer = (await session.execute(select(Officer).where(Officer.invite_digest == digest(token)))).scalar_one_or_none()
+    officer = (await session.execute(select(Officer).where(col(Officer.invite_digest) == digest(token)))).scalar_one_or_none()
     if officer is None or officer.disabled or officer.invite_expires_at is None:
         return None
     if _aware(officer.invite_expires_at) < now:
@@ -137,27 +138,28 @@ async def login(session: AsyncSession, name: str, password: str, address: str, n
     name = name.strip()
     keys = (f"login:{name.lower()}"[:160], f"addr:{address}"[:160])
     since = now - WINDOW
-    counts = {}
+    counts: dict[str, int] = {}
     for key in keys:
-        counts[key] = (await session.execute(select(func.count(LoginAttempt.id)).where(
-            LoginAttempt.key == key, LoginAttempt.at >= since))).scalar_one()
+        counts[key] = (await session.execute(select(func.count(col(LoginAttempt.id))).where(
+            col(LoginAttempt.key) == key, col(LoginAttempt.at) >= since))).scalar_one()
     if counts[keys[0]] >= MAX_FAILURES or counts[keys[1]] >= MAX_FAILURES_PER_ADDRESS:
         return LoginResult(None, "limited")
-    officer = (await session.execute(select(Officer).where(Officer.login == name))).scalar_one_or_none()
+    officer = (await session.execute(select(Officer).where(col(Officer.login) == name))).scalar_one_or_none()
     if officer is None or officer.disabled or not check_password(officer, password):
         if officer is None:
             hash_password(password)  # the same work either way: timing says nothing about who exists
         for key in keys:
             session.add(LoginAttempt(key=key, at=now))
         return LoginResult(None, "bad")
-    await session.execute(delete(LoginAttempt).where(LoginAttempt.key == keys[0]))
-    await session.execute(delete(LoginAttempt).where(LoginAttempt.at < since))
+    await session.execute(delete(LoginAttempt).where(col(LoginAttempt.key) == keys[0]))
+    await session.execute(delete(LoginAttempt).where(col(LoginAttempt.at) < since))
     session.add(officer)
     return LoginResult(officer)
 
 
 async def open_session(session: AsyncSession, officer: Officer, now: datetime) -> tuple[str, str]:
     """(cookie token, CSRF token) of a new session."""
+    assert officer.id is not None, "an officer who logged in was read from the database"
     token, csrf = new_token(), new_token()
     session.add(OfficerSession(digest=digest(token), officer_id=officer.id, csrf=csrf, created_at=now,
                                expires_at=now + timedelta(hours=SESSION_HOURS)))
@@ -179,4 +181,4 @@ async def current(session: AsyncSession, token: str | None, now: datetime) -> tu
 
 async def close_session(session: AsyncSession, token: str | None) -> None:
     if token:
-        await session.execute(delete(OfficerSession).where(OfficerSession.digest == digest(token)))
+        await session.execute(delete(OfficerSession).where(col(OfficerSession.digest) == digest(token)))

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import select
+from sqlmodel import col
 
 from bot.campaigns.model import Campaign, days_left
 from bot.campaigns.repo import UserForms, all_user_forms, load_campaigns
@@ -55,7 +56,7 @@ class Firm:
 
     @property
     def user_id(self) -> int:
-        return self.uf.user.id
+        return self.uf.user_id
 
     @property
     def answers(self) -> dict[str, Any]:
@@ -259,8 +260,8 @@ def documents_of(settings: Any, user_id: int, sub: Submission) -> list[FileRef]:
 async def events_of(session, submission_ids: Sequence[int]) -> dict[int, list[ReviewEvent]]:
     if not submission_ids:
         return {}
-    rows = (await session.execute(select(ReviewEvent).where(ReviewEvent.submission_id.in_(list(submission_ids)))
-                                  .order_by(ReviewEvent.at, ReviewEvent.id))).scalars()
+    rows = (await session.execute(select(ReviewEvent).where(col(ReviewEvent.submission_id).in_(list(submission_ids)))
+                                  .order_by(col(ReviewEvent.at), col(ReviewEvent.id)))).scalars()
     out: dict[int, list[ReviewEvent]] = {}
     for r in rows:
         out.setdefault(r.submission_id, []).append(r)
@@ -333,8 +334,8 @@ def rollup_xlsx(firms: Sequence[Firm], title: str = "汇总") -> bytes:
         ws.append(r)
     ws.freeze_panes = "A2"
     ws.auto_filter.ref = ws.dimensions
-    for col, width in zip("ABCDEFGHIJKLM", (30, 22, 8, 26, 18, 26, 12, 14, 30, 16, 12, 24, 17), strict=True):
-        ws.column_dimensions[col].width = width
+    for letter, width in zip("ABCDEFGHIJKLM", (30, 22, 8, 26, 18, 26, 12, 14, 30, 16, 12, 24, 17), strict=True):
+        ws.column_dimensions[letter].width = width
     buf = io.BytesIO()
     wb.save(buf)
     return buf.getvalue()

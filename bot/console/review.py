@@ -52,6 +52,7 @@ def apply(session, officer: Officer, sub: Submission, action: str, note: str, no
         raise ReviewRefused("退回需要写明原因")
     if sub.status == "draft":
         raise ReviewRefused("企业还没填完这份表格")
+    assert sub.id is not None, "a verdict is on a stored submission"
     sub.status, sub.status_note, sub.updated_at = action, note or None, now
     session.add(sub)
     session.add(ReviewEvent(submission_id=sub.id, officer_id=officer.id, action=action, note=note, at=now))

@@ -18,16 +18,22 @@ import logging
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 from urllib.parse import quote, urlparse
 
 from aiohttp import web
 from jinja2 import Environment, FileSystemLoader, select_autoescape
+from multidict import MultiDictProxy
 
 from bot.campaigns.model import days_left
 from bot.campaigns.repo import load_campaigns
 from bot.console import auth, firms, review
 from bot.dialogs.forms import FORMS
+from storage.console_models import Officer
 from storage.models import Submission, User
+
+if TYPE_CHECKING:
+    from bot.app import App
 
 log = logging.getLogger(__name__)
 
@@ -44,9 +50,9 @@ HEADERS = {
 }
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
-OFFICER = web.RequestKey("officer", object)
+OFFICER = web.RequestKey("officer", Officer)
 CSRF = web.RequestKey("csrf", str)
-FORM = web.RequestKey("form", object)
+FORM = web.RequestKey("form", MultiDictProxy)  # the POSTed form, its CSRF token checked
 
 
 def _env() -> Environment:
@@ -58,7 +64,7 @@ def _env() -> Environment:
 
 
 class Console:
-    def __init__(self, app, now: Callable[[], datetime] | None = None) -> None:
+    def __init__(self, app: App, now: Callable[[], datetime] | None = None) -> None:
         self.app = app
         self.store = app.store
         self.settings = app.settings
@@ -221,12 +227,12 @@ class Console:
     async def firm(self, request: web.Request) -> web.StreamResponse:
         firm = await self._firm(request)
         async with self.store.sessions() as session:
-            events = await firms.events_of(session, [s.id for s in firm.subs])
+            events = await firms.events_of(session, [s.id for s in firm.subs if s.id is not None])
         now = self.now()
         cards = []
         for sub in firm.subs:
             form = FORMS.get(sub.form_id)
-            if form is None:
+            if form is None or sub.id is None:
                 continue
             d = firm.campaign.deadline(sub.form_id)
             cards.append({
@@ -254,6 +260,8 @@ class Console:
         async with self.store.sessions() as session, session.begin():
             sub = await session.get(Submission, sub_id)
             user = await session.get(User, firm.user_id)
+            if sub is None or user is None:  # the firm erased its data a moment ago
+                raise web.HTTPNotFound(text="没有这份表格。", headers=HEADERS)
             try:
                 verdict = review.apply(session, request[OFFICER], sub, action, note, now, user.language)
             except review.ReviewRefused as exc:

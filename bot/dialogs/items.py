@@ -11,9 +11,11 @@ item's. Submissions left unlinked belong to removed items: not listed, not count
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from typing import Any
+from typing import Any, TypeVar
 
-from storage.models import Submission
+from storage.hot import SubmissionLike
+
+S = TypeVar("S", bound=SubmissionLike)  # a SubRow in the chat, a storage.models.Submission elsewhere
 
 
 def parent_items(answers: Mapping[str, Any], group: str) -> list[dict]:
@@ -21,11 +23,11 @@ def parent_items(answers: Mapping[str, Any], group: str) -> list[dict]:
     return [row for row in answers.get(group) or [] if isinstance(row, dict) and row.get("name")]
 
 
-def link_items(items: Sequence[Mapping[str, Any]], subs: Iterable[Submission]) -> dict[int, Submission]:
+def link_items(items: Sequence[Mapping[str, Any]], subs: Iterable[S]) -> dict[int, S]:
     """Item position → its per-item submission (the newest that fits)."""
     names = [row.get("name") for row in items]
     newest_first = sorted(subs, key=lambda s: -(s.id or 0))
-    linked: dict[int, Submission] = {}
+    linked: dict[int, S] = {}
     used: set[int | None] = set()
 
     def take(i: int, fits) -> None:
@@ -47,7 +49,7 @@ def link_items(items: Sequence[Mapping[str, Any]], subs: Iterable[Submission]) -
     return linked
 
 
-def relinked(sub: Submission, index: int, item: Mapping[str, Any]) -> dict[str, Any] | None:
+def relinked(sub: SubmissionLike, index: int, item: Mapping[str, Any]) -> dict[str, Any] | None:
     """The submission's answers brought up to its item's current position and name, or None if they are."""
     a = dict(sub.answers or {})
     now = {"_item": index, "item_name": item.get("name"), "_item_id": item.get("_id")}

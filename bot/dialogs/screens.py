@@ -318,8 +318,8 @@ async def answer(s: FormSession, text: str, act: a.Action | None) -> Shown:
     st.offered = []  # they typed something new instead of picking: check that
     choices = f.choices_for(s.answers)
     if f.compute is not None:
-        result = f.compute(s.answers)
-        if isinstance(result, Ok) and result.value in f.stops:
+        computed = f.compute(s.answers)
+        if isinstance(computed, Ok) and computed.value in f.stops:
             return question(s, "✗ " + ctx.t(N_("请先改正上面的数字。")), step)
         if st.computed is not None and act is None:
             return fail(s, step, Invalid("choose_listed"))

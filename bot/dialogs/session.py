@@ -12,8 +12,9 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from bot.config import Settings
 from bot.context import Ctx
 from bot.dialogs import printed
 from bot.dialogs import walker as w
@@ -25,7 +26,10 @@ from bot.documents.filenames import document_filename
 from bot.domain.charcount import count_chars
 from bot.i18n import N_
 from bot.messages import DOCX_MIME, PDF_MIME, Document
-from storage.hot import SubRow
+from storage.hot import SubmissionLike, SubRow
+
+if TYPE_CHECKING:
+    from bot.campaigns.model import Campaign
 
 _UNSAFE = re.compile(r'[\\/:*?"<>|\s\x00-\x1f]+')
 
@@ -288,7 +292,7 @@ class FormSession:
         return next((i for i in self.form.items if isinstance(i, Group) and i.key == key), None)
 
 
-def kept_documents(settings: Any, user_id: int, sub: Any) -> list[Document]:
+def kept_documents(settings: Settings, user_id: int, sub: SubmissionLike) -> list[Document]:
     """The files a confirm kept for a submission (its .docx, and PDF where one was made)."""
     folder = settings.documents_dir / str(user_id)
     prefix = f"{sub.id}-"
@@ -353,7 +357,7 @@ async def open_session(ctx: Ctx, form_ref: str | None = None) -> FormSession | N
     return FormSession(ctx, form, sub)
 
 
-async def campaign_of(ctx: Ctx, form_id: str, sub: Any = None) -> Any:
+async def campaign_of(ctx: Ctx, form_id: str, sub: SubmissionLike | None = None) -> Campaign | None:
     """The campaign a submission belongs to: the one it was confirmed for, else the one its firm's region
     and the newest year give (bot/campaigns/model.py pick)."""
     from bot.campaigns import handlers as campaigns

@@ -116,7 +116,7 @@ class ConversationState:
         d = d or {}
         s = cls()
         screen = d.get("screen", d.get("mode"))
-        if screen in Screen._value2member_map_:
+        if isinstance(screen, str) and screen in Screen._value2member_map_:
             s.screen = Screen(screen)
         s.form = _str(d.get("form"))
         s.submission = _int(d.get("submission", d.get("sub")))

@@ -506,7 +506,7 @@ def industry_needs_sub(answers: Answers) -> bool:
 
 
 def industry_sub_choices(answers: Answers) -> tuple[Choice, ...]:
-    return tuple(Choice(code, label) for code, label, _g in sme_size.SUBDIVIDED.get(answers.get("industry"), ()))
+    return tuple(Choice(code, label) for code, label, _g in sme_size.SUBDIVIDED.get(str(answers.get("industry")), ()))
 
 
 def _group(answers: Answers) -> int | None:

@@ -14,10 +14,11 @@ import os
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 from bot.campaigns.handlers import deadline_line, where_line
 from bot.campaigns.repo import user_forms
+from bot.config import Settings
 from bot.dialogs import walker as w
 from bot.dialogs.forms import FORMS
 from bot.dialogs.printed import print_state
@@ -26,7 +27,11 @@ from bot.documents.preview import page_preview, preview_available
 from bot.i18n import gettext
 from bot.messages import PDF_MIME
 from bot.web.text import state_name, word
+from storage.hot import SubmissionLike
 from storage.models import Submission, User
+
+if TYPE_CHECKING:
+    from bot.app import App
 
 log = logging.getLogger(__name__)
 
@@ -52,13 +57,13 @@ class Card:
         return self.pdf is not None and preview_available()
 
 
-def title_of(lang: str, sub: Any) -> tuple[str, str]:
+def title_of(lang: str, sub: SubmissionLike) -> tuple[str, str]:
     form = FORMS[sub.form_id]
     item = (sub.answers or {}).get("item_name") if form.per_item else ""
     return gettext(lang, form.title), str(item or "")
 
 
-def documents(settings: Any, sub: Any) -> tuple[Path | None, Path | None]:
+def documents(settings: Settings, sub: SubmissionLike) -> tuple[Path | None, Path | None]:
     """The kept PDF and .docx of a submission (None where there is none)."""
     pdf = docx = None
     for doc in kept_documents(settings, sub.user_id, sub):
@@ -69,7 +74,8 @@ def documents(settings: Any, sub: Any) -> tuple[Path | None, Path | None]:
     return pdf, docx
 
 
-def card(settings: Any, lang: str, sub: Submission, deadline: str = "", where: str = "") -> Card:
+def card(settings: Settings, lang: str, sub: Submission, deadline: str = "", where: str = "") -> Card:
+    assert sub.id is not None, "a card shows a stored submission"
     form = FORMS[sub.form_id]
     state = print_state(sub)
     title, item = title_of(lang, sub)
@@ -83,13 +89,13 @@ def card(settings: Any, lang: str, sub: Submission, deadline: str = "", where: s
                 deadline if state in TO_HAND_IN else "", where if state in TO_HAND_IN else "")
 
 
-async def cards(app: Any, user: User | None, lang: str, now: datetime) -> list[Card]:
+async def cards(app: App, user: User | None, lang: str, now: datetime) -> list[Card]:
     """The user's forms, in the order the bot lists them."""
     if user is None:
         return []
     async with app.store.sessions() as session:
         uf = await user_forms(session, user)
-    out = []
+    out: list[Card] = []
     for form_id in FORMS:
         subs = uf.forms.get(form_id) or ()
         if not subs:
@@ -101,7 +107,7 @@ async def cards(app: Any, user: User | None, lang: str, now: datetime) -> list[C
     return out
 
 
-async def submission_of(app: Any, user: User | None, sub_id: str) -> Submission | None:
+async def submission_of(app: App, user: User | None, sub_id: str) -> Submission | None:
     """The user's own submission `sub_id` (digits); None for anyone else's, or none at all."""
     if user is None or not sub_id.isdigit() or len(sub_id) > 18:
         return None

@@ -235,3 +235,27 @@ async def test_two_processes_on_postgresql_send_each_reminder_exactly_once(pg_ur
     finally:
         for s in (*stores, setup):
             await s.close()
+
+
+async def test_a_reminder_whose_user_erased_their_data_after_the_claim_is_skipped_not_an_error(store, clock, caplog):
+    """删除我的数据 takes the user's reminders with it: one claimed a moment before is gone when its turn
+    comes. It was an AttributeError on the vanished row, logged with a traceback and counted as a retry."""
+    from storage.erase import erase_user
+
+    class ErasesB(RecordingChannel):
+        async def send(self, user_id, replies):
+            if user_id == "a":
+                await erase_user(store, "test", "b")  # b sends 删除我的数据 while a's reminder goes out
+            return await super().send(user_id, replies)
+
+    await _open_2027(store)
+    await add_user(store, "a", [("sme_match", "draft", SH_DRAFT)])
+    await add_user(store, "b", [("sme_match", "draft", SH_DRAFT)])
+    channel = ErasesB()
+    svc = ReminderService(store, {"test": channel}, clock=clock, parallel=1)  # a's turn, then b's
+    await svc.plan()
+    clock.at("2027-03-03 09:00")
+    result = await svc.run_due()
+    assert (result.sent, result.skipped, result.retry) == (1, 1, 0)
+    assert [uid for uid, _ in channel.sent] == ["a"]
+    assert "could not prepare" not in caplog.text
