@@ -177,7 +177,12 @@ class UserTx:
             status = sid in self._status_dirty and \
                 (sub.status, sub.status_note, sub.campaign_id, sub.completed_at) != sub.loaded_status
             if answers is not None or status:
-                writes.append(SubWrite(sub, answers, status))
+                write = SubWrite(sub, answers, status)
+                if answers is not None and sub.loaded is not None and self.store.dialect == "postgresql":
+                    was, now = sub.loaded, sub.answers
+                    write.patch = dumps({k: v for k, v in now.items() if k not in was or was[k] != v})
+                    write.removed = [k for k in was if k not in now]
+                writes.append(write)
         processed = None
         if self.message_id and self._replies is not None:
             processed = (self.user.channel, message_key(self.user.id, self.message_id),
