@@ -41,7 +41,8 @@ log = logging.getLogger(__name__)
 
 MAX_TEXT = 4000  # one message; long sections arrive in several
 CONFLICT_TRIES = 20
-QUIET = 0.05  # seconds without a message: the next one is likely alone  # another process kept writing this user's conversation first
+QUIET = 0.05  # seconds without a message: the next one is likely alone
+ORDER_WINDOW = 600.0  # seconds within which a channel's numbers of one user's messages are compared  # another process kept writing this user's conversation first
 
 
 class FileWriteError(Exception):
@@ -125,7 +126,17 @@ class Engine:
         if tx.replayed is not None:
             return tx.replayed
         ctx = self.context(tx, incoming)
-        routed = await self.route(ctx)
+        now = self.now().timestamp()
+        recent = now - ctx.state.seq_at < ORDER_WINDOW
+        if incoming.seq is not None and recent and incoming.seq < ctx.state.seq:
+            routed = [self.late(ctx)]  # a later message was applied first (another process): not this one
+        else:
+            routed = await self.route(ctx)
+            if incoming.seq is not None:
+                # Telegram numbers updates in order, but after a week without any it starts anywhere
+                # (Bot API, getUpdates): only messages minutes apart are compared.
+                ctx.state.seq = max(ctx.state.seq, incoming.seq) if recent else incoming.seq
+                ctx.state.seq_at = now
         notes = await follow_items(ctx)  # a renamed 事项: its 申请书 follows
         if notes:
             routed.append(Reply("\n".join(notes)))
@@ -177,6 +188,10 @@ class Engine:
         if screen is Screen.MENU:
             return await menu.handle(ctx, act, ctx.text)
         return await SCREENS[screen].handle(ctx, act, ctx.text)
+
+    def late(self, ctx: Ctx) -> Reply:
+        said = ctx.text or ctx.t(N_("（按钮）"))
+        return Reply(ctx.t(N_("这条消息比您后来发的消息晚到，没有保存：“{text}”。如还需要，请再发一次。"), text=said[:40]))
 
     async def too_long(self, ctx: Ctx) -> Reply:
         msg = "✗ " + ctx.t(N_("这条消息太长（{n}字），请分几次发送，每次不超过{max}字。"), n=len(ctx.text), max=MAX_TEXT)

@@ -35,6 +35,10 @@ class Incoming:
     payload: str | None = None
     attachment: Attachment | None = None
     language: str | None = None
+    # The channel's own order of this user's messages (Telegram's update_id), where it numbers them: a
+    # message that arrives after a later one was applied is not applied (its answer would land on a later
+    # question); the user is asked to send it again. None: the channel keeps order itself.
+    seq: int | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -44,7 +44,7 @@ import logging
 import time
 from collections import OrderedDict, deque
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlparse
 
 from aiogram import Bot
@@ -87,6 +87,10 @@ from bot.adapters.ratelimit import TokenBucket
 from bot.i18n import normalise_language
 from bot.messages import Attachment, Incoming, Reply
 from bot.web.links import with_page_link
+
+if TYPE_CHECKING:
+    from bot.app import App
+    from bot.config import Settings
 
 log = logging.getLogger(__name__)
 
@@ -272,7 +276,7 @@ class TelegramChannel:
 
     name = CHANNEL
 
-    def __init__(self, app: Any, *, polling_timeout: int = 30, global_rate: float = 30.0, chat_rate: float = 1.0,
+    def __init__(self, app: App, *, polling_timeout: int = 30, global_rate: float = 30.0, chat_rate: float = 1.0,
                  chat_burst: float = 3.0, drain_timeout: float = 10.0, max_download: int = MAX_DOWNLOAD,
                  busy_poll_interval: float = 0.5, hold_limit: float = 300.0) -> None:
         settings = app.settings
@@ -307,7 +311,7 @@ class TelegramChannel:
         self._stopping = False
 
     @staticmethod
-    def _derived_secret(settings: Any) -> str:
+    def _derived_secret(settings: Settings) -> str:
         """No TELEGRAM_WEBHOOK_SECRET: one derived from the app's secret (stable across restarts)."""
         if not settings.telegram_webhook_url:
             return ""
@@ -561,7 +565,7 @@ class TelegramChannel:
                 return
         incoming = Incoming(channel=CHANNEL, user_id=str(chat_id), text=command_text(message.text or message.caption
                                                                                      or ""),
-                            message_id=f"u{update_id}", attachment=attachment, language=hint)
+                            message_id=f"u{update_id}", attachment=attachment, language=hint, seq=update_id)
         replies = await self.engine.handle(incoming)
         await self._deliver(chat_id, replies, where=where)
 
@@ -594,6 +598,7 @@ class TelegramChannel:
         if msg is not None and msg.chat.type != "private":
             return
         incoming = Incoming(channel=CHANNEL, user_id=str(chat_id), payload=cq.data or "", message_id=f"u{update_id}",
+                            seq=update_id,
                             language=cq.from_user.language_code)
         replies = await self.engine.handle(incoming)
         tapped = msg if isinstance(msg, Message) else None  # InaccessibleMessage: too old to edit

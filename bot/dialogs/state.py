@@ -62,6 +62,8 @@ class ConversationState:
     keyboard: Keyboard | None = None
     stamp: int = 0  # the question the buttons belong to; changes only when the question does
     view: str = ""  # what the stamp was given for (screen, step and the buttons' identities)
+    seq: int = 0  # the channel's number of the last message applied (Incoming.seq)
+    seq_at: float = 0.0  # when (epoch seconds): numbers are compared only between messages minutes apart
 
     # -- the per-step state ------------------------------------------------------------------------
 
@@ -107,6 +109,9 @@ class ConversationState:
             d["stamp"] = self.stamp
         if self.view:
             d["view"] = self.view
+        if self.seq:
+            d["seq"] = self.seq
+            d["seq_at"] = self.seq_at
         return d
 
     @classmethod
@@ -132,6 +137,8 @@ class ConversationState:
         s.fresh = bool(d.get("fresh"))
         s.stamp = _int(d.get("stamp", d.get("token"))) or 0
         s.view = _str(d.get("view")) or ""
+        s.seq = _int(d.get("seq")) or 0
+        s.seq_at = float(d.get("seq_at") or 0) if isinstance(d.get("seq_at"), int | float) else 0.0
         board = d.get("keyboard")
         if isinstance(board, dict):
             options = [(str(label), str(packed)) for label, packed in board.get("options") or []]
