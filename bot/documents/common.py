@@ -640,6 +640,16 @@ class Layout:
     def groups(self) -> list[str]:
         return [r.key for b in self.blocks if isinstance(b, TableOf) for r in b.rows if isinstance(r, Repeat)]
 
+    def sections(self) -> list[str]:
+        return [r.text for b in self.blocks if isinstance(b, TableOf) for r in b.rows if isinstance(r, Section)]
+
+    def unplaced(self, form: Form) -> list[Field]:
+        """The form's fields (not of a group) that no row names and that are not left out on purpose: next
+        year's new field is printed without a change here, in a row of its own at the end of its section;
+        give it a place in the layout to print it elsewhere."""
+        named = set(self.keys()) | set(self.not_printed)
+        return [f for f in form.items if isinstance(f, Field) and f.key not in named and f.section in self.sections()]
+
 
 class Bound:
     """A Field with its answer: the printed label, the choices and the display, all from the form."""
@@ -711,6 +721,7 @@ class _Renderer:
         self.answers = answers
         self.fields, self.groups = _fields_of(form)
         self.doc = new_document()
+        self.layout: Layout | None = None
 
     def bound(self, key: str, fields: Mapping[str, Field] | None = None,
               answers: Mapping[str, Any] | None = None) -> Bound:
@@ -722,6 +733,7 @@ class _Renderer:
     # -- blocks --
 
     def render(self, layout: Layout) -> bytes:
+        self.layout = layout
         doc = self.doc
         for block in layout.blocks:
             if isinstance(block, Attachment):
@@ -779,13 +791,26 @@ class _Renderer:
 
     def table(self, block: TableOf) -> None:
         t = FormTable(self.doc, block.widths_cm)
+        section = None
         for r in block.rows:
             if isinstance(r, Section):
+                self.unplaced(t, block, section)
+                section = r.text
                 t.section(r.text)
             elif isinstance(r, Row):
                 self.rows(t, self.cells(r, self.fields, self.answers), r.height_cm)
             else:
                 self.repeat(t, r)
+        self.unplaced(t, block, section)
+
+    def unplaced(self, t: FormTable, block: TableOf, section: str | None) -> None:
+        """The fields of `section` the layout does not place (see Layout.unplaced): a row each."""
+        if section is None or self.layout is None:
+            return
+        for f in self.layout.unplaced(self.form):
+            if f.section == section and f.in_version(self.form.version):
+                cells = [Label(f.key), Value(f.key, len(block.widths_cm) - 1)]
+                self.rows(t, self.cells(Row(tuple(cells)), self.fields, self.answers))
 
     def cells(self, r: Row, fields: Mapping[str, Field], answers: Mapping[str, Any],
               number: str = "") -> list[Cell]:

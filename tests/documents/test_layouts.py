@@ -53,7 +53,7 @@ def test_every_key_a_layout_names_is_a_field_of_its_form(form, layout):
 
 @pytest.mark.parametrize(("form", "layout"), DOCUMENTS)
 def test_every_field_is_printed_or_listed_as_not_printed(form, layout):
-    printed = set(layout.keys())
+    printed = set(layout.keys()) | {f.key for f in layout.unplaced(form)}  # unplaced: a row at its section's end
     assert set(form.field_keys()) - printed - set(layout.not_printed) == set()
     assert printed & set(layout.not_printed) == set(), "a field both printed and listed as not printed"
 
@@ -126,3 +126,16 @@ def test_long_need_content_continues_with_its_labels_repeated(read):
     printed = [line for r in rows if r[0] == "需求1" and r[1].startswith("需求内容") for line in r[2].split("\n")]
     assert printed == paras  # every paragraph once, in order
     assert [r[:3] for r in rows[-2:]] == [["需求2", "名称", "第二项"], ["需求2", "需求内容", "短内容"]]
+
+
+def test_next_years_new_field_is_printed_without_a_change_to_the_layout(read):
+    """A field added to the form file (since=2) that the layout does not place gets a row of its own at
+    the end of its section: next year's form is a diff in the form file and the catalogues."""
+    form = sme_match_form.FORM
+    basic = next(f for f in form.items if isinstance(f, Field) and f.key == "postcode").section
+    website = Field("website", "企业网站", optional=True, section=basic, since=2)
+    form = dataclasses.replace(form, version=2, items=(*form.items[:24], website, *form.items[24:]))
+    doc = read(render_document(form, sme_match.LAYOUT, {**SME_ANSWERS, "website": "www.example.cn"}))
+    assert doc.beside("企业网站") == "www.example.cn"
+    firsts = [r[0] for r in doc.rows()]
+    assert firsts.index("企业网站") == firsts.index("二、企业概况") - 1  # the last row of 一、企业基本情况
