@@ -43,7 +43,8 @@ import json
 import logging
 import time
 from collections import OrderedDict, deque
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager, suppress
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlparse
 
@@ -64,6 +65,7 @@ from aiogram.methods import (
     EditMessageReplyMarkup,
     EditMessageText,
     GetUpdates,
+    SendChatAction,
     SendDocument,
     SendMessage,
     SendPhoto,
@@ -278,7 +280,7 @@ class TelegramChannel:
 
     def __init__(self, app: App, *, polling_timeout: int = 30, global_rate: float = 30.0, chat_rate: float = 1.0,
                  chat_burst: float = 3.0, drain_timeout: float = 10.0, max_download: int = MAX_DOWNLOAD,
-                 busy_poll_interval: float = 0.5, hold_limit: float = 300.0) -> None:
+                 busy_poll_interval: float = 0.5, hold_limit: float = 300.0, typing_after: float = 0.8) -> None:
         settings = app.settings
         if not settings.telegram_token:
             raise ValueError("TELEGRAM_TOKEN is not set: create a bot with @BotFather and put its token there")
@@ -292,6 +294,7 @@ class TelegramChannel:
         self.busy_poll_interval = busy_poll_interval
         self.hold_limit = hold_limit
         self.drain_timeout = drain_timeout
+        self.typing_after = typing_after  # seconds before a slow answer shows "typing…"
         self.max_download = max_download
         self.webhook_url = settings.telegram_webhook_url
         self.webhook_secret = settings.telegram_webhook_secret or self._derived_secret(settings)
@@ -566,7 +569,8 @@ class TelegramChannel:
         incoming = Incoming(channel=CHANNEL, user_id=str(chat_id), text=command_text(message.text or message.caption
                                                                                      or ""),
                             message_id=f"u{update_id}", attachment=attachment, language=hint, seq=update_id)
-        replies = await self.engine.handle(incoming)
+        async with self._typing(chat_id):
+            replies = await self.engine.handle(incoming)
         await self._deliver(chat_id, replies, where=where)
 
     async def _download(self, message: Message) -> Attachment:
@@ -600,9 +604,34 @@ class TelegramChannel:
         incoming = Incoming(channel=CHANNEL, user_id=str(chat_id), payload=cq.data or "", message_id=f"u{update_id}",
                             seq=update_id,
                             language=cq.from_user.language_code)
-        replies = await self.engine.handle(incoming)
+        async with self._typing(chat_id):
+            replies = await self.engine.handle(incoming)
         tapped = msg if isinstance(msg, Message) else None  # InaccessibleMessage: too old to edit
         await self._deliver(chat_id, replies, tapped=tapped, where=f"update {update_id}")
+
+    @asynccontextmanager
+    async def _typing(self, chat_id: int) -> AsyncIterator[None]:
+        """While a message takes a while (a form's documents: LibreOffice can take seconds), the chat shows
+        "typing…" (Telegram shows an action for 5 s, so it is sent again every 4 s); a quick answer sends
+        nothing."""
+
+        async def keep_typing() -> None:
+            await asyncio.sleep(self.typing_after)
+            while True:
+                try:
+                    await self.outbox.call(SendChatAction(chat_id=chat_id, action="typing"), chat_id=chat_id,
+                                           paced=False)
+                except TelegramAPIError as e:
+                    log.debug("telegram: chat action for %s: %s", chat_id, e)
+                await asyncio.sleep(4.0)
+
+        task = asyncio.create_task(keep_typing())
+        try:
+            yield
+        finally:
+            task.cancel()
+            with suppress(asyncio.CancelledError):
+                await task
 
     # ---- sending ------------------------------------------------------------------------------
     async def send(self, user_id: str, replies: Sequence[Reply]) -> bool:

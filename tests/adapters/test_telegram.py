@@ -921,3 +921,36 @@ async def test_page_one_goes_as_a_photo_carrying_the_text_or_before_the_document
     sent = [c for c in fake.calls[mark:] if c.chat_id == user.chat_id]
     assert [c.method for c in sent] == ["sendPhoto", "sendDocument", "sendDocument"]
     assert sent[0].params.get("caption") is None and sent[1].params["caption"] == done.text
+
+
+async def test_a_slow_answer_shows_typing_and_a_quick_one_does_not(fake, settings, monkeypatch):
+    """Issue 15: "typing…" while the documents are made (LibreOffice takes seconds); no chat action for an
+    answer that comes at once. The engine is held on an event, not slowed by a sleep."""
+    b = Bot(settings, typing_after=0.0)
+    await b.start()
+    try:
+        user = TgUser(fake, b.channel)
+        handle = b.app.engine.handle
+        release = asyncio.Event()
+
+        async def held(incoming):
+            if incoming.text == "/status":  # answered only once the chat shows "typing…"
+                await fake.wait_for(lambda: fake.calls_of("sendChatAction", chat_id=user.chat_id), what="typing")
+                release.set()
+            return await handle(incoming)
+
+        monkeypatch.setattr(b.app.engine, "handle", held)
+        await user.say("/status")
+        assert release.is_set()
+        [typing] = fake.calls_of("sendChatAction", chat_id=user.chat_id)[:1]
+        assert typing.params["action"] == "typing"
+    finally:
+        await b.stop()
+    quick = Bot(settings, typing_after=3600.0)
+    await quick.start()
+    try:
+        before = len(fake.calls_of("sendChatAction"))
+        await TgUser(fake, quick.channel, chat_id=502).say("/start")
+        assert len(fake.calls_of("sendChatAction")) == before
+    finally:
+        await quick.stop()

@@ -450,6 +450,14 @@ class FakeBotAPI:
     async def _m_answerCallbackQuery(self, p: dict, f: dict) -> bool:
         return True
 
+    CHAT_ACTIONS = ("typing", "upload_photo", "record_video", "upload_video", "record_voice", "upload_voice",
+                    "upload_document", "choose_sticker", "find_location", "record_video_note", "upload_video_note")
+
+    async def _m_sendChatAction(self, p: dict, f: dict) -> bool:
+        if p.get("action") not in self.CHAT_ACTIONS:
+            raise _Bad("wrong parameter action in request")
+        return True
+
     async def _m_getFile(self, p: dict, f: dict) -> dict:
         file_id = p["file_id"]
         if file_id not in self.files:
