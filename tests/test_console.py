@@ -147,3 +147,19 @@ async def test_killed_mid_form_resumes_at_the_same_question_with_answers_kept(tm
     assert "企业名称：上海测试科技有限公司" in preview and "企业注册地（省）：上海" in preview
     proc.stdin.close()
     assert await proc.wait() == 0
+
+
+def test_piped_the_journey_drafts_kept_and_the_next_step_said(tmp_path):
+    """Issue 14 in the terminal: a half-written 企业概况 survives 上一步, 完成。 closes it, and after the
+    confirm the next step is printed (the 申请书 to write, where to hand in)."""
+    answers = _answers_in_order()
+    at = answers.index("公司专注工业软件研发，拥有发明专利12项。")
+    lines = ["/start", "2", "1", "1", *answers[:at], "第一段。", "上一步", "200120", "第二段。", "完成。",
+             *answers[at + 2:], "1"]
+    out = run_bot(tmp_path, lines)
+    assert out.returncode == 0, out.stderr
+    assert "存为草稿" in out.stdout and "草稿已保存" in out.stdout
+    assert "接下来：" in out.stdout and "写《申请书》事项1《高精度视觉检测算法》" in out.stdout
+    [doc] = (tmp_path / "documents").rglob("*.docx")
+    text = _cells(doc)
+    assert "第一段。" in text and "第二段。" in text and "完成" not in text.split("企业概况")[-1][:40]
