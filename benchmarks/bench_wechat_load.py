@@ -281,6 +281,7 @@ def serve_with_stages(out: str) -> None:
     from bot.adapters.wechat.book import Book
     from bot.adapters.wechat.channel import WeChatChannel
     from bot.adapters.wechat.guard import Guard
+    from bot.adapters.wechat.order import Order
     from bot.engine import Engine
     from storage.store import Store, UserTx
 
@@ -301,12 +302,35 @@ def serve_with_stages(out: str) -> None:
 
     for cls, name, label in ((WeChatChannel, "_on_post", "request (to the HTTP answer)"),
                              (Guard, "check", "nonce check"),
+                             (Order, "enter", "order: may it go (PostgreSQL)"),
+                             (Order, "leave", "order: done"),
                              (Book, "begin", "bookkeeping + outbox read"),
                              (WeChatChannel, "_handle", "message handled"),
                              (Engine, "handle", "engine"),
                              (Store, "begin", "engine: load"),
-                             (UserTx, "commit", "engine: commit")):
+                             (UserTx, "commit", "engine: commit"),
+                             (Engine, "produce", "engine: documents (queue+make)")):
         timed(cls, name, label)
+
+    def timed_sync(owner, name: str, label: str) -> None:
+        original = getattr(owner, name)
+
+        @functools.wraps(original)
+        def wrapper(*a, **k):
+            t0 = time.perf_counter()
+            try:
+                return original(*a, **k)
+            finally:
+                spans.setdefault(label, []).append(time.perf_counter() - t0)
+
+        setattr(owner, name, wrapper)
+
+    import bot.engine as engine_module
+    from bot.dialogs.fields import Form
+
+    timed_sync(Form, "render", "  .docx render (in a thread)")
+    if hasattr(engine_module, "_write_files"):
+        timed_sync(engine_module, "_write_files", "  files written (in a thread)")
     started = WeChatChannel.start
 
     async def start(self):

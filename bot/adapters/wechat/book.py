@@ -48,7 +48,7 @@ class Book:
     def __init__(self, store, channel: str, retry_delays: Sequence[float] = (0.2, 0.5, 1.0, 2.0),
                  held_retry: float = 5.0, memory: int = 10000, db=None) -> None:
         self.store = store
-        self.db = db or runner(store)  # SQLite: one transaction for many users' bookkeeping (GroupCommit)
+        self.db = db or runner(store)  # one transaction for many users' bookkeeping (GroupCommit)
         self.quick = store.dialect == "sqlite"  # one process: this process's copy of a row is the row
         self.channel = channel
         self.retry_delays = tuple(retry_delays)
@@ -89,7 +89,7 @@ class Book:
         """The row from the database; while it is away, this process's copy (or raise, with `must`)."""
         try:
             return self._keep_copy(await self.retry("read", lambda: self.db.run(
-                lambda session: channel_state(self.store, self.channel, user, session=session))))
+                lambda session: channel_state(self.store, self.channel, user, session=session), f"state:{user}")))
         except TRANSIENT:
             if must:
                 raise
@@ -102,14 +102,15 @@ class Book:
         local = self._keep_copy(windows.applied(self.copy(user), plain))
         try:
             state = await self.retry("write", lambda: self.db.run(lambda session: update_state(
-                self.store, self.channel, user, session=session, **{**plain, **(sql or {})})))
+                self.store, self.channel, user, session=session, **{**plain, **(sql or {})}), f"state:{user}"))
         except TRANSIENT:
             if must:
                 raise
             return local
         return self._keep_copy(state)
 
-    async def begin(self, user: str, plain: dict[str, Any]) -> tuple[ChannelState, list[Reply]]:
+    async def begin(self, user: str, plain: dict[str, Any], written: ChannelState | None = None
+                    ) -> tuple[ChannelState, list[Reply]]:
         """At a message the engine will answer: the user's row with `plain` set (the window it opened …) and
         the replies waiting for them in the outbox, oldest first (not marked: the engine shows and marks
         them with its answer). A database still away raises: the message cannot be handled now.
@@ -117,9 +118,12 @@ class Book:
         The outbox is read on the store's reader (storage/hot.py: on SQLite no write lock, where every
         transaction of the SQLAlchemy engine takes one). On SQLite (one process) a window opened by a
         message of theirs under `REWRITE_AFTER` ago, with nothing sent in it, is not written again: it is
-        then taken to close up to that much early, the safe side."""
+        then taken to close up to that much early, the safe side. `written`: the row as ordering (order.py)
+        wrote it a moment ago, with the window opened."""
         copy = self._copies.get(user)
-        if copy is not None and self.quick and _opened_lately(copy, plain):
+        if written is not None and set(plain) <= {"message_at", "message_sent"}:
+            state = self._keep_copy(written)  # written already, with the message's window (order.py)
+        elif copy is not None and self.quick and _opened_lately(copy, plain):
             state = copy
         elif plain:
             state = await self.write(user, plain, must=True)
@@ -132,7 +136,7 @@ class Book:
         if hot is not None:
             return [reply_from_dict(d) for _id, replies in await hot.outbox(self.channel, user) for d in replies or ()]
         _state, waiting = await self.db.run(lambda session: begin_message(self.store, self.channel, user,
-                                                                          session=session))
+                                                                          session=session), f"state:{user}")
         return waiting
 
     async def count_sent(self, user: str, state: ChannelState) -> ChannelState:

@@ -232,14 +232,14 @@ class WeChatChannel:
             raise ValueError(f"{self.name}: set {'WECOM' if kind == 'wecom' else 'WECHAT'}_TOKEN")
         self.mode = resolve_mode(kind, getattr(s, "wechat_mode", ""), bool(aes_key))
         self.crypt = MsgCrypt(self.token, aes_key, self.receive_id) if aes_key else None
-        self.db = runner(app.store)  # the channel's own calls; on SQLite many users' in one transaction
+        self.db = runner(app.store)  # the channel's own calls: many users' in one transaction
         self.guard = Guard(app.store, self.name, clock, max_age=max_age, db=self.db)
         self.book = Book(app.store, self.name, retry_delays, held_retry=held_retry, db=self.db)
         self.book.locks = self._lock
         self.cs_per_message = max(0, cs_per_message)
         self.app_per_message = max(1, app_per_message)
         ordered = app.store.dialect == "postgresql" if order is None else order
-        self.order = Order(app.store, self.name, clock, hold=order_hold) if ordered else None
+        self.order = Order(app.store, self.name, clock, hold=order_hold, db=self.db) if ordered else None
         self._clock = clock
         self.sent_via: Counter[str] = Counter()  # how `send` delivered: subscribe / custom / app / outbox
         self._jobs: dict[str, _Job] = {}
@@ -445,28 +445,34 @@ class WeChatChannel:
     async def _run(self, job: _Job, key: str, msg: dict[str, str], root) -> None:
         user = msg["FromUserName"]
         seq = self.order.seq_of(msg) if self.order is not None else None
+        entered = False
         try:
             # Written down before this process's own lock: the other processes see it waiting (order.py).
-            verdict = await self.order.enter(user, seq) if seq else GO
+            verdict, written = GO, None
+            if seq:  # a message of theirs (events are not ordered): it opens the long window, written here
+                opening = windows.open_window("message", self.clock()) if self.kind == "oa" else {}
+                verdict, written = await self.order.enter(user, seq, opening)
+            entered = bool(seq) and verdict == GO
             async with self._lock(user):  # one delivery of a user at a time, in order
                 held = self.book.take_held(user)  # computed earlier, neither sent nor stored: first
                 waited: list[Reply] = []
                 state: ChannelState | None = None
                 try:
-                    replies, waited, state = await self._handle(key, msg, root, late=verdict == LATE)
+                    replies, waited, state = await self._handle(key, msg, root, late=verdict == LATE,
+                                                                written=written)
                 except TRANSIENT as exc:  # the channel's own database calls, retried already
                     log.error("%s: database unavailable for %s: %s", self.name, self._for_log(msg), why(exc))
                     replies = [self._apology(user, busy=True)]
                 except Exception:
                     log.exception("%s: failed to handle %s", self.name, self._for_log(msg))
                     replies = [self._apology(user, busy=False)]
-                finally:
-                    if seq and verdict == GO:
-                        await self.order.leave(user, seq)
                 if replies:
                     self._langs[user] = replies[-1].language  # for a busy reply while the database is away
                 plan = await self._plan(user, replies, [*held, *waited], state)
                 job.rendered.set_result(plan)
+                if entered:  # applied: the next message of theirs may go (after this reply is on its way)
+                    entered = False
+                    await self.order.leave(user, seq)
                 try:  # the HTTP side decides within its window; bounded in case it went away
                     await asyncio.wait_for(job.decided.wait(), self.reply_window + 2.0)
                 except TimeoutError:
@@ -481,15 +487,18 @@ class WeChatChannel:
                         await asyncio.sleep(self.overflow_delay)  # after the passive reply reaches the user
                     await self._deliver(user, messages, reason=f"reply to {key.split(':', 1)[-1]}", state=state)
         finally:
+            if entered:
+                await self.order.leave(user, seq)
             if not job.rendered.done():  # cancelled mid-way: waiters answer `success`
                 job.rendered.set_result(Plan([]))
             asyncio.get_running_loop().call_later(self.job_ttl, self._jobs.pop, key, None)
 
-    async def _handle(self, key: str, msg: dict[str, str], root, late: bool = False
-                      ) -> tuple[list[Reply], list[Reply], ChannelState]:
+    async def _handle(self, key: str, msg: dict[str, str], root, late: bool = False,
+                      written: ChannelState | None = None) -> tuple[list[Reply], list[Reply], ChannelState]:
         """One WeChat message or event: (the replies to it, the replies that waited for it in the outbox
         and the engine handed back with its answer, the user's row as it is now). `late`: a newer message
-        of the user was applied already (order.py): this one is not."""
+        of the user was applied already (order.py): this one is not. `written`: the row as ordering wrote
+        it, with the window this message opens."""
         user = msg["FromUserName"]
         mtype = msg.get("MsgType", "").lower()
         event = msg.get("Event", "").lower() if mtype == "event" else ""
@@ -501,7 +510,7 @@ class WeChatChannel:
         picture: Attachment | None = None
         replies: list[Reply] = []
         if late:
-            state = await self.book.write(user, values, must=True) if values else self.book.copy(user)
+            state = written or (await self.book.write(user, values, must=True) if values else self.book.copy(user))
             return [self._late(msg, await self._language(user))], [], state
         if event in ("subscribe", "scan"):  # a follow (by a QR code: qrscene_…) or a follower's scan
             raw = msg.get("EventKey", "")
@@ -532,7 +541,7 @@ class WeChatChannel:
             picture = await self._picture(user, msg)
         waiting: list[Reply] = []
         if text is not None or picture is not None:
-            state, waiting = await self.book.begin(user, values)
+            state, waiting = await self.book.begin(user, values, written)
         elif values:
             state = await self.book.write(user, values, must=True)
         else:

@@ -53,7 +53,7 @@ class Guard:
     def __init__(self, store, channel: str, clock: Callable[[], float], max_age: float = 300.0,
                  memory: int = 20000, db=None) -> None:
         self.store = store
-        self.db = db or runner(store)  # SQLite: one transaction for many callbacks (GroupCommit)
+        self.db = db or runner(store)  # one transaction for many callbacks (GroupCommit)
         self.channel = channel
         self.clock = clock
         self.max_age = max_age
@@ -76,7 +76,8 @@ class Guard:
             try:
                 at = datetime.fromtimestamp(now, UTC)
                 seen = await self.db.run(lambda session: claim_nonce(self.store, self.channel, key[0], nonce,
-                                                                     delivery, at, session=session))
+                                                                     delivery, at, session=session),
+                                         f"nonce:{key[0]}:{nonce}")
             except TRANSIENT as exc:  # no retry here: the message's own work retries, within WeChat's 5 s
                 log.warning("%s: nonce not recorded (database away: %s); this process still checks it",
                             self.channel, type(getattr(exc, "orig", None) or exc).__name__)

@@ -33,7 +33,7 @@ from datetime import UTC, datetime, timedelta
 
 from bot.adapters.wechat.book import who, why
 from bot.adapters.wechat.guard import TRANSIENT
-from storage.channel_models import arrive, sequence, settle
+from storage.channel_models import ChannelState, arrive, runner, sequence, settle
 
 log = logging.getLogger(__name__)
 
@@ -42,8 +42,9 @@ GO, LATE = "go", "late"
 
 class Order:
     def __init__(self, store, channel: str, clock: Callable[[], float], *, hold: float = 8.0,
-                 stale: float = 60.0, polls: tuple[float, ...] = (0.005, 0.01, 0.02, 0.04, 0.08)) -> None:
+                 stale: float = 60.0, polls: tuple[float, ...] = (0.005, 0.01, 0.02, 0.04, 0.08), db=None) -> None:
         self.store = store
+        self.db = db or runner(store)
         self.channel = channel
         self.clock = clock
         self.hold = hold
@@ -59,8 +60,9 @@ class Order:
     def _now(self) -> datetime:
         return datetime.fromtimestamp(self.clock(), UTC)
 
-    async def enter(self, user: str, seq: str) -> str:
-        """GO (apply it now; call `leave` after) or LATE (a newer message of theirs was applied)."""
+    async def enter(self, user: str, seq: str, values: dict | None = None) -> tuple[str, ChannelState | None]:
+        """GO (apply it now; call `leave` after) or LATE (a newer message of theirs was applied), and the
+        user's row with `values` written (the window the message opens; None when the database is away)."""
         loop = asyncio.get_running_loop()
         until = loop.time() + self.hold
         waited = False
@@ -68,11 +70,15 @@ class Order:
             now = self._now()
             force = loop.time() >= until
             try:
-                verdict = await arrive(self.store, self.channel, user, seq, now,
-                                       now - timedelta(seconds=self.stale), force=force)
+                stale = now - timedelta(seconds=self.stale)
+                verdict, state = await self.db.run(
+                    lambda session, now=now, stale=stale, force=force: arrive(
+                        self.store, self.channel, user, seq, now, stale, force=force, values=values,
+                        session=session),
+                    f"state:{user}")
             except TRANSIENT as exc:
                 log.warning("%s %s: message order not checked (database: %s)", self.channel, who(user), why(exc))
-                return GO
+                return GO, None
             if verdict == "wait":
                 waited = True
                 await asyncio.sleep(self.polls[min(attempt, len(self.polls) - 1)])
@@ -86,11 +92,13 @@ class Order:
                 self.late += 1
                 log.warning("%s %s: a message arrived after a newer one was applied; not applied",
                             self.channel, who(user))
-            return verdict
-        return GO
+            return verdict, state
+        return GO, None
 
     async def leave(self, user: str, seq: str) -> None:
         try:
-            await settle(self.store, self.channel, user, seq, self._now())
+            now = self._now()
+            await self.db.run(lambda session: settle(self.store, self.channel, user, seq, now, session=session),
+                              f"state:{user}")
         except TRANSIENT as exc:  # until its entry is stale, a next message of theirs waits `hold` at most
             log.warning("%s %s: message order not recorded (database: %s)", self.channel, who(user), why(exc))
