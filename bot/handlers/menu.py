@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import re
 
 from bot.campaigns import handlers as campaigns
@@ -16,6 +17,7 @@ from bot.dialogs.state import Screen
 from bot.handlers import privacy
 from bot.i18n import N_
 from bot.messages import Reply
+from storage.hot import SubmissionLike
 
 ROLES = {"sme": N_("中小企业（揭榜）"), "large": N_("大企业（发榜）")}
 
@@ -57,7 +59,7 @@ STATE_MARKS = {"complete": N_("已完成"), "changed": N_("已修改待确认"),
                "received": N_("已收到纸质件"), "approved": N_("初审通过"), "returned": N_("退回")}
 
 
-def _has_content(sub) -> bool:
+def _has_content(sub: SubmissionLike) -> bool:
     return any(not k.startswith("_") and k not in ("company_name", "item_name") for k in (sub.answers or {}))
 
 
@@ -79,7 +81,10 @@ async def show(ctx: Ctx, prefix: str = "", greet: bool | None = None) -> Reply:
     if role == "sme" and not any(ref.startswith("application") for _t, _m, ref in entries):
         lines.append(t(N_("（揭榜申请书：先在对接表中填写拟揭榜事项，每个事项一份。）")))
     options.append((t(N_("切换身份")), a.PickRole("switch")))
-    return ctx.reply("\n".join(lines), options)
+    reply = ctx.reply("\n".join(lines), options)
+    if any(mark and "/" not in mark for _t, mark, _r in entries):  # a finished form (not "n/m"): 我的文件
+        reply = dataclasses.replace(reply, page="files")
+    return reply
 
 
 async def handle(ctx: Ctx, act: a.Action | None, text: str) -> list[Reply]:
