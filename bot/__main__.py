@@ -61,7 +61,7 @@ async def _serve(args: argparse.Namespace) -> int:
     return await serve(settings, names, install_menu=args.install_menu)
 
 
-def _add_serve(sub) -> None:
+def _add_serve(sub: Any) -> None:
     from bot.adapters import registry
 
     served = registry.names(served=True)

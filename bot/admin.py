@@ -24,10 +24,11 @@ import copy
 import dataclasses
 import json
 import sys
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 
+from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from bot.campaigns.model import Campaign, days_left, local_today, parse_date, parse_time
@@ -251,7 +252,7 @@ def _deadline_cell(c: Campaign, form_id: str, now: datetime) -> str:
     return f"{d}{'（已截止）' if days_left(d, now, c.tz) < 0 else ''}"
 
 
-async def cmd_campaigns(store: Store, args, now: datetime, out) -> int:
+async def cmd_campaigns(store: Store, args: argparse.Namespace, now: datetime, out: TextIO) -> int:
     async with store.sessions() as session:
         campaigns = await load_campaigns(session, include_disabled=True)
     for c in campaigns:
@@ -262,7 +263,7 @@ async def cmd_campaigns(store: Store, args, now: datetime, out) -> int:
     return 0
 
 
-async def cmd_show(store: Store, args, now: datetime, out) -> int:
+async def cmd_show(store: Store, args: argparse.Namespace, now: datetime, out: TextIO) -> int:
     c = await _campaign(store, args.campaign)
     print(json.dumps(c.data, ensure_ascii=False, indent=2), file=out)
     return 0
@@ -289,7 +290,7 @@ def _region(value: str) -> str:
     return p
 
 
-async def cmd_add_campaign(store: Store, args, now: datetime, out) -> int:
+async def cmd_add_campaign(store: Store, args: argparse.Namespace, now: datetime, out: TextIO) -> int:
     async with store.sessions() as session:
         if await get_campaign(session, args.campaign) is not None:
             raise AdminError(f"活动 {args.campaign} 已存在（用 edit-campaign 修改）")
@@ -315,7 +316,7 @@ async def cmd_add_campaign(store: Store, args, now: datetime, out) -> int:
     return 0
 
 
-async def cmd_enable(store: Store, args, now: datetime, out) -> int:
+async def cmd_enable(store: Store, args: argparse.Namespace, now: datetime, out: TextIO) -> int:
     c = await _campaign(store, args.campaign)
     data = copy.deepcopy(dict(c.data))
     data.pop("disabled", None)
@@ -324,14 +325,14 @@ async def cmd_enable(store: Store, args, now: datetime, out) -> int:
     return 0
 
 
-async def cmd_disable(store: Store, args, now: datetime, out) -> int:
+async def cmd_disable(store: Store, args: argparse.Namespace, now: datetime, out: TextIO) -> int:
     c = await _campaign(store, args.campaign)
     await _save(store, Campaign({**copy.deepcopy(dict(c.data)), "disabled": True}))
     print(f"已停用 {args.campaign}。", file=out)
     return 0
 
 
-async def cmd_delete_user(store: Store, args, now: datetime, out) -> int:
+async def cmd_delete_user(store: Store, args: argparse.Namespace, now: datetime, out: TextIO) -> int:
     from bot.engine import remove_user_files
     from storage.erase import erase_user
 
@@ -374,7 +375,7 @@ def _set_path(data: dict, path: str, raw: str) -> None:
     node[keys[-1]] = value
 
 
-async def cmd_edit_campaign(store: Store, args, now: datetime, out) -> int:
+async def cmd_edit_campaign(store: Store, args: argparse.Namespace, now: datetime, out: TextIO) -> int:
     c = await _campaign(store, args.campaign)
     data = copy.deepcopy(dict(c.data))
     _apply_options(data, args)
@@ -392,7 +393,7 @@ async def cmd_edit_campaign(store: Store, args, now: datetime, out) -> int:
     return 0
 
 
-async def cmd_set_deadline(store: Store, args, now: datetime, out) -> int:
+async def cmd_set_deadline(store: Store, args: argparse.Namespace, now: datetime, out: TextIO) -> int:
     c = await _campaign(store, args.campaign)
     try:
         new = parse_date(args.date)
@@ -424,8 +425,8 @@ async def count_concerned(store: Store, campaign_id: str, form_id: str) -> int:
     return sum(1 for uf in everyone if concerned(uf, campaign_id, form_id))
 
 
-async def move_deadline_effects(store: Store, campaign_id: str, form_id: str, old, now: datetime,
-                                announce: bool = True, out: Any = None,
+async def move_deadline_effects(store: Store, campaign_id: str, form_id: str, old: date | None, now: datetime,
+                                announce: bool = True, out: TextIO | None = None,
                                 service: ReminderService | None = None, text: str | None = None) -> int:
     """After a deadline changed: re-plan the reminders and tell the users it concerns (with `text`,
     the operator's words about it, when given)."""
@@ -477,7 +478,7 @@ def parse_contacts(rows: list[list[str]]) -> list[dict[str, Any]]:
     return out
 
 
-async def cmd_import_contacts(store: Store, args, now: datetime, out) -> int:
+async def cmd_import_contacts(store: Store, args: argparse.Namespace, now: datetime, out: TextIO) -> int:
     c = await _campaign(store, args.campaign)
     new = parse_contacts(catalogue_file.read_table(_existing_file(args.file)))
     key = lambda x: x.get("district") or ("city", x.get("office"))  # noqa: E731
@@ -519,7 +520,7 @@ async def rollup(store: Store, campaign_id: str | None, now: datetime) -> list[l
     return rows
 
 
-async def cmd_users(store: Store, args, now: datetime, out) -> int:
+async def cmd_users(store: Store, args: argparse.Namespace, now: datetime, out: TextIO) -> int:
     rows = await rollup(store, args.campaign, now)
     if not rows:
         print("没有用户填写过表格。", file=out)
@@ -530,7 +531,7 @@ async def cmd_users(store: Store, args, now: datetime, out) -> int:
     return 0
 
 
-async def cmd_export(store: Store, args, now: datetime, out) -> int:
+async def cmd_export(store: Store, args: argparse.Namespace, now: datetime, out: TextIO) -> int:
     from openpyxl import Workbook
 
     path = _writable(args.file)
@@ -549,7 +550,7 @@ async def cmd_export(store: Store, args, now: datetime, out) -> int:
     return 0
 
 
-async def _find_user(session, ref: str) -> User | None:
+async def _find_user(session: AsyncSession, ref: str) -> User | None:
     from sqlalchemy import select
 
     if ref.isdigit():
@@ -559,7 +560,7 @@ async def _find_user(session, ref: str) -> User | None:
         select(User).where(col(User.channel) == channel, col(User.external_id) == external))).scalar_one_or_none()
 
 
-async def cmd_set_status(store: Store, args, now: datetime, out) -> int:
+async def cmd_set_status(store: Store, args: argparse.Namespace, now: datetime, out: TextIO) -> int:
     from sqlalchemy import select
 
     async with store.sessions() as session, session.begin():
@@ -595,7 +596,7 @@ async def cmd_set_status(store: Store, args, now: datetime, out) -> int:
     return 0
 
 
-async def cmd_plan(store: Store, args, now: datetime, out) -> int:
+async def cmd_plan(store: Store, args: argparse.Namespace, now: datetime, out: TextIO) -> int:
     n = await ReminderService(store, clock=lambda: now).plan(now)
     print(f"新增提醒 {n} 条", file=out)
     return 0
@@ -603,7 +604,7 @@ async def cmd_plan(store: Store, args, now: datetime, out) -> int:
 
 # -- the 需求目录 --------------------------------------------------------------------------------------------
 
-async def cmd_import_catalogue(store: Store, args, now: datetime, out) -> int:
+async def cmd_import_catalogue(store: Store, args: argparse.Namespace, now: datetime, out: TextIO) -> int:
     from bot.catalogue import repo as catalogue
 
     c = await _campaign(store, args.campaign)
@@ -630,7 +631,7 @@ def _need_line(n) -> str:
     return f"{n.code}  {n.name}（{n.firm or '不公开'}，{n.industry or '-'}，{n.region or '-'}）{state}"
 
 
-async def cmd_catalogue(store: Store, args, now: datetime, out) -> int:
+async def cmd_catalogue(store: Store, args: argparse.Namespace, now: datetime, out: TextIO) -> int:
     from bot import catalogue
 
     c = await _campaign(store, args.campaign)
@@ -660,7 +661,7 @@ async def cmd_catalogue(store: Store, args, now: datetime, out) -> int:
     return 0
 
 
-async def cmd_propose_need(store: Store, args, now: datetime, out) -> int:
+async def cmd_propose_need(store: Store, args: argparse.Namespace, now: datetime, out: TextIO) -> int:
     """A confirmed 需求表 → the catalogue, only when an admin says so; 不公开 firms without their name."""
     from sqlalchemy import select
 
@@ -706,7 +707,7 @@ async def cmd_propose_need(store: Store, args, now: datetime, out) -> int:
     return 0
 
 
-async def cmd_withdraw_need(store: Store, args, now: datetime, out) -> int:
+async def cmd_withdraw_need(store: Store, args: argparse.Namespace, now: datetime, out: TextIO) -> int:
     from bot.catalogue import repo as catalogue
 
     c = await _campaign(store, args.campaign)
@@ -724,7 +725,7 @@ def console_url(settings: Settings, path: str) -> str:
     return f"{base.rstrip('/')}{path}"
 
 
-async def cmd_invite_officer(store: Store, args, now: datetime, out) -> int:
+async def cmd_invite_officer(store: Store, args: argparse.Namespace, now: datetime, out: TextIO) -> int:
     from bot.console import auth
 
     c = await _campaign(store, args.campaign)
@@ -743,7 +744,7 @@ async def cmd_invite_officer(store: Store, args, now: datetime, out) -> int:
     return 0
 
 
-async def cmd_officers(store: Store, args, now: datetime, out) -> int:
+async def cmd_officers(store: Store, args: argparse.Namespace, now: datetime, out: TextIO) -> int:
     from sqlalchemy import select
 
     from storage.console_models import Officer

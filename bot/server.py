@@ -19,14 +19,14 @@ from bot.access_log import AccessLogger
 from bot.adapters import registry
 from bot.adapters.base import Channel, MenuInstaller, WebRoutes
 from bot.adapters.links import add_routes as add_link_routes
-from bot.app import open_app
+from bot.app import App, open_app
 from bot.campaigns import ReminderService
 from bot.config import Settings
 
 log = logging.getLogger(__name__)
 
 
-def build_channels(app, web_app: web.Application, names: Sequence[str]) -> list[Channel]:
+def build_channels(app: App, web_app: web.Application, names: Sequence[str]) -> list[Channel]:
     """Make the named channels (`bot.adapters.registry`) and mount the routes of those reached over HTTP,
     and the signed downloads (`/files/…`, for channels that send a link instead of a file)."""
     channels = [registry.create(name, app) for name in names]

@@ -10,9 +10,14 @@
 from __future__ import annotations
 
 import itertools
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING
 
-from bot.messages import Incoming, Reply
+from bot.adapters.base import Handler
+from bot.messages import Document, Incoming, Reply
+
+if TYPE_CHECKING:
+    from bot.app import App
 
 _ids = itertools.count(1)
 
@@ -90,9 +95,14 @@ class FakeChannel:
     replies go to `channel.refused` instead.
     """
 
-    def __init__(self, app=None, *, name: str = "fake", engine=None, refuse: bool = False) -> None:
+    def __init__(self, app: App | None = None, *, name: str = "fake", engine: Handler | None = None,
+                 refuse: bool = False) -> None:
+        if engine is None:
+            if app is None:
+                raise TypeError("FakeChannel needs an app or an engine")
+            engine = app.engine
         self.name = name
-        self.engine = engine if engine is not None else app.engine
+        self.engine: Handler = engine
         self.refuse = refuse
         self.sent: list[tuple[str, Reply]] = []
         self.refused: list[tuple[str, Reply]] = []
@@ -104,7 +114,7 @@ class FakeChannel:
     async def stop(self) -> None:
         self.running = False
 
-    async def send(self, user_id: str, replies) -> bool:
+    async def send(self, user_id: str, replies: Sequence[Reply]) -> bool:
         into = self.refused if self.refuse else self.sent
         into.extend((user_id, reply) for reply in replies)
         return not self.refuse
@@ -128,5 +138,5 @@ class FakeChannel:
     def replies(self, user_id: str) -> list[Reply]:
         return [r for u, r in self.sent if u == user_id]
 
-    def documents(self, user_id: str) -> list:
+    def documents(self, user_id: str) -> list[Document]:
         return [d for r in self.replies(user_id) for d in r.all_documents()]

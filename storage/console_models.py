@@ -8,6 +8,7 @@ one-time invite and the session cookie as SHA-256 digests of random tokens.
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import DateTime, Index, UniqueConstraint
 from sqlmodel import Field, SQLModel
@@ -15,7 +16,7 @@ from sqlmodel import Field, SQLModel
 from storage.models import utcnow
 
 
-def _ts(**kw):
+def _ts(**kw: Any) -> Any:
     return Field(default_factory=utcnow, sa_type=DateTime(timezone=True), **kw)
 
 

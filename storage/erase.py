@@ -8,11 +8,16 @@ unlinked from the deleted submission. The files on disk are the caller's (bot/en
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from sqlalchemy import delete, select, update
 from sqlmodel import SQLModel
 
+if TYPE_CHECKING:
+    from storage.store import Store
 
-async def erase_user(store, channel: str, external_id: str) -> int | None:
+
+async def erase_user(store: Store, channel: str, external_id: str) -> int | None:
     """Delete one user and everything kept of them; returns the user's id (None: no such user)."""
     tables = SQLModel.metadata.tables
     users = tables["users"]

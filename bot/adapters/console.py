@@ -27,11 +27,15 @@ import tempfile
 import uuid
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 from bot.adapters.base import Handler, numbered
 from bot.i18n import N_, gettext
 from bot.messages import Incoming, Reply
+
+if TYPE_CHECKING:
+    from bot.app import App
+    from bot.config import Settings
 
 CHANNEL = "console"
 PROMPT = "> "
@@ -67,7 +71,7 @@ class ConsoleChannel:
         self._shown_language = language or "zh_CN"  # the language of the last reply, for the exit line
 
     @classmethod
-    def for_app(cls, app: Any, **options: Any) -> ConsoleChannel:
+    def for_app(cls, app: App, **options: Any) -> ConsoleChannel:
         """The registry's factory: a terminal chat with `app.engine`."""
         settings = getattr(app, "settings", None)
         if settings is not None:
@@ -164,7 +168,7 @@ class ConsoleChannel:
         return EXIT_INTERRUPTED
 
 
-def run_terminal(settings: Any, *, user_id: str = "local", language: str | None = None) -> int:
+def run_terminal(settings: Settings, *, user_id: str = "local", language: str | None = None) -> int:
     """`python -m bot`: the terminal chat on `settings`' database; its exit status."""
     from bot.app import open_app
 

@@ -27,9 +27,14 @@ import re
 import time
 from datetime import datetime
 from pathlib import Path, PurePosixPath
+from typing import TYPE_CHECKING
 from urllib.parse import quote
 
 from aiohttp import web
+
+if TYPE_CHECKING:
+    from bot.app import App
+    from bot.config import Settings
 
 log = logging.getLogger(__name__)
 
@@ -63,7 +68,7 @@ def _epoch(now: float | datetime | None) -> float:
     return now.timestamp() if isinstance(now, datetime) else float(now)
 
 
-def make_token(settings, path: Path | str, owner: str, now: float | datetime | None = None) -> str:
+def make_token(settings: Settings, path: Path | str, owner: str, now: float | datetime | None = None) -> str:
     """A token for `path` (a file under settings.documents_dir) owned by `owner` ("channel:user id")."""
     root = settings.documents_dir.resolve()
     rel = Path(path).resolve().relative_to(root)  # ValueError for a file outside the folder
@@ -73,14 +78,14 @@ def make_token(settings, path: Path | str, owner: str, now: float | datetime | N
     return f"{body}.{_sign(settings.effective_secret(), body)}"
 
 
-def make_link(settings, path: Path | str, owner: str, now: float | datetime | None = None) -> str:
+def make_link(settings: Settings, path: Path | str, owner: str, now: float | datetime | None = None) -> str:
     """The full download URL (settings.public_url + /files/<token>)."""
     if not settings.public_url:
         log.warning("JIEBANG_PUBLIC_URL is not set: download links will be relative")
     return f"{settings.public_url.rstrip('/')}/files/{make_token(settings, path, owner, now)}"
 
 
-def read_token(settings, token: str, now: float | datetime | None = None) -> dict:
+def read_token(settings: Settings, token: str, now: float | datetime | None = None) -> dict:
     """The payload of a valid token; LinkError(403) tampered or not a token at all, LinkError(410) expired."""
     if not _TOKEN.fullmatch(token):  # non-ASCII, a lone surrogate, the wrong shape: never signed by us
         raise LinkError(403, "not a token")
@@ -108,7 +113,7 @@ def content_disposition(filename: str, disposition: str = "attachment") -> str:
     return f"{disposition}; filename=\"{fallback}\"; filename*=UTF-8''{quote(filename, safe='')}"
 
 
-async def _resolve(app, token: str) -> Path:
+async def _resolve(app: App, token: str) -> Path:
     settings = app.settings
     data = read_token(settings, token)
     root = settings.documents_dir.resolve()
@@ -127,7 +132,7 @@ async def _resolve(app, token: str) -> Path:
     return path
 
 
-async def _language(app, request: web.Request, owner: str) -> str:
+async def _language(app: App, request: web.Request, owner: str) -> str:
     from bot.i18n import normalise_language
     from bot.web.pages import request_language
 
@@ -136,7 +141,7 @@ async def _language(app, request: web.Request, owner: str) -> str:
     return normalise_language(user.language) if user is not None else request_language(request)
 
 
-def add_routes(web_app: web.Application, app) -> None:
+def add_routes(web_app: web.Application, app: App) -> None:
     """GET /files/{token}: the signed download; and the phone pages (/m/…, `bot.web.pages`)."""
     from bot.web.pages import add_routes as add_pages
 

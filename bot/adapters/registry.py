@@ -15,9 +15,12 @@ from __future__ import annotations
 import importlib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from bot.adapters.base import Channel
+
+if TYPE_CHECKING:
+    from bot.app import App
 
 ChannelFactory = Callable[..., Channel]
 
@@ -76,7 +79,7 @@ def spec(name: str) -> ChannelSpec:
         raise UnknownChannel(f"no channel {name!r}; the channels are: {', '.join(names())}") from None
 
 
-def create(name: str, app: Any, **options: Any) -> Channel:
+def create(name: str, app: App, **options: Any) -> Channel:
     """Make the channel `name` for `app`. ValueError: unknown, or its settings are missing."""
     s = spec(name)
     channel = s.factory()(app, **{**s.options, **options})

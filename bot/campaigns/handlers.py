@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from bot.campaigns.model import Campaign, days_left, pick
 from bot.campaigns.repo import UserForms, load_campaigns
@@ -17,7 +17,12 @@ from bot.dialogs.forms import FORMS
 from bot.dialogs.items import parent_items
 from bot.dialogs.printed import print_state
 from bot.i18n import N_, gettext, official
-from storage.models import Submission
+from storage.hot import SubmissionLike
+
+if TYPE_CHECKING:
+    from bot.dialogs.fields import Form
+    from storage.hot import SubRow
+    from storage.store import UserTx
 
 MAX_MISSING = 5
 
@@ -30,7 +35,7 @@ STATE_LINES = {
     "returned": N_("《{title}》被退回：{note}"),
 }
 
-async def handle_text(tx, lang: str, text: str, now: datetime | None = None) -> str | None:
+async def handle_text(tx: UserTx, lang: str, text: str, now: datetime | None = None) -> str | None:
     """The reply to one of the campaign words (联系, 退订提醒, 已报送 …), or None when `text` is not one."""
     from bot.handlers import words
 
@@ -43,7 +48,7 @@ async def handle_text(tx, lang: str, text: str, now: datetime | None = None) -> 
 CAMPAIGN_WORDS = ("contact", "remind_off", "remind_on", "submitted")
 
 
-async def run_word(tx, lang: str, name: str, arg: str = "", now: datetime | None = None) -> str:
+async def run_word(tx: UserTx, lang: str, name: str, arg: str = "", now: datetime | None = None) -> str:
     if name == "contact":
         return await contact_for(tx, lang, arg)
     if name == "remind_off":
@@ -58,7 +63,7 @@ async def run_word(tx, lang: str, name: str, arg: str = "", now: datetime | None
 CAMPAIGNS_TTL = 30.0  # seconds an admin's change to a campaign may take to reach the chat of another process
 
 
-async def tx_campaigns(tx) -> list[Campaign]:
+async def tx_campaigns(tx: UserTx) -> list[Campaign]:
     async def load() -> list[Campaign]:
         async with tx.store.sessions() as session:
             return await load_campaigns(session)
@@ -66,14 +71,14 @@ async def tx_campaigns(tx) -> list[Campaign]:
     return await tx.store.cached("campaigns", CAMPAIGNS_TTL, load)
 
 
-async def tx_user_forms(tx, campaigns: list[Campaign] | None = None) -> UserForms:
+async def tx_user_forms(tx: UserTx, campaigns: list[Campaign] | None = None) -> UserForms[SubRow]:
     """The user's forms and their campaigns, from the message's own view of the user."""
     if campaigns is None:
         campaigns = await tx_campaigns(tx)
     return UserForms.build(tx.user, await tx.submissions(), campaigns)
 
 
-def _title(lang: str, sub: Submission) -> str:
+def _title(lang: str, sub: SubmissionLike) -> str:
     form = FORMS[sub.form_id]
     title = gettext(lang, form.short_title)
     item = (sub.answers or {}).get("item_name")
@@ -165,7 +170,7 @@ def form_lines(lang: str, uf: UserForms, form_id: str, now: datetime) -> list[st
     return lines
 
 
-def _items_without_form(lang: str, uf: UserForms, form) -> list[str]:
+def _items_without_form(lang: str, uf: UserForms, form: Form) -> list[str]:
     """The parent form's items that have no such form yet: "事项2《柔性装配机器人》：申请书还没开始"."""
     parent_id, _, group = form.per_item.partition(".")
     parents = uf.forms.get(parent_id) or []
@@ -176,7 +181,7 @@ def _items_without_form(lang: str, uf: UserForms, form) -> list[str]:
             for i, row in enumerate(items) if row.get("_id") not in have]
 
 
-async def status_for(tx, lang: str, now: datetime | None = None) -> str:
+async def status_for(tx: UserTx, lang: str, now: datetime | None = None) -> str:
     """状态: each form, answered/total, what is missing, the deadline and days left, where to hand it in."""
     now = now or datetime.now(UTC)
     uf = await tx_user_forms(tx)
@@ -188,7 +193,7 @@ async def status_for(tx, lang: str, now: datetime | None = None) -> str:
     return "\n".join(lines)
 
 
-async def contact_for(tx, lang: str, arg: str = "") -> str:
+async def contact_for(tx: UserTx, lang: str, arg: str = "") -> str:
     """联系: the user's district office (附件1) and the city-level contacts; "联系 浦东" names a district."""
     t = lambda s, **k: gettext(lang, s, **k)  # noqa: E731
     campaigns = await tx_campaigns(tx)
@@ -219,14 +224,14 @@ async def contact_for(tx, lang: str, arg: str = "") -> str:
     return "\n".join(x for x in lines if x)
 
 
-def set_reminders(tx, lang: str, on: bool) -> str:
+def set_reminders(tx: UserTx, lang: str, on: bool) -> str:
     tx.update_prefs(reminders=on)
     if on:
         return gettext(lang, N_("已开启截止提醒：截止前7天、3天、1天和当天上午提醒您。"))
     return gettext(lang, N_("已退订截止提醒。回复“开启提醒”可重新开启。"))
 
 
-async def mark_submitted(tx, lang: str, arg: str = "", now: datetime | None = None) -> str:
+async def mark_submitted(tx: UserTx, lang: str, arg: str = "", now: datetime | None = None) -> str:
     """已报送: mark a finished form 已盖章报送 (reminders for it stop). "已报送 2" picks one of several."""
     t = lambda s, **k: gettext(lang, s, **k)  # noqa: E731
     uf = await tx_user_forms(tx)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Generic
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -17,7 +17,7 @@ from bot.dialogs.items import S, link_items, parent_items
 from bot.dialogs.printed import print_state
 from bot.domain import regions
 from storage.campaign_models import CampaignRow
-from storage.hot import SubmissionLike
+from storage.hot import SubmissionLike, UserLike
 from storage.models import Submission, User, utcnow
 
 OPEN = ("draft", "complete")  # unfinished, or finished but not yet marked 已盖章报送
@@ -83,16 +83,17 @@ def region_of(prefs: Mapping[str, Any] | None, subs: Sequence[SubmissionLike]) -
 
 
 @dataclass
-class UserForms:
-    """One user's forms and the campaign each belongs to."""
+class UserForms(Generic[S]):
+    """One user's forms and the campaign each belongs to: `storage.models` rows as a session read them, or
+    `SubRow`s of a message's own view (`tx_user_forms`)."""
 
-    user: User
+    user: UserLike
     region: dict[str, str | None]
-    forms: dict[str, list[Submission]]
+    forms: dict[str, list[S]]
     campaigns: dict[str, Campaign | None] = field(default_factory=dict)
 
     @classmethod
-    def build(cls, user: User, subs: Sequence[Submission], campaigns: Sequence[Campaign]) -> UserForms:
+    def build(cls, user: UserLike, subs: Sequence[S], campaigns: Sequence[Campaign]) -> UserForms[S]:
         region = region_of(user.prefs, subs)
         forms = latest_per_item(subs)
         by_id = {c.id: c for c in campaigns}
@@ -126,7 +127,8 @@ class UserForms:
         return (self.user.prefs or {}).get("reminders", True) is not False
 
 
-async def user_forms(session: AsyncSession, user: User, campaigns: Sequence[Campaign] | None = None) -> UserForms:
+async def user_forms(session: AsyncSession, user: User,
+                     campaigns: Sequence[Campaign] | None = None) -> UserForms[Submission]:
     subs = (await session.execute(select(Submission).where(col(Submission.user_id) == user.id))).scalars().all()
     if campaigns is None:
         campaigns = await load_campaigns(session)
@@ -134,7 +136,7 @@ async def user_forms(session: AsyncSession, user: User, campaigns: Sequence[Camp
 
 
 async def all_user_forms(session: AsyncSession, campaigns: Sequence[Campaign],
-                         user_ids: Iterable[int] | None = None) -> list[UserForms]:
+                         user_ids: Iterable[int] | None = None) -> list[UserForms[Submission]]:
     """Every user who has a form (or those of `user_ids`), with their forms' campaigns: two queries."""
     uq, sq = select(User), select(Submission)
     if user_ids is not None:

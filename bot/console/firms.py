@@ -16,10 +16,12 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from bot.campaigns.model import Campaign, days_left
 from bot.campaigns.repo import UserForms, all_user_forms, load_campaigns
+from bot.config import Settings
 from bot.dialogs.fields import Field, Form, Group
 from bot.dialogs.forms import FORMS
 from bot.domain.industries import industry
@@ -83,7 +85,7 @@ def _order(subs: Iterable[Submission]) -> list[Submission]:
     return sorted(subs, key=lambda s: (rank.get(s.form_id, 99), (s.answers or {}).get("_item", 0), s.id or 0))
 
 
-async def firms_for(session, officer: Officer, campaigns: Sequence[Campaign] | None = None,
+async def firms_for(session: AsyncSession, officer: Officer, campaigns: Sequence[Campaign] | None = None,
                     user_ids: Iterable[int] | None = None) -> list[Firm]:
     """Every firm of the officer's campaign and district, with the forms the office receives."""
     campaigns = list(campaigns) if campaigns is not None else await load_campaigns(session)
@@ -110,7 +112,7 @@ async def firms_for(session, officer: Officer, campaigns: Sequence[Campaign] | N
     return out
 
 
-async def firm_for(session, officer: Officer, user_id: int) -> Firm | None:
+async def firm_for(session: AsyncSession, officer: Officer, user_id: int) -> Firm | None:
     """One firm, only if it is in the officer's district (else None: not found, whatever the URL)."""
     found = await firms_for(session, officer, user_ids=[user_id])
     return found[0] if found else None
@@ -235,7 +237,7 @@ class FileRef:
     kind: str  # "pdf" | "docx" | "file"
 
 
-def documents_of(settings: Any, user_id: int, sub: Submission) -> list[FileRef]:
+def documents_of(settings: Settings, user_id: int, sub: Submission) -> list[FileRef]:
     """The files kept for a submission: its .docx and PDF (stored as "<submission id>-<name>" in the
     user's folder, as bot.dialogs.session keeps them) and the evidence files the firm sent."""
     out: list[FileRef] = []
@@ -257,7 +259,7 @@ def documents_of(settings: Any, user_id: int, sub: Submission) -> list[FileRef]:
     return out
 
 
-async def events_of(session, submission_ids: Sequence[int]) -> dict[int, list[ReviewEvent]]:
+async def events_of(session: AsyncSession, submission_ids: Sequence[int]) -> dict[int, list[ReviewEvent]]:
     if not submission_ids:
         return {}
     rows = (await session.execute(select(ReviewEvent).where(col(ReviewEvent.submission_id).in_(list(submission_ids)))

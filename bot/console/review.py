@@ -9,12 +9,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
+from sqlalchemy.ext.asyncio import AsyncSession
+
 from bot.campaigns.handlers import STATE_LINES, _title
 from bot.campaigns.reminders import STATUS, ReminderService
 from bot.i18n import N_, gettext
 from bot.messages import Button, Reply
 from storage.console_models import Officer, ReviewEvent
 from storage.models import Submission
+from storage.store import Store
 
 ACTIONS = {"received": "已收到纸质件", "approved": "初审通过", "returned": "退回"}
 MAX_NOTE = 500
@@ -42,7 +45,7 @@ class Verdict:
     notice: Reply
 
 
-def apply(session, officer: Officer, sub: Submission, action: str, note: str, now: datetime,
+def apply(session: AsyncSession, officer: Officer, sub: Submission, action: str, note: str, now: datetime,
           lang: str) -> Verdict:
     """Change the form's state in `session` (the caller commits) and make the firm's notice."""
     if action not in ACTIONS:
@@ -59,7 +62,7 @@ def apply(session, officer: Officer, sub: Submission, action: str, note: str, no
     return Verdict(sub, status_notice(lang, sub))
 
 
-async def tell(store, user_id: int, verdicts: list[Verdict], now: datetime) -> None:
+async def tell(store: Store, user_id: int, verdicts: list[Verdict], now: datetime) -> None:
     if verdicts:
         service = ReminderService(store, clock=lambda: now)
         form_id = verdicts[0].submission.form_id

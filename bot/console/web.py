@@ -16,16 +16,16 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, tzinfo
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote, urlparse
 
 from aiohttp import web
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from multidict import MultiDictProxy
 
-from bot.campaigns.model import days_left
+from bot.campaigns.model import Campaign, days_left
 from bot.campaigns.repo import load_campaigns
 from bot.console import auth, firms, review
 from bot.dialogs.forms import FORMS
@@ -75,11 +75,11 @@ class Console:
 
     # -- plumbing -----------------------------------------------------------------------------------------
 
-    def page(self, name: str, status: int = 200, **values) -> web.Response:
+    def page(self, name: str, status: int = 200, **values: Any) -> web.Response:
         html = self.env.get_template(name).render(**values)
         return web.Response(text=html, status=status, content_type="text/html", charset="utf-8", headers=HEADERS)
 
-    def refuse(self, status: int, message: str, officer=None) -> web.Response:
+    def refuse(self, status: int, message: str, officer: Officer | None = None) -> web.Response:
         return self.page("message.html", status=status, message=message, officer=officer)
 
     def _cookie(self, response: web.StreamResponse, name: str, value: str, max_age: int | None = None) -> None:
@@ -107,7 +107,7 @@ class Console:
 
     # -- login, invites -------------------------------------------------------------------------------------
 
-    def _with_csrf_cookie(self, request: web.Request, name: str, **values) -> web.Response:
+    def _with_csrf_cookie(self, request: web.Request, name: str, **values: Any) -> web.Response:
         token = request.cookies.get(CSRF_COOKIE) or auth.new_token()
         response = self.page(name, csrf=token, **values)
         self._cookie(response, CSRF_COOKIE, token)
@@ -173,7 +173,8 @@ class Console:
 
     # -- the queue ------------------------------------------------------------------------------------------
 
-    async def _district(self, officer, filters: firms.Filters | None = None):
+    async def _district(self, officer: Officer, filters: firms.Filters | None = None,
+                        ) -> tuple[Campaign | None, list[firms.Firm], list[firms.Firm]]:
         async with self.store.sessions() as session:
             campaigns = await load_campaigns(session)
             found = await firms.firms_for(session, officer, campaigns)
@@ -298,12 +299,12 @@ class Console:
                                                                       "Cache-Control": "max-age=3600"})
 
 
-def _local(ts: datetime, tz) -> str:
+def _local(ts: datetime, tz: tzinfo) -> str:
     """A stored time in the campaign's zone (SQLite hands back naive UTC)."""
     return (ts if ts.tzinfo else ts.replace(tzinfo=UTC)).astimezone(tz).strftime("%Y-%m-%d %H:%M")
 
 
-def _tz(campaign):
+def _tz(campaign: Campaign | None) -> tzinfo:
     from zoneinfo import ZoneInfo
 
     return campaign.tz if campaign is not None else ZoneInfo("Asia/Shanghai")
@@ -334,7 +335,7 @@ def _safe_next(target: str | None) -> str:
     return target
 
 
-def add_routes(web_app: web.Application, app, now: Callable[[], datetime] | None = None) -> Console:
+def add_routes(web_app: web.Application, app: App, now: Callable[[], datetime] | None = None) -> Console:
     """Mount the console under /console on `web_app` (serve's server)."""
     c = Console(app, now)
     r = web_app.router

@@ -13,6 +13,8 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
+from storage.hot import SubmissionLike
+
 PRINTED = "_printed"
 DRAFTS = "_drafts"  # unfinished long texts, by step path: nothing typed is lost to 上一步 or 修改
 
@@ -26,7 +28,7 @@ def digest(answers: Mapping[str, Any]) -> str:
     return hashlib.sha256(raw.encode()).hexdigest()[:20]
 
 
-def print_state(sub: Any, answers: Mapping[str, Any] | None = None) -> str:
+def print_state(sub: SubmissionLike, answers: Mapping[str, Any] | None = None) -> str:
     """The submission's state as a user sees it: its status, or "changed" when the answers are no longer
     the ones last printed."""
     if sub.status == "draft":
@@ -38,5 +40,5 @@ def print_state(sub: Any, answers: Mapping[str, Any] | None = None) -> str:
     return sub.status
 
 
-def was_handed_in(sub: Any) -> bool:
+def was_handed_in(sub: SubmissionLike) -> bool:
     return sub.status in ("submitted", "approved", "received")

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import re
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from bot.context import Ctx, Option
 from bot.dialogs import actions as a
@@ -22,6 +22,10 @@ from bot.dialogs.session import FormSession, campaign_of, display, open_session
 from bot.dialogs.state import Screen
 from bot.i18n import N_
 from bot.messages import PDF_MIME, PNG_MIME, Reply
+
+if TYPE_CHECKING:
+    from bot.campaigns.model import Campaign
+    from bot.catalogue.index import Need
 
 # Closing a long section, and the two edits of one, as phone keyboards send them ("完成。", " done ").
 DONE_WORDS = frozenset({"完成", "done", "/done", "好了", "写完了", "完毕", "结束"})
@@ -387,7 +391,7 @@ async def _catalogue(s: FormSession, step: w.Step, text: str) -> Reply | None:
     return question(s, ctx.t(N_("需求目录中与“{query}”相符的事项："), query=text[:20]), step)
 
 
-def _need_label(need: Any) -> str:
+def _need_label(need: Need) -> str:
     """A button for a need: its name and code (the firm's name where it fits)."""
     label = f"{need.name}（{need.code}）"
     firm = f"{need.name}（{need.code}，{need.firm}）" if need.firm else label
@@ -863,7 +867,7 @@ async def confirm(s: FormSession) -> list[Reply]:
     return [done, await next_steps(s, campaign)]
 
 
-async def next_steps(s: FormSession, campaign: Any) -> Reply:
+async def next_steps(s: FormSession, campaign: Campaign | None) -> Reply:
     """After a confirmed form, in one short message: the 申请书 still to write, what to print and attach,
     the official platform, and where and by when the stamped paper goes."""
     from bot.campaigns import handlers as campaigns

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import re
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -20,6 +21,7 @@ from bot.dialogs.errors import MESSAGES
 from bot.dialogs.fields import Answers, Choice, Field, Form, Group
 from bot.dialogs.results import Ambiguous, Invalid, Message
 from bot.i18n import N_
+from storage.hot import SubmissionLike
 
 MAX_TRIES = 3
 MORE = "#more"
@@ -211,7 +213,7 @@ def answered_count(form: Form, answers: Answers, version: int | None = None) -> 
     return answered, len(seq), missing
 
 
-def answered_sub(form: Form, sub: Any) -> tuple[int, int, list[Step]]:
+def answered_sub(form: Form, sub: SubmissionLike) -> tuple[int, int, list[Step]]:
     """`answered_count` of a submission, in the version of the form it was filled against."""
     return answered_count(form, sub.answers or {}, getattr(sub, "form_version", None))
 
@@ -223,7 +225,7 @@ def _norm(s: str) -> str:
     return re.sub(r"\s+", "", s).lower()
 
 
-def match_choice(text: str, choices: tuple[Choice, ...], tr) -> int | None:
+def match_choice(text: str, choices: tuple[Choice, ...], tr: Callable[[str], str]) -> int | None:
     """Index of the choice the text names: by number, by value, or by (translated) label."""
     t = text.strip().rstrip(".、")
     if t.isdigit():
@@ -245,7 +247,7 @@ def match_choice(text: str, choices: tuple[Choice, ...], tr) -> int | None:
     return None
 
 
-def match_multi(text: str, choices: tuple[Choice, ...], tr) -> list[int] | None:
+def match_multi(text: str, choices: tuple[Choice, ...], tr: Callable[[str], str]) -> list[int] | None:
     parts = [p for p in _SPLIT_MULTI.split(text.strip()) if p]
     if not parts:
         return None
@@ -259,7 +261,7 @@ def match_multi(text: str, choices: tuple[Choice, ...], tr) -> list[int] | None:
     return sorted(picked)
 
 
-def render_message(tr, msg: Message | Invalid | Ambiguous) -> str:
+def render_message(tr: Callable[[str], str], msg: Message | Invalid | Ambiguous) -> str:
     template = WALKER_MESSAGES.get(msg.code) or MESSAGES.get(msg.code, msg.code)
     params = {k: (tr(v) if isinstance(v, str) else v) for k, v in (msg.params or {}).items()}
     try:

@@ -809,8 +809,8 @@ class _Renderer:
             return
         for f in self.layout.unplaced(self.form):
             if f.section == section and f.in_version(self.form.version):
-                cells = [Label(f.key), Value(f.key, len(block.widths_cm) - 1)]
-                self.rows(t, self.cells(Row(tuple(cells)), self.fields, self.answers))
+                cells = (Label(f.key), Value(f.key, len(block.widths_cm) - 1))
+                self.rows(t, self.cells(Row(cells), self.fields, self.answers))
 
     def cells(self, r: Row, fields: Mapping[str, Field], answers: Mapping[str, Any],
               number: str = "") -> list[Cell]:

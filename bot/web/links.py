@@ -21,11 +21,16 @@ import hmac
 import logging
 import re
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING
 
 from storage import link_models
+
+if TYPE_CHECKING:
+    from bot.app import App
+    from bot.messages import Reply
 
 log = logging.getLogger(__name__)
 
@@ -56,7 +61,7 @@ def signed(secret: str, link_id: str) -> bool:
     return hmac.compare_digest(_tag(secret, link_id[:12]), link_id[12:])
 
 
-def clock(app: Any) -> datetime:
+def clock(app: App) -> datetime:
     """The app's time (tests inject it through the engine), aware."""
     now = getattr(getattr(app, "engine", None), "now", None)
     value = now() if callable(now) else datetime.now(UTC)
@@ -67,7 +72,7 @@ def page_path(link_id: str, *parts: str) -> str:
     return "/".join((PREFIX, link_id, *parts))
 
 
-async def make_link_id(app: Any, channel: str, external_id: str, target: str,
+async def make_link_id(app: App, channel: str, external_id: str, target: str,
                        now: datetime | None = None) -> str:
     """The id of a link to `target` for this user: one still valid for over half its lifetime, else a new one."""
     if not TARGET.fullmatch(target):
@@ -83,7 +88,7 @@ async def make_link_id(app: Any, channel: str, external_id: str, target: str,
     return link_id
 
 
-async def page_url(app: Any, channel: str, external_id: str, target: str, now: datetime | None = None) -> str:
+async def page_url(app: App, channel: str, external_id: str, target: str, now: datetime | None = None) -> str:
     """The short link to `target` ("files", "review:<submission id>") of the user `external_id` on `channel`;
     "" without JIEBANG_PUBLIC_URL (no link can be given: said once in the log)."""
     global _told_no_url
@@ -116,7 +121,7 @@ class Refused(Exception):
         self.opened = opened
 
 
-async def open_link(app: Any, link_id: str, now: datetime | None = None) -> Opened:
+async def open_link(app: App, link_id: str, now: datetime | None = None) -> Opened:
     """The link's row, or Refused(403) for anything we did not make, Refused(410) once it has expired."""
     if not signed(app.settings.effective_secret(), link_id):
         raise Refused(403, "not a link of ours")
@@ -130,8 +135,8 @@ async def open_link(app: Any, link_id: str, now: datetime | None = None) -> Open
     return opened
 
 
-async def with_page_link(app: Any, channel: str, external_id: str, reply: Any, limit: int | None = None,
-                         length: Any = len, text: str | None = None) -> str:
+async def with_page_link(app: App, channel: str, external_id: str, reply: Reply, limit: int | None = None,
+                         length: Callable[[str], int] = len, text: str | None = None) -> str:
     """The text a channel sends for `reply` (or `text`, the channel's own rendering of it, e.g. with
     numbered choices): that and, where the reply has a page, one line with the link, in the reply's
     language. Where that is over `limit` (measured with `length`) and the reply has a summary, the summary

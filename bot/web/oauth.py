@@ -27,12 +27,15 @@ from __future__ import annotations
 
 import logging
 import re
-from typing import Any
+from typing import TYPE_CHECKING
 from urllib.parse import quote
 
 import aiohttp
 
 from bot.web.links import PREFIX
+
+if TYPE_CHECKING:
+    from bot.config import Settings
 
 log = logging.getLogger(__name__)
 
@@ -59,7 +62,7 @@ def target_of(state: str) -> str:
     return f"review:{found.group(1)}" if found and found.group(1) else "files"
 
 
-def oauth_url(settings: Any, target: str = "files") -> str:
+def oauth_url(settings: Settings, target: str = "files") -> str:
     """The WeChat authorisation URL that lands on `target` ("files", "review:<submission id>") for whoever
     opens it in WeChat; "" without JIEBANG_PUBLIC_URL or WECHAT_APP_ID."""
     base = settings.public_url.rstrip("/")
@@ -79,7 +82,7 @@ class NotAuthorised(Exception):
         self.snapshot = snapshot
 
 
-async def openid_for(http: aiohttp.ClientSession, settings: Any, code: str) -> str:
+async def openid_for(http: aiohttp.ClientSession, settings: Settings, code: str) -> str:
     """The openid the code stands for; NotAuthorised for a wrong, used or expired code or an outage."""
     if not _CODE.fullmatch(code or ""):
         raise NotAuthorised("not a code")

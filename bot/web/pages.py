@@ -18,7 +18,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import aiohttp
 from aiohttp import web
@@ -35,6 +35,9 @@ from bot.web import files, oauth
 from bot.web.links import PREFIX, Opened, Refused, clock, make_link_id, open_link
 from bot.web.text import state_name, word
 from storage.models import User
+
+if TYPE_CHECKING:
+    from bot.app import App
 
 log = logging.getLogger(__name__)
 
@@ -84,7 +87,7 @@ class Seen:
 
 
 class Pages:
-    def __init__(self, app: Any) -> None:
+    def __init__(self, app: App) -> None:
         self.app = app
         self.env = _env()
         self._http: aiohttp.ClientSession | None = None
@@ -244,7 +247,7 @@ class Pages:
         return response
 
 
-def add_routes(web_app: web.Application, app: Any) -> Pages:
+def add_routes(web_app: web.Application, app: App) -> Pages:
     """Mount the phone pages (/m/…) on `web_app`."""
     pages = Pages(app)
     r = web_app.router

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from bot.i18n import N_, gettext
 
 WORDS = {
@@ -51,7 +53,7 @@ STATES = {
 LINK_LINES = {"files": N_("我的文件：{url}"), "review": N_("查看全部：{url}")}
 
 
-def word(lang: str, key: str, **params) -> str:
+def word(lang: str, key: str, **params: Any) -> str:
     return gettext(lang, WORDS[key], **params)
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from bot.dialogs import validators as v
 from bot.dialogs.fields import Choice, Field, Form
 from bot.i18n import N_
@@ -13,7 +15,7 @@ S4 = N_("四、希望采取的合作方式")
 EVIDENCE = N_("佐证材料")
 
 
-def _section(key: str, label: str, guidance: str, section: str, **kw) -> Field:
+def _section(key: str, label: str, guidance: str, section: str, **kw: Any) -> Field:
     return Field(key, label, N_("可分几条消息发送，写完回复“完成”"), validate=v.long_text(6000), long_text=True,
                  max_chars=6000, guidance=guidance, section=section, **kw)
 
