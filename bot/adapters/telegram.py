@@ -41,6 +41,7 @@ import hmac
 import io
 import json
 import logging
+import re
 import time
 from collections import OrderedDict, deque
 from collections.abc import AsyncIterator, Sequence
@@ -182,11 +183,16 @@ def caption_of(text: str) -> str:
 
 
 def command_text(text: str) -> str:
-    """`/start@jiebang_bot payload` → `/start`: our commands as the engine knows them; other text as is."""
+    """`/help@jiebang_bot` → `/help`: our commands as the engine knows them; other text as is. A deep link
+    (t.me/<bot>?start=sme_pudong) arrives as `/start sme_pudong` and keeps its payload."""
     if not text.startswith("/"):
         return text
-    word = text.split(maxsplit=1)[0][1:].split("@", 1)[0].lower()
-    return f"/{word}" if word in COMMANDS else text
+    head, _, rest = text.partition(" ")
+    word = head[1:].split("@", 1)[0].lower()
+    if word not in COMMANDS:
+        return text
+    payload = rest.strip()
+    return f"/start {payload}" if word == "start" and re.fullmatch(r"[A-Za-z0-9_-]{1,64}", payload) else f"/{word}"
 
 
 def keyboard(reply: Reply) -> InlineKeyboardMarkup | None:

@@ -21,7 +21,7 @@ import docx
 import pytest
 from aiohttp import web
 
-from bot.adapters.telegram import SECRET_HEADER, TelegramChannel, split_text
+from bot.adapters.telegram import SECRET_HEADER, TelegramChannel, command_text, split_text
 from bot.app import open_app
 from bot.config import Settings
 from bot.documents.pdf import pdf_available
@@ -954,3 +954,12 @@ async def test_a_slow_answer_shows_typing_and_a_quick_one_does_not(fake, setting
         assert len(fake.calls_of("sendChatAction")) == before
     finally:
         await quick.stop()
+
+
+def test_a_deep_link_keeps_its_start_payload_and_other_commands_lose_the_bot_name():
+    """t.me/<bot>?start=sme_pudong arrives as "/start sme_pudong": the payload chooses role and district
+    (issue 15); "/help@jiebang_bot" is /help."""
+    assert command_text("/start sme_pudong") == "/start sme_pudong"
+    assert command_text("/start@jiebang_bot sme_pudong") == "/start sme_pudong"
+    assert command_text("/help@jiebang_bot") == "/help"
+    assert command_text("/start 你好") == "/start"  # not a payload Telegram sends
