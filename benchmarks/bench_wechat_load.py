@@ -3,6 +3,7 @@
     python benchmarks/bench_wechat_load.py                          # 200 users at once, SQLite, PDFs off
     python benchmarks/bench_wechat_load.py --users 50 --think 2     # 50 users who take 2 s per answer
     python benchmarks/bench_wechat_load.py --database-url postgresql+asyncpg://postgres@127.0.0.1:55500/postgres
+                                                                    # (a database of its own beside it)
     python benchmarks/bench_wechat_load.py --stages                 # where the time of a message goes
     python benchmarks/bench_wechat_load.py --profile /tmp/serve.prof  # and where the server's CPU time goes
 
@@ -351,6 +352,21 @@ def serve_with_stages(out: str) -> None:
 
 async def main(args) -> None:
     data_dir = Path(tempfile.mkdtemp(prefix="bench-wechat-"))
+    given, fresh = args.database_url, None
+    if given.startswith("postgresql"):  # a database of its own beside the one named, dropped after
+        from bench_engine import drop_postgres, fresh_postgres
+
+        fresh = f"bench_wechat_{RUN}"
+        args.database_url = await fresh_postgres(given, fresh) or given
+        fresh = fresh if args.database_url != given else None
+    try:
+        await run(args, data_dir)
+    finally:
+        if fresh:
+            await drop_postgres(given, fresh)
+
+
+async def run(args, data_dir: Path) -> None:
     _kind, answers = benchlib.sme_script(by_step=False)
     answers = {**answers, "企业性质": "2", "还要添加": "2"}  # choices by number, as a WeChat user types them
     async with FakeWeChatAPI() as fake:
