@@ -122,7 +122,8 @@ async def database_url(request, tmp_path):
 
 @pytest.fixture
 def settings(tmp_path, database_url) -> Settings:
-    return Settings(data_dir=tmp_path / "data", database_url=database_url)
+    """PDFs off: a cold LibreOffice start takes seconds; the tests that are about PDFs turn them on."""
+    return Settings(data_dir=tmp_path / "data", database_url=database_url, pdf=False)
 
 
 @pytest.fixture
@@ -134,7 +135,7 @@ async def app(settings):
 
 @pytest.fixture
 def sqlite_settings(tmp_path) -> Settings:
-    return Settings(data_dir=tmp_path / "data")
+    return Settings(data_dir=tmp_path / "data", pdf=False)
 
 
 @pytest.fixture

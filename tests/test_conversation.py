@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import io
 
 import docx
@@ -87,11 +88,21 @@ async def test_a_menu_takes_the_words_people_type_for_an_option(app):
     assert c.text.startswith("企业名称 (1/")
 
 
-async def test_whole_form_gives_a_docx_with_every_answer(app):
+async def test_whole_form_gives_a_docx_with_every_answer(settings):
+    app = await open_app(dataclasses.replace(settings, pdf=True))  # the PDF and the page-1 picture are the point
+    try:
+        await _whole_form_gives_a_docx_with_every_answer(app)
+    finally:
+        await app.close()
+
+
+async def _whole_form_gives_a_docx_with_every_answer(app):
     c = ChatClient(app.engine)
     await start_form(c)
     review = await c.fill(SME_STEPS)
     assert "请核对" in review.text and "上海测试科技有限公司" in review.text
+    if pdf_available():  # the review shows page 1 as it will print
+        assert review.image is not None and review.image.data.startswith(b"\x89PNG")
     reply, _next = await c.click("确认")
     doc = reply.document
     assert doc is not None and doc.filename == "中小企业揭榜对接表-上海测试科技有限公司.docx"
@@ -104,8 +115,9 @@ async def test_whole_form_gives_a_docx_with_every_answer(app):
         [pdf] = reply.documents
         assert pdf.filename == "中小企业揭榜对接表-上海测试科技有限公司.pdf" and pdf.data.startswith(b"%PDF")
         assert pdf.path is not None and pdf.path.read_bytes() == pdf.data
+        assert reply.image is not None and reply.image.path is not None and reply.image.path.exists()
     else:
-        assert reply.documents == ()
+        assert reply.documents == () and reply.image is None
 
 
 async def test_wrong_answer_gets_one_specific_reask_then_an_example_after_three(app):
