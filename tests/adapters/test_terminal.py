@@ -39,7 +39,7 @@ class Terminal:
         os.close(slave)
         self.output = ""
 
-    def read_until(self, marker: str, seconds: float = 30) -> str:
+    def read_until(self, marker: str, seconds: float = 120) -> str:
         """Everything shown from now until `marker` appears (the marker included)."""
         seen = b""
         deadline = time.monotonic() + seconds
@@ -129,7 +129,7 @@ def test_ctrl_c_ends_the_chat_at_once_with_status_130_and_the_answers_kept(termi
     t.type("上海测试科技有限公司" + ENTER)
     t.type("91310000", then="91310000")  # half a line typed and shown, then Ctrl-C: no Enter needed to leave
     os.write(t.master, CTRL_C.encode())
-    assert t.proc.wait(timeout=20) == 130
+    assert t.proc.wait(timeout=120) == 130  # an upper bound for a loaded machine, not a timing
     said = t.read_until("继续") + t.rest()
     assert "答案都已保存" in said and "Traceback" not in said
     assert said.strip().count("\n") <= 1  # one line
