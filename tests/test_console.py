@@ -107,7 +107,7 @@ def _answers_in_order() -> list[str]:
     return [x for k in order for x in ([SME_ANSWERS[k]] if isinstance(SME_ANSWERS[k], str) else SME_ANSWERS[k])]
 
 
-async def _read_until(stream: asyncio.StreamReader, marker: str, seconds: float = 20) -> str:
+async def _read_until(stream: asyncio.StreamReader, marker: str, seconds: float = 90) -> str:
     seen = ""
     async with asyncio.timeout(seconds):
         while marker not in seen:

@@ -42,7 +42,7 @@ from bot.messages import Document, Reply
 from tests.fakes.telegram_api import FakeBotAPI
 from tests.fakes.wechat_api import FakeWeChatAPI
 
-WAIT = 10.0  # the bound on every wait here
+WAIT = 30.0  # the bound on every wait here (an upper bound for a loaded machine)
 TOKEN, APP_ID, AES_KEY = "contracttoken", "wx00000000contract", "abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG"
 CORP_ID, WECOM_TOKEN, WECOM_KEY = "ww00000000contract", "QDG6eK", "jWmYm7qr5nMoAUwZRjGtBxmz3KA1tkAj3ykkR6q2B2C"
 TICKS = ("☑ ", "☐ ")

@@ -227,7 +227,7 @@ class FakeBotAPI:
         """Messages the bot sent to a chat, as they look now (edits applied), oldest first."""
         return [m for (c, _), m in sorted(self.messages.items()) if c == chat_id and m.get("from", {}).get("is_bot")]
 
-    async def wait_for(self, predicate, seconds: float = 5.0, what: str = "condition") -> Any:
+    async def wait_for(self, predicate, seconds: float = 30.0, what: str = "condition") -> Any:
         """Wait until `predicate()` is truthy (re-checked after every call the server answers)."""
         try:
             async with asyncio.timeout(seconds):
