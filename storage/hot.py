@@ -215,7 +215,9 @@ def sqlite_path(url: str) -> str:
     return path
 
 
-_LOAD_SQLITE = """
+# One statement reads everything a message needs: the user, their conversation, the submission the state
+# names, whether this delivery was handled already (its replies) and whether anything waits in the outbox.
+_LOAD = """
 SELECT u.id, u.language, u.prefs, c.state, c.version,
        s.id, s.form_id, s.campaign_id, s.status, s.status_note, s.answers, s.form_version,
        s.created_at, s.updated_at, s.completed_at,
@@ -224,11 +226,12 @@ SELECT u.id, u.language, u.prefs, c.state, c.version,
                AND o.delivered_at IS NULL)
 FROM users u
 JOIN conversations c ON c.user_id = u.id
-LEFT JOIN submissions s ON s.user_id = u.id
-     AND s.id = COALESCE(json_extract(c.state, '$.submission'), json_extract(c.state, '$.sub'))
-LEFT JOIN processed_messages p ON p.channel = u.channel AND p.message_id = u.id || ?
-WHERE u.channel = ? AND u.external_id = ?
+LEFT JOIN submissions s ON s.user_id = u.id AND s.id = {submission}
+LEFT JOIN processed_messages p ON p.channel = u.channel AND p.message_id = {key}
+WHERE u.channel = {channel} AND u.external_id = {external_id}
 """
+_LOAD_SQLITE = _LOAD.format(submission="COALESCE(json_extract(c.state, '$.submission'), json_extract(c.state, '$.sub'))",
+                            key="u.id || ?", channel="?", external_id="?")
 
 _SUB_COLUMNS = "id, user_id, form_id, campaign_id, status, status_note, answers, form_version, " \
                "created_at, updated_at, completed_at"
@@ -586,20 +589,8 @@ def _opt_ts(value: Any) -> Any:
 
 # -- PostgreSQL ---------------------------------------------------------------------------------------
 
-_LOAD_PG = """
-SELECT u.id, u.language, u.prefs, c.state, c.version,
-       s.id, s.form_id, s.campaign_id, s.status, s.status_note, s.answers, s.form_version,
-       s.created_at, s.updated_at, s.completed_at,
-       p.replies,
-       EXISTS (SELECT 1 FROM outbox o WHERE o.channel = u.channel AND o.external_id = u.external_id
-               AND o.delivered_at IS NULL)
-FROM users u
-JOIN conversations c ON c.user_id = u.id
-LEFT JOIN submissions s ON s.user_id = u.id
-     AND s.id = COALESCE(c.state->>'submission', c.state->>'sub')::int
-LEFT JOIN processed_messages p ON p.channel = u.channel AND p.message_id = u.id::text || $1
-WHERE u.channel = $2 AND u.external_id = $3
-"""
+_LOAD_PG = _LOAD.format(submission="COALESCE(c.state->>'submission', c.state->>'sub')::int",
+                        key="u.id::text || $1", channel="$2", external_id="$3")
 
 
 async def _no_reset(conn: Any) -> None:
