@@ -19,6 +19,7 @@ class App:
     engine: Engine
 
     async def close(self) -> None:
+        await self.engine.close()
         await self.store.close()
 
 

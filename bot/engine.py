@@ -79,6 +79,13 @@ class Engine:
     async def produce(self, form, answers):
         return await self._made.get(form, answers, self.settings.pdf)
 
+    async def close(self) -> None:
+        await self._made.close()
+
+    def prefetch(self, form, answers) -> None:
+        """Start making a form's files now (at its review), for the confirm that is likely to follow."""
+        self._made.start(form, dict(answers), self.settings.pdf)
+
     async def handle(self, incoming: Incoming) -> list[Reply]:
         lang = normalise_language(incoming.language)
         async with self._lock(incoming.channel, incoming.user_id):
@@ -162,7 +169,8 @@ class Engine:
 
     def context(self, tx: UserTx, incoming: Incoming) -> Ctx:
         return Ctx(tx=tx, settings=self.settings, incoming=incoming, now=self.now,
-                   state=ConversationState.from_json(tx.state), lang=tx.user.language, produce=self.produce)
+                   state=ConversationState.from_json(tx.state), lang=tx.user.language, produce=self.produce,
+                   prefetch=self.prefetch)
 
     async def route(self, ctx: Ctx) -> list[Reply]:
         """Length guard, the words that work anywhere, stale taps, then the current screen."""

@@ -832,7 +832,11 @@ class DoneScreen(ReviewScreen):
 async def with_picture(s: FormSession, reply: Reply) -> Reply:
     """A review comes with a picture of page 1 as it will print (where PDFs are made): people would rather
     look than read. The files made for it wait for the confirm (bot/documents/produce.py ProducedCache)."""
-    if reply.screen != "review" or reply.image is not None or not s.ctx.settings.pdf or s.ctx.produce is None:
+    if reply.screen != "review" or reply.image is not None or s.ctx.produce is None:
+        return reply
+    if not s.ctx.settings.pdf:  # no picture to show: the .docx is made while they read, for the confirm
+        if s.ctx.prefetch is not None:
+            s.ctx.prefetch(s.form, s.answers)
         return reply
     made = await s.ctx.produce(s.form, s.answers)
     if made.preview is None:
