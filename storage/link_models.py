@@ -8,13 +8,14 @@ chat that shows the link at every reply does not make a row at every reply. Rows
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import DateTime, Index, delete, select
 from sqlmodel import Field, SQLModel, col
 
 from storage.models import utcnow
+from storage.times import aware
 
 KEEP_EXPIRED = timedelta(days=30)
 
@@ -32,14 +33,9 @@ class PageLink(SQLModel, table=True):
     created_at: datetime = Field(default_factory=utcnow, sa_type=DateTime(timezone=True))
 
 
-def _aware(value: datetime) -> datetime:
-    """SQLite hands back naive datetimes: they were written in UTC."""
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value
-
-
 def _fresh(row: PageLink) -> PageLink:
-    row.expires_at = _aware(row.expires_at)
-    row.created_at = _aware(row.created_at)
+    row.expires_at = aware(row.expires_at)
+    row.created_at = aware(row.created_at)
     return row
 
 

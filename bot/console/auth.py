@@ -28,6 +28,7 @@ from sqlmodel import col
 from bot.campaigns.model import Campaign
 from bot.domain import regions
 from storage.console_models import LoginAttempt, Officer, OfficerSession
+from storage.times import aware
 
 SESSION_HOURS = 12
 WINDOW = timedelta(minutes=15)
@@ -112,7 +113,7 @@ async def invited(session: AsyncSession, token: str, now: datetime) -> Officer |
     officer = (await session.execute(select(Officer).where(col(Officer.invite_digest) == digest(token)))).scalar_one_or_none()
     if officer is None or officer.disabled or officer.invite_expires_at is None:
         return None
-    if _aware(officer.invite_expires_at) < now:
+    if aware(officer.invite_expires_at) < now:
         return None
     return officer
 
@@ -120,12 +121,6 @@ async def invited(session: AsyncSession, token: str, now: datetime) -> Officer |
 def accept(officer: Officer, password: str) -> None:
     officer.password_hash = hash_password(password)
     officer.invite_digest, officer.invite_expires_at = None, None
-
-
-def _aware(ts: datetime) -> datetime:
-    from datetime import UTC
-
-    return ts if ts.tzinfo else ts.replace(tzinfo=UTC)
 
 
 @dataclass
@@ -171,7 +166,7 @@ async def current(session: AsyncSession, token: str | None, now: datetime) -> tu
     if not token:
         return None
     row = await session.get(OfficerSession, digest(token))
-    if row is None or _aware(row.expires_at) < now:
+    if row is None or aware(row.expires_at) < now:
         return None
     officer = await session.get(Officer, row.officer_id)
     if officer is None or officer.disabled:

@@ -18,7 +18,8 @@ from bot.adapters.wechat import windows
 from bot.adapters.wechat.guard import TRANSIENT
 from bot.logsafe import who  # noqa: F401  (the channel logs through book.who)
 from bot.messages import Reply, reply_from_dict
-from storage.channel_models import ChannelState, aware, begin_message, channel_state, runner, update_state
+from storage.channel_models import ChannelState, begin_message, channel_state, runner, update_state
+from storage.times import aware
 
 log = logging.getLogger(__name__)
 

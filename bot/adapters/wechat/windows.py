@@ -26,7 +26,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from storage.channel_models import ChannelState, aware
+from storage.channel_models import ChannelState
+from storage.times import aware
 
 
 @dataclass(frozen=True)
