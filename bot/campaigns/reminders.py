@@ -44,6 +44,7 @@ from bot.messages import Button, Reply, reply_from_dict, reply_to_dict
 from storage.campaign_models import Reminder
 from storage.models import Outbox, User
 from storage.store import Store, rowcount
+from storage.tables import table_of
 
 if TYPE_CHECKING:
     from bot.app import App
@@ -167,7 +168,7 @@ class ReminderService:
         if not rows:
             return 0
         ins = pg_insert if self._pg else sqlite_insert
-        table = Reminder.__table__  # type: ignore[attr-defined]  # SQLModel's class type does not declare it
+        table = table_of(Reminder)
         stmt = ins(table).on_conflict_do_nothing(
             index_elements=["user_id", "campaign_id", "form_id", "deadline", "kind"]).returning(table.c.id)
         async with self.store.sessions() as session, session.begin():
