@@ -28,10 +28,12 @@ from typing import Any
 from sqlalchemy import Column, DateTime, Index, Text, case, delete, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlmodel import Field, SQLModel
+from sqlmodel import Field, SQLModel, col
 
 from bot.messages import Reply, reply_from_dict
 from storage.models import Outbox, User, utcnow
+from storage.tables import table_of
+from storage.times import aware
 
 VIA = ("subscribe", "custom", "app", "outbox")  # how an unprompted message went out (see WeChatChannel.send)
 
@@ -91,11 +93,8 @@ class ChannelArrival(SQLModel, table=True):
     arrived_at: datetime = Field(default_factory=utcnow, sa_type=DateTime(timezone=True))
 
 
-def aware(value: datetime | None) -> datetime | None:
-    """SQLite hands back naive datetimes: they were written in UTC."""
-    if value is not None and value.tzinfo is None:
-        return value.replace(tzinfo=UTC)
-    return value
+# Their Tables, for Core statements (insert … on conflict, update … returning) that name columns `.c.<name>`.
+STATES, NONCES, ARRIVALS = table_of(ChannelState), table_of(ChannelNonce), table_of(ChannelArrival)
 
 
 @asynccontextmanager
@@ -226,19 +225,19 @@ def _row(mapping: Any) -> ChannelState:
 async def _ensure(session: Any, store: Any, channel: str, external_id: str) -> bool:
     """Make the user's row if missing, from earlier prefs where there are any. True when there were."""
     prefs = (await session.execute(
-        select(User.prefs).where(User.channel == channel, User.external_id == external_id)
+        select(col(User.prefs)).where(col(User.channel) == channel, col(User.external_id) == external_id)
     )).scalar_one_or_none() or {}
     values = _from_prefs(prefs)
     fresh = ChannelState(channel=channel, external_id=external_id)
     row = {name: getattr(fresh, name) for name in ChannelState.model_fields} | values
-    await session.execute(_insert(store, ChannelState.__table__).values(**row)
+    await session.execute(_insert(store, STATES).values(**row)
                           .on_conflict_do_nothing(index_elements=["channel", "external_id"]))
     return bool(values)
 
 
 async def channel_state(store: Any, channel: str, external_id: str, *, session: Any = None) -> ChannelState:
     """The user's row; one read from earlier prefs the first time; a fresh (unsaved) one when neither."""
-    table = ChannelState.__table__
+    table = STATES
     where = (table.c.channel == channel) & (table.c.external_id == external_id)
     async with _tx(store, session) as session:
         found = (await session.execute(select(table).where(where))).first()
@@ -251,7 +250,7 @@ async def update_state(store: Any, channel: str, external_id: str, *, session: A
                        **values: Any) -> ChannelState:
     """Set columns and return the row as it is now. A value may be an SQL expression on the column
     (`ChannelState.message_sent + 1`), so counts add up across processes."""
-    table = ChannelState.__table__
+    table = STATES
     stmt = (update(table).where(table.c.channel == channel, table.c.external_id == external_id)
             .values(updated_at=utcnow(), **values).returning(*table.c))
     async with _tx(store, session) as session:
@@ -266,7 +265,7 @@ async def claim_nonce(store: Any, channel: str, timestamp: int, nonce: str, deli
                       at: datetime, *, session: Any = None) -> str | None:
     """Record a signed request's (timestamp, nonce). None when it is new; else the delivery it carried
     the first time (the same one: WeChat retrying; another: a replay)."""
-    table = ChannelNonce.__table__
+    table = NONCES
     async with _tx(store, session) as session:
         done = await session.execute(
             _insert(store, table).values(channel=channel, timestamp=timestamp, nonce=nonce,
@@ -282,7 +281,7 @@ async def claim_nonce(store: Any, channel: str, timestamp: int, nonce: str, deli
 async def forget_nonces(store: Any, before: datetime) -> int:
     """Drop pairs seen before `before` (older requests are refused by their timestamp anyway)."""
     async with store.sessions() as session, session.begin():
-        result = await session.execute(delete(ChannelNonce).where(ChannelNonce.seen_at < before))
+        result = await session.execute(delete(ChannelNonce).where(col(ChannelNonce.seen_at) < before))
         return result.rowcount or 0
 
 
@@ -291,7 +290,7 @@ async def begin_message(store: Any, channel: str, external_id: str, *, session: 
     """At a message of the user: their row (with `values` set, as `update_state` does; or as it is) and the
     replies waiting for them in the outbox, oldest first, read in one transaction. The outbox is not
     marked: the engine shows what waits with its answer and marks it delivered in the message's commit."""
-    table = ChannelState.__table__
+    table = STATES
     where = (table.c.channel == channel) & (table.c.external_id == external_id)
     stmt = (update(table).where(where).values(updated_at=utcnow(), **values).returning(*table.c) if values
             else select(table).where(where))
@@ -300,8 +299,9 @@ async def begin_message(store: Any, channel: str, external_id: str, *, session: 
         if found is None and (await _ensure(session, store, channel, external_id) or values):
             found = (await session.execute(stmt)).first()
         waiting = (await session.execute(
-            select(Outbox.replies).where(Outbox.channel == channel, Outbox.external_id == external_id,
-                                         Outbox.delivered_at.is_(None)).order_by(Outbox.id))).scalars().all()
+            select(col(Outbox.replies)).where(col(Outbox.channel) == channel, col(Outbox.external_id) == external_id,
+                                              col(Outbox.delivered_at).is_(None)).order_by(col(Outbox.id))
+        )).scalars().all()
     state = _row(found._mapping) if found is not None else ChannelState(channel=channel, external_id=external_id)
     return state, [reply_from_dict(d) for replies in waiting for d in (replies or [])]
 
@@ -328,7 +328,7 @@ async def arrive(store: Any, channel: str, external_id: str, seq: str, now: date
     message opens), so the decisions of two processes about one user are taken one after the other (a row
     lock on PostgreSQL, the database's on SQLite). Entries older than `stale_before` (a process that died
     while handling) are ignored and dropped."""
-    st, ar = ChannelState.__table__, ChannelArrival.__table__
+    st, ar = STATES, ARRIVALS
     owner = (ar.c.channel == channel) & (ar.c.external_id == external_id)
     lock = (update(st).where(st.c.channel == channel, st.c.external_id == external_id)
             .values(updated_at=now, **(values or {})).returning(*st.c))
@@ -359,7 +359,7 @@ async def settle(store: Any, channel: str, external_id: str, seq: str, now: date
                  session: Any = None) -> None:
     """The message `seq` is applied (or given up): it is the user's latest unless a newer one is, and the
     messages waiting behind it may go."""
-    st, ar = ChannelState.__table__, ChannelArrival.__table__
+    st, ar = STATES, ARRIVALS
     newest = case((st.c.applied_seq.is_(None) | (st.c.applied_seq < seq), seq), else_=st.c.applied_seq)
     async with _tx(store, session) as session:
         await session.execute(update(st).where(st.c.channel == channel, st.c.external_id == external_id)
