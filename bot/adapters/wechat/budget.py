@@ -240,5 +240,6 @@ def plan(units: Sequence[Unit], budget: int, limit: int = TEXT_LIMIT, dropped: i
         rest = "\n".join(u.text for u in missing if u.kind == "text")  # the rest of a reply whose start went out
         if rest:
             left.append(Reply(rest, language=reply.language, screen=reply.screen))
-        left += [Reply(u.doc.filename, document=u.doc, language=reply.language) for u in missing if u.kind == "file"]
+        left += [Reply(u.doc.filename, document=u.doc, language=reply.language)
+                 for u in missing if u.kind == "file" and u.doc is not None]  # a file unit carries its document
     return Plan(arrange([units[i] for i in sorted(taken)], limit), left, dropped)

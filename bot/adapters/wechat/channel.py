@@ -36,9 +36,10 @@ import secrets
 import time
 import weakref
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from functools import partial
 
 import jinja2
 from aiohttp import web
@@ -317,6 +318,7 @@ class WeChatChannel:
         if self.kind == "wecom":
             if not self.guard.fresh(ts):
                 return _forbidden()
+            assert self.crypt is not None, "WeCom's callbacks are always encrypted: __init__ requires the key"
             try:
                 plain = self.crypt.decrypt_verified(q.get("msg_signature"), ts, nonce, echostr)
             except CryptoError as exc:
@@ -355,7 +357,7 @@ class WeChatChannel:
             log.info("%s: malformed XML refused: %s", self.name, exc)
             return _bad()
         outer = fields(root)
-        encrypted = False
+        encrypted: MsgCrypt | None = None  # what decrypted the message: the reply is encrypted with it
         if self.crypt is not None and outer.get("Encrypt"):
             if not self.crypt.verify(q.get("msg_signature"), ts, nonce, outer["Encrypt"]):
                 return _forbidden()
@@ -364,7 +366,7 @@ class WeChatChannel:
             except (CryptoError, BadXml) as exc:
                 log.warning("%s: a signed message that does not decrypt (EncodingAESKey?): %s", self.name, exc)
                 return _bad()
-            encrypted = True
+            encrypted = self.crypt
         elif self.mode == "safe":  # the plain signature proves nothing about the body: refuse it
             log.warning("%s: an unencrypted message refused (safe mode; WECHAT_MODE=compatible accepts them)",
                         self.name)
@@ -388,8 +390,8 @@ class WeChatChannel:
         if content is None:
             return web.Response(text="success")
         xml = text_reply(msg["FromUserName"], msg.get("ToUserName", ""), content, int(self.clock()))
-        if encrypted:
-            xml = self.crypt.encrypt_reply(xml, str(int(self.clock())), nonce)
+        if encrypted is not None:
+            xml = encrypted.encrypt_reply(xml, str(int(self.clock())), nonce)
         return web.Response(text=xml, content_type="application/xml")
 
     # -- one delivery ---------------------------------------------------------------------------
@@ -444,15 +446,18 @@ class WeChatChannel:
 
     async def _run(self, job: _Job, key: str, msg: dict[str, str], root) -> None:
         user = msg["FromUserName"]
-        seq = self.order.seq_of(msg) if self.order is not None else None
-        entered = False
+        order = self.order
+        seq = order.seq_of(msg) if order is not None else None
+        leave: Callable[[], Awaitable[None]] | None = None  # entered: once applied, the next message may go
         try:
             # Written down before this process's own lock: the other processes see it waiting (order.py).
             verdict, written = GO, None
-            if seq:  # a message of theirs (events are not ordered): it opens the long window, written here
+            # A message of theirs (events are not ordered): it opens the long window, written here.
+            if order is not None and seq:
                 opening = windows.open_window("message", self.clock()) if self.kind == "oa" else {}
-                verdict, written = await self.order.enter(user, seq, opening)
-            entered = bool(seq) and verdict == GO
+                verdict, written = await order.enter(user, seq, opening)
+                if verdict == GO:
+                    leave = partial(order.leave, user, seq)
             async with self._lock(user):  # one delivery of a user at a time, in order
                 held = self.book.take_held(user)  # computed earlier, neither sent nor stored: first
                 waited: list[Reply] = []
@@ -470,9 +475,9 @@ class WeChatChannel:
                     self._langs[user] = replies[-1].language  # for a busy reply while the database is away
                 plan = await self._plan(user, replies, [*held, *waited], state)
                 job.rendered.set_result(plan)
-                if entered:  # applied: the next message of theirs may go (after this reply is on its way)
-                    entered = False
-                    await self.order.leave(user, seq)
+                if leave is not None:  # applied: the next message of theirs may go (after this reply is on its way)
+                    left, leave = leave, None
+                    await left()
                 try:  # the HTTP side decides within its window; bounded in case it went away
                     await asyncio.wait_for(job.decided.wait(), self.reply_window + 2.0)
                 except TimeoutError:
@@ -487,8 +492,8 @@ class WeChatChannel:
                         await asyncio.sleep(self.overflow_delay)  # after the passive reply reaches the user
                     await self._deliver(user, messages, reason=f"reply to {key.split(':', 1)[-1]}", state=state)
         finally:
-            if entered:
-                await self.order.leave(user, seq)
+            if leave is not None:
+                await leave()
             if not job.rendered.done():  # cancelled mid-way: waiters answer `success`
                 job.rendered.set_result(Plan([]))
             asyncio.get_running_loop().call_later(self.job_ttl, self._jobs.pop, key, None)
@@ -810,7 +815,7 @@ class WeChatChannel:
         user's row as it is now)."""
         oa = self.kind == "oa"
         if oa:
-            assert state is not None
+            assert state is not None, "an OA's delivery reads the user's row first (_deliver)"
             allowed = windows.allowance(state, self.clock())
             if not allowed:
                 return ("closed: customer-service quota used" if allowed.until
@@ -832,7 +837,10 @@ class WeChatChannel:
             if oa and exc.errcode in QUOTA | OUT_OF_TIME:  # WeChat is the judge: nothing more in these windows
                 return f"closed: api {exc}", await self.book.write(user, windows.closed())
             return f"api {exc}", state
-        return None, (await self.book.count_sent(user, state) if oa else state)
+        if oa:
+            assert state is not None  # as above: the row, and every row this function hands back
+            state = await self.book.count_sent(user, state)
+        return None, state
 
     # -- unprompted messages (reminders) --------------------------------------------------------
 

@@ -32,7 +32,9 @@ def signature(*parts: str) -> str:
 
 
 def check_signature(expected: str | None, *parts: str) -> bool:
-    return bool(expected) and hmac.compare_digest(signature(*parts), expected.strip().lower())
+    if not expected:
+        return False
+    return hmac.compare_digest(signature(*parts), expected.strip().lower())
 
 
 def aes_key(encoding_aes_key: str) -> bytes:

@@ -28,8 +28,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from bot.adapters.wechat.book import who, why
 from bot.adapters.wechat.guard import TRANSIENT
@@ -71,11 +72,13 @@ class Order:
             force = loop.time() >= until
             try:
                 stale = now - timedelta(seconds=self.stale)
-                verdict, state = await self.db.run(
-                    lambda session, now=now, stale=stale, force=force: arrive(
-                        self.store, self.channel, user, seq, now, stale, force=force, values=values,
-                        session=session),
-                    f"state:{user}")
+
+                def look(session: Any, now: datetime = now, stale: datetime = stale,
+                         force: bool = force) -> Awaitable[tuple[str, ChannelState]]:
+                    return arrive(self.store, self.channel, user, seq, now, stale, force=force, values=values,
+                                  session=session)
+
+                verdict, state = await self.db.run(look, f"state:{user}")
             except TRANSIENT as exc:
                 log.warning("%s %s: message order not checked (database: %s)", self.channel, who(user), why(exc))
                 return GO, None
