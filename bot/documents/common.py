@@ -26,8 +26,8 @@ from docx.enum.table import WD_CELL_VERTICAL_ALIGNMENT, WD_ROW_HEIGHT_RULE, WD_T
 from docx.enum.text import WD_ALIGN_PARAGRAPH
 from docx.oxml import OxmlElement
 from docx.oxml.ns import qn
-from docx.shared import Cm, Pt
-from docx.table import Table, _Cell
+from docx.shared import Cm, Pt, Twips
+from docx.table import Table, _Cell, _Row
 from docx.text.paragraph import Paragraph
 
 from bot.dialogs import validators as v
@@ -398,16 +398,25 @@ class FormTable:
     def span_width_cm(self, first: int, span: int) -> float:
         return sum(self.widths_cm[first:first + span])
 
-    def _new_row(self, height_cm: float | None = None):
-        row = self.table.add_row()
+    def _new_row(self, spans: Sequence[int], height_cm: float | None = None) -> list[_Cell]:
+        """A row of cells spanning `spans` grid columns each: one <w:tc> a cell with its width and gridSpan,
+        as python-docx's merge() leaves a merged one (built directly: merge() was a third of a render)."""
+        tr = self.table._tbl.add_tr()
+        row = _Row(tr, self.table)
         row.height = Cm(height_cm) if height_cm else self.min_row_height
         row.height_rule = WD_ROW_HEIGHT_RULE.AT_LEAST
         # rows stay whole on a page; this also keeps LibreOffice from dropping the borders of a
         # vertically merged label (需求 n) when its rows would otherwise break across pages
-        row._tr.get_or_add_trPr().insert(0, OxmlElement("w:cantSplit"))
-        for cell, width in zip(row.cells, self.widths, strict=True):
-            cell.width = width
-        return row
+        tr.get_or_add_trPr().insert(0, OxmlElement("w:cantSplit"))
+        cells, col = [], 0
+        for span in spans:
+            tc = tr.add_tc()
+            tc.width = Twips(sum(w.twips for w in self.widths[col:col + span]))  # as merge() adds them
+            if span > 1:
+                tc.grid_span = span
+            cells.append(_Cell(tc, self.table))
+            col += span
+        return cells
 
     def row(self, *cells: Cell, height_cm: float | None = None, keep_with_next: bool = False) -> list[_Cell]:
         """Add a row; the cells' spans must add up to the grid. Returns the (merged) cells in order.
@@ -418,13 +427,9 @@ class FormTable:
         total = sum(c.span for c in cells)
         if total != self.ncols:
             raise ValueError(f"row spans {total} columns, the table has {self.ncols}")
-        row = self._new_row(height_cm)
         out = []
         col = 0
-        for spec in cells:
-            cell = row.cells[col]
-            if spec.span > 1:
-                cell = cell.merge(row.cells[col + spec.span - 1])
+        for spec, cell in zip(cells, self._new_row([c.span for c in cells], height_cm), strict=True):
             center = spec.label if spec.center is None else spec.center
             size = fitting_size(spec.text, self.span_width_cm(col, spec.span)) if spec.nowrap else TABLE_SIZE
             write_cell(cell, spec.text, center=center, top=bool(height_cm) and not spec.label, size=size,
@@ -435,8 +440,7 @@ class FormTable:
 
     def section(self, content: str) -> _Cell:
         """A full-width section row (一、企业基本情况), 黑体 on the left."""
-        row = self._new_row()
-        cell = row.cells[0].merge(row.cells[-1])
+        (cell,) = self._new_row([self.ncols])
         write_cell(cell, content, east_asia=HEI, size=BODY_SIZE, keep_with_next=True)  # never last on a page
         return cell
 
