@@ -14,7 +14,8 @@ SME_STEPS, or SME_ANSWERS, through ChatClient.fill, N users at a time; a long te
 are answers too), and confirm (timed apart: that makes the .docx; no PDF unless --pdf on).
 
 Per answer, over the timed part: latency of engine.handle (receive → check → commit → next question);
-CPU = process CPU time (all threads) / answers; statements = SQLAlchemy `before_cursor_execute` on
+CPU = process CPU time (all threads) / answers (the render process's, making a review's files while
+others answer, is printed apart below the table); statements = SQLAlchemy `before_cursor_execute` on
 app.store.engine (BEGIN included) + app.store.counters["statements"] where the store has counters; commits
 likewise (`commit` events + counters["commits"]); thread hops = aiosqlite's worker-thread calls +
 loop.run_in_executor calls (asyncio.to_thread included), those made from storage/ replaced by
@@ -107,6 +108,12 @@ def count_statements(app) -> bool:
     event.listen(sync_engine, "before_cursor_execute", on_statement)
     event.listen(sync_engine, "commit", on_commit)
     return True
+
+
+def render_pids(app) -> list[int]:
+    """The processes that make the .docx files (bot/documents/worker.py), where the engine has them."""
+    renderer = getattr(app.engine, "renderer", None)
+    return renderer.pids() if renderer is not None else []
 
 
 def snapshot(app) -> dict[str, int]:
@@ -327,9 +334,11 @@ async def cell(args: argparse.Namespace) -> dict:
             before = snapshot(app)
             for c in clients:
                 c.engine.messages = 0
-            cpu0, t0 = time.process_time(), time.perf_counter()
+            renderers = render_pids(app)
+            cpu0, t0, rcpu0 = time.process_time(), time.perf_counter(), benchlib.cpu_s_of(renderers)
             await asyncio.gather(*(each(lambda c: c.fill(answers), c) for c in clients))
             wall, cpu = time.perf_counter() - t0, time.process_time() - cpu0
+            render_cpu = benchlib.cpu_s_of(renderers) - rcpu0  # the reviews' files, made while others answer
             after = snapshot(app)
             peak_answering = benchlib.peak_rss_mb()  # before the confirms' documents
             latencies = sink["latencies"]
@@ -339,6 +348,7 @@ async def cell(args: argparse.Namespace) -> dict:
             t1 = time.perf_counter()
             await asyncio.gather(*(each(confirm, c) for c in clients))
             confirm_wall = time.perf_counter() - t1
+            render_rss = benchlib.rss_mb_of(render_pids(app))
             confirms = sink["latencies"]
             counters_present = getattr(app.store, "counters", None) is not None
         finally:
@@ -359,6 +369,8 @@ async def cell(args: argparse.Namespace) -> dict:
         "bench": "engine", "database": app.store.engine.dialect.name, "present": present, "users": args.users,
         "concurrency": args.concurrency, "answers": n, "answers_per_user": per_user, "wall_s": wall,
         "answers_per_s": n / wall, **benchlib.latency(latencies), "cpu_ms_per_answer": cpu * 1000 / n,
+        "render_cpu_ms_per_answer": render_cpu * 1000 / n, "render_processes": len(renderers),
+        "render_rss_mb": render_rss,
         "statements_per_answer": per_answer("sa_statements", "store.statements", measured=statements_measured),
         "commits_per_answer": per_answer("sa_commits", "store.commits", measured=statements_measured),
         "hops_per_answer": per_answer("aiosqlite_hops", "executor_hops", "store.hops", measured=hops_measured
@@ -437,7 +449,9 @@ def run_rows(args: argparse.Namespace) -> list[dict]:
         parts = ", ".join(f"{k} {v:.2f}" for k, v in r["counts"].items())
         print(f"  present {r['present']:,}, {r['concurrency']} at a time, per answer: {parts}; prefill "
               f"{r['prefill_s']:.1f} s ({', '.join(r['prefilled_tables']) or 'none'}); RSS before {r['rss_before_mb']:.0f} MB, "
-              f"peak with the confirms {r['peak_rss_with_confirms_mb']:.0f} MB")
+              f"peak with the confirms {r['peak_rss_with_confirms_mb']:.0f} MB; render processes "
+              f"{r.get('render_processes', 0)} (CPU while answering {r.get('render_cpu_ms_per_answer', 0):.2f} ms "
+              f"per answer, not in CPU ms/ans; RSS {r.get('render_rss_mb', 0):.0f} MB)")
     if extra:
         print(f"  store counters seen: {', '.join(extra)}")
     return results

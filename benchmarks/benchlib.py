@@ -76,6 +76,32 @@ def peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # Linux: kilobytes
 
 
+def cpu_s_of(pids: Sequence[int]) -> float:
+    """CPU seconds (user + system) that processes `pids` have used so far (Linux /proc; 0 for a gone one):
+    the bot's render process, whose CPU resource.getrusage(RUSAGE_SELF) does not count."""
+    total = 0
+    for pid in pids:
+        try:
+            with open(f"/proc/{pid}/stat") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += int(fields[11]) + int(fields[12])  # utime, stime: the stat file's fields 14 and 15
+    return total / os.sysconf("SC_CLK_TCK")
+
+
+def rss_mb_of(pids: Sequence[int]) -> float:
+    """Resident memory of processes `pids` now, in MB (Linux /proc)."""
+    total = 0
+    for pid in pids:
+        try:
+            with open(f"/proc/{pid}/statm") as f:
+                total += int(f.read().split()[1])
+        except OSError:
+            continue
+    return total * os.sysconf("SC_PAGE_SIZE") / 2**20
+
+
 def rss_mb() -> float:
     try:
         with open("/proc/self/statm") as f:

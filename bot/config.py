@@ -70,6 +70,7 @@ class Settings:
     log_level: str = "INFO"
     timezone: str = DEFAULT_TIMEZONE
     pdf: bool = True  # a PDF beside each .docx where LibreOffice is installed (JIEBANG_PDF=off: never)
+    render_processes: int = 1  # processes that make .docx files (0: a thread of the bot's process)
     # Telegram
     telegram_token: str = ""
     telegram_api_base_url: str = ""  # another Bot API server (self-hosted or a test fake)
@@ -110,6 +111,7 @@ class Settings:
             log_level=g("JIEBANG_LOG_LEVEL", "INFO"),
             timezone=g("JIEBANG_TIMEZONE", "") or DEFAULT_TIMEZONE,
             pdf=g("JIEBANG_PDF", "").strip().lower() not in ("off", "0", "no", "false"),
+            render_processes=_int(env, "JIEBANG_RENDER_PROCESSES", 1),
             telegram_token=g("TELEGRAM_TOKEN", ""),
             telegram_api_base_url=g("TELEGRAM_API_BASE_URL", ""),
             telegram_webhook_url=g("TELEGRAM_WEBHOOK_URL", ""),

@@ -29,6 +29,7 @@ from bot.dialogs.screens import SCREENS, question
 from bot.dialogs.session import FileWrite, follow_items, open_session
 from bot.dialogs.state import ConversationState, Screen
 from bot.documents.produce import ProducedCache
+from bot.documents.worker import render_pool
 from bot.handlers import commands, menu, privacy, words
 from bot.i18n import N_, gettext, normalise_language
 from bot.logsafe import who
@@ -57,7 +58,9 @@ class Engine:
         self.now = now or (lambda: datetime.now(UTC))
         self.retry_delays = retry_delays
         self._locks: weakref.WeakValueDictionary[tuple[str, str], asyncio.Lock] = weakref.WeakValueDictionary()
-        self._made = ProducedCache()
+        self.renderer = render_pool(settings.render_processes)
+        self.renderer.warm()
+        self._made = ProducedCache(renderer=self.renderer)
         self._last: tuple[tuple[str, str], float] = (("", ""), 0.0)  # the last message's user, when it ended
 
     def _lock(self, channel: str, user_id: str) -> asyncio.Lock:

@@ -21,11 +21,14 @@ a terminal chat.
 from __future__ import annotations
 
 import asyncio
+import os
 import re
+import signal
 import sys
 import tempfile
+import threading
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
@@ -56,6 +59,88 @@ def enable_line_editing() -> bool:
     return True
 
 
+def _keep_typed_input(stream: TextIO) -> Callable[[], None]:
+    """The terminal keeps what was typed when Ctrl-C interrupts (NOFLSH); returns what undoes it."""
+    try:
+        import termios
+
+        fd = stream.fileno()
+        before = termios.tcgetattr(fd)
+        after = list(before)
+        after[3] |= termios.NOFLSH
+        termios.tcsetattr(fd, termios.TCSANOW, after)
+    except (ImportError, OSError, ValueError, AttributeError):
+        return lambda: None
+
+    def undo() -> None:
+        try:
+            termios.tcsetattr(fd, termios.TCSANOW, before)
+        except (OSError, ValueError):
+            pass
+
+    return undo
+
+
+class CtrlC:
+    """Ctrl-C while input() waits ends the chat at once, whenever it comes.
+
+    Typed right after a line (Enter, then Ctrl-C at once) it was lost and the chat looked frozen: the
+    terminal threw away the input not yet read (the rest of the line, half a Chinese character among it), and
+    readline, waiting inside for that character's other bytes, does not act on a signal there; where
+    CPython's readline waits itself, it acts on a signal only when that select() is interrupted by it. So
+    while input() waits the terminal keeps what was typed (NOFLSH), and the signal's byte on a wakeup fd wakes
+    a watcher thread, which interrupts the main thread again until Python has acted on it.
+    """
+
+    def __init__(self) -> None:
+        self._acted = threading.Event()
+        self._reading = False
+        self._main = threading.main_thread().ident
+        r, w = os.pipe()
+        os.set_blocking(w, False)
+        self._r = r
+        try:
+            self._old_fd = signal.set_wakeup_fd(w, warn_on_full_buffer=False)
+        except ValueError:  # not the main thread: nothing to watch
+            os.close(r)
+            os.close(w)
+            self._r = -1
+            return
+        self._w = w
+        threading.Thread(target=self._watch, name="ctrl-c", daemon=True).start()
+
+    def _watch(self) -> None:
+        while True:
+            try:
+                data = os.read(self._r, 64)
+            except OSError:
+                return
+            if not data:
+                return
+            if signal.SIGINT in data:
+                while self._reading and not self._acted.wait(0.05):
+                    signal.pthread_kill(self._main, signal.SIGINT)  # EINTR: readline acts on it now
+
+    def _interrupted(self, signum: int, frame: object) -> None:
+        self._acted.set()
+        raise KeyboardInterrupt
+
+    def read(self, prompt: str) -> str:
+        """input(prompt), Ctrl-C raising KeyboardInterrupt as soon as it is typed."""
+        if self._r < 0:
+            return input(prompt)
+        self._acted.clear()
+        old = signal.signal(signal.SIGINT, self._interrupted)
+        keep = _keep_typed_input(sys.stdin)
+        self._reading = True
+        try:
+            return input(prompt)
+        finally:
+            self._reading = False
+            signal.signal(signal.SIGINT, old)
+            keep()
+
+
 class ConsoleChannel:
     name = CHANNEL
 
@@ -68,6 +153,7 @@ class ConsoleChannel:
         self.stdin = stdin or sys.stdin
         self.stdout = stdout or sys.stdout
         self.interactive = self.stdin.isatty()
+        self._ctrl_c: CtrlC | None = None
         self._shown_language = language or "zh_CN"  # the language of the last reply, for the exit line
 
     @classmethod
@@ -125,8 +211,10 @@ class ConsoleChannel:
     def _read(self) -> str | None:
         """The next line; None at end of input. Ctrl-C raises KeyboardInterrupt here, at once."""
         if self.interactive:
+            if self._ctrl_c is None:
+                self._ctrl_c = CtrlC()
             try:
-                return input(PROMPT)
+                return self._ctrl_c.read(PROMPT)
             except EOFError:
                 return None
         line = self.stdin.readline()

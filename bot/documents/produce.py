@@ -18,6 +18,7 @@ from typing import Any
 from bot.dialogs.fields import Form
 from bot.documents.pdf import PdfError, pdf_available, to_pdf
 from bot.documents.preview import page_preview
+from bot.documents.worker import RenderPool
 
 log = logging.getLogger(__name__)
 
@@ -36,9 +37,14 @@ def key_of(form: Form, answers: dict[str, Any]) -> str:
     return hashlib.sha256(raw.encode()).hexdigest()
 
 
-async def produce(form: Form, answers: dict[str, Any], pdf: bool = True) -> Produced:
-    """The .docx, and its PDF when `pdf` (the JIEBANG_PDF setting) and LibreOffice is installed."""
-    docx = await asyncio.to_thread(form.render, answers)  # the event loop serves other users meanwhile
+async def produce(form: Form, answers: dict[str, Any], pdf: bool = True,
+                  renderer: RenderPool | None = None) -> Produced:
+    """The .docx, and its PDF when `pdf` (the JIEBANG_PDF setting) and LibreOffice is installed. The .docx
+    is made by `renderer` (a process of its own, see worker.py), else on a thread of this process."""
+    if renderer is None:
+        docx = await asyncio.to_thread(form.render, answers)  # the event loop serves other users meanwhile
+    else:
+        docx = await renderer.render(form, answers)
     if not pdf:
         return Produced(key_of(form, answers), docx, None)
     try:
@@ -55,8 +61,9 @@ class ProducedCache:
     ~0.1 s of CPU, a PDF a second or more) while the user reads it, and the confirm that follows takes them
     (`get`) instead of making them again on its critical path. Bounded: memory stays flat."""
 
-    def __init__(self, size: int = 64) -> None:
+    def __init__(self, size: int = 64, renderer: RenderPool | None = None) -> None:
         self.size = size
+        self.renderer = renderer
         self._made: OrderedDict[str, asyncio.Task[Produced]] = OrderedDict()
 
     def start(self, form: Form, answers: dict[str, Any], pdf: bool = True) -> asyncio.Task[Produced]:
@@ -65,7 +72,7 @@ class ProducedCache:
         if task is not None and task.done() and (task.cancelled() or task.exception() is not None):
             task = None  # it failed: make it again
         if task is None:
-            task = asyncio.get_running_loop().create_task(produce(form, answers, pdf))
+            task = asyncio.get_running_loop().create_task(produce(form, answers, pdf, self.renderer))
             task.add_done_callback(_quietly)
             self._made[key] = task
             while len(self._made) > self.size:

@@ -137,3 +137,16 @@ def test_ctrl_c_ends_the_chat_at_once_with_status_130_and_the_answers_kept(termi
     again = terminal()  # nothing lost: the next run starts where this one stood
     assert "统一社会信用代码" in again.output
     assert "企业名称：上海测试科技有限公司" in again.type("预览" + ENTER)
+
+
+def test_ctrl_c_right_after_enter_ends_the_chat_too(terminal):
+    """Enter and Ctrl-C in one go (a person giving up as they send): the terminal used to throw away the rest
+    of the line with half a Chinese character in it, and readline, waiting for the character's other bytes,
+    ignored the interrupt: the chat looked frozen until the next key."""
+    t = terminal()
+    open_form(t)
+    os.write(t.master, ("上海测试科技有限公司" + ENTER).encode())
+    os.write(t.master, CTRL_C.encode())  # while the line is being read
+    assert t.proc.wait(timeout=120) == 130  # an upper bound for a loaded machine, not a timing
+    said = t.rest()
+    assert "答案都已保存" in said and "Traceback" not in said

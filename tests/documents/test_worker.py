@@ -1,0 +1,67 @@
+"""The .docx is made in a render process of its own: the same document, and a killed process loses none."""
+
+from __future__ import annotations
+
+import io
+import os
+import signal
+import zipfile
+
+import pytest
+from docx import Document
+
+from bot.config import Settings, SettingsError
+from bot.dialogs.forms import FORMS
+from bot.documents.worker import RenderPool
+from tests.documents.test_docx_sme_match import ANSWERS as SME_ANSWERS
+
+FORM = FORMS["sme_match"]
+
+
+def company_in(docx: bytes) -> bool:
+    doc = Document(io.BytesIO(docx))
+    return any(SME_ANSWERS["company_name"] in c.text for t in doc.tables for r in t.rows for c in r.cells)
+
+
+def body(docx: bytes) -> bytes:
+    """The document's text and layout (the package's other parts carry the time it was made)."""
+    return zipfile.ZipFile(io.BytesIO(docx)).read("word/document.xml")
+
+
+@pytest.fixture
+async def pool():
+    p = RenderPool(1)
+    yield p
+    p._forget()
+
+
+async def test_a_render_process_makes_the_same_document(pool):
+    made = await pool.render(FORM, SME_ANSWERS)
+    assert company_in(made)
+    assert body(made) == body(FORM.render(SME_ANSWERS))  # what the bot's own process makes, to the byte
+    (pid,) = pool.pids()
+    assert pid != os.getpid()
+
+
+async def test_a_killed_render_process_loses_no_document(pool):
+    await pool.render(FORM, SME_ANSWERS)
+    (pid,) = pool.pids()
+    os.kill(pid, signal.SIGKILL)  # the kernel's OOM killer, say
+    made = await pool.render(FORM, SME_ANSWERS)
+    assert company_in(made)
+    again = await pool.render(FORM, SME_ANSWERS)  # and the next one has a process again
+    assert company_in(again)
+    assert pool.pids() and pid not in pool.pids()
+
+
+async def test_no_render_process_renders_here():
+    p = RenderPool(0)
+    assert company_in(await p.render(FORM, SME_ANSWERS))
+    assert p.pids() == []
+
+
+def test_the_setting():
+    assert Settings.from_env({}).render_processes == 1
+    assert Settings.from_env({"JIEBANG_RENDER_PROCESSES": "0"}).render_processes == 0
+    with pytest.raises(SettingsError, match="JIEBANG_RENDER_PROCESSES"):
+        Settings.from_env({"JIEBANG_RENDER_PROCESSES": "two"})
