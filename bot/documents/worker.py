@@ -1,14 +1,17 @@
 """Where a form's .docx is made: in a process of its own by default.
 
-A render is ~0.1 s of pure-Python CPU (python-docx building the table). Made on a thread of the bot's
-process it holds the GIL in 5 ms slices while every other user's answer waits for it: with reviews making
-their files ahead (ProducedCache.start), answers took 6-7 ms instead of ~1 ms at the median. In a process
-of its own it runs on another core and the bot's loop never waits for it.
+A render is ~60 ms of pure-Python CPU (python-docx building the table). Made on a thread of the bot's
+process it holds the GIL in 5 ms slices while every other user's answer waits: with reviews making their
+files ahead (ProducedCache.start), answers took 6-7 ms at the median instead of ~1 ms. In a process of its
+own it runs on another core and the bot's loop never waits for it.
 
-One pool per process, shared by every engine in it (tests open many), made at first use and ended at
-exit. Its processes fork from a forkserver that has imported the documents once, so a new one starts in
-milliseconds. `JIEBANG_RENDER_PROCESSES=0` renders on a thread of the bot's process instead (the old way);
-so does a render whose process died (a broken pool is made again for the next one).
+The render process is `python -m bot.documents.worker`, started at first use and kept; it reads requests
+(a form's renderer and its answers) from its stdin and writes the .docx to its stdout, each a pickle behind
+its length. It ends when its stdin does, so it never outlives the bot however the bot ends (no fork of the
+bot's threads, no re-import of the bot's main module as multiprocessing does). One pool per process, shared
+by every engine in it (tests open many); calls wait for a free render process on threads of the pool's own.
+`JIEBANG_RENDER_PROCESSES=0` renders on a thread of the bot's process (the old way); a render process that
+died or could not start is replaced, and that render is made in the bot's process.
 """
 
 from __future__ import annotations
@@ -16,104 +19,188 @@ from __future__ import annotations
 import asyncio
 import importlib
 import logging
-import multiprocessing
-import os
-import select
+import pickle
+import struct
+import subprocess
+import sys
+import tempfile
 import threading
-import time
 from collections.abc import Mapping
-from concurrent.futures import ProcessPoolExecutor
-from concurrent.futures.process import BrokenProcessPool
-from typing import Any
+from concurrent.futures import ThreadPoolExecutor
+from typing import IO, Any
 
 from bot.dialogs.fields import Form
 
 log = logging.getLogger(__name__)
 
-# imported once by the forkserver, so each render process starts with them loaded
-PRELOAD = ["bot.documents.sme_match", "bot.documents.large_need", "bot.documents.application"]
+# imported by a render process when it starts
+PRELOAD = ("bot.documents.sme_match", "bot.documents.large_need", "bot.documents.application")
+_HEADER = struct.Struct("!I")
+
+
+class RenderProcessError(RuntimeError):
+    """A render process died, could not start, or its renderer raised (then the bot's process says why)."""
 
 
 def render_named(renderer: str, answers: Mapping[str, Any]) -> bytes:
-    """A form's renderer ("module:function", Form.renderer) applied to its answers: what a process runs."""
+    """A form's renderer ("module:function", Form.renderer) applied to its answers."""
     module, _, name = renderer.partition(":")
     return getattr(importlib.import_module(module), name)(answers)
 
 
-def _end_with(bot_pid: int) -> None:
-    """In a render process: exit when the bot's process is gone. A pool's process waits on its queue, which
-    it holds both ends of, so a bot killed (SIGKILL, SIGTERM without cleanup) would leave it running."""
-    def watch() -> None:
-        try:
-            fd = os.pidfd_open(bot_pid)  # Linux: readable once that process has ended
-        except (AttributeError, OSError):
-            fd = None
-        while True:
-            if fd is not None:
-                select.select([fd], [], [])
-                os._exit(0)
-            time.sleep(1.0)
-            try:
-                os.kill(bot_pid, 0)
-            except ProcessLookupError:
-                os._exit(0)
-            except PermissionError:
-                pass  # alive, another user's (cannot be ours, but never exit on doubt)
+def _send(stream: IO[bytes], obj: object) -> None:
+    data = pickle.dumps(obj, protocol=pickle.HIGHEST_PROTOCOL)
+    stream.write(_HEADER.pack(len(data)) + data)
+    stream.flush()
 
-    threading.Thread(target=watch, name="end-with-bot", daemon=True).start()
+
+def _receive(stream: IO[bytes]) -> Any:
+    header = stream.read(_HEADER.size)
+    if len(header) < _HEADER.size:
+        raise EOFError("the other end closed")
+    (size,) = _HEADER.unpack(header)
+    data = stream.read(size)
+    if len(data) < size:
+        raise EOFError("the other end closed mid-message")
+    return pickle.loads(data)  # noqa: S301 - our own process on the other end of a pipe
+
+
+class _RenderProcess:
+    def __init__(self) -> None:
+        # Its own session, and its stderr a file of its own (read back when it fails): a render process on
+        # the terminal's session and pty took the chat's Ctrl-C from it (the terminal's input() kept
+        # waiting) and printed its own KeyboardInterrupt traceback in the chat. It ends when its stdin does.
+        self.errors = tempfile.TemporaryFile()
+        self.proc = subprocess.Popen([sys.executable, "-m", "bot.documents.worker"], stdin=subprocess.PIPE,
+                                     stdout=subprocess.PIPE, stderr=self.errors, close_fds=True,
+                                     start_new_session=True)
+
+    def said(self) -> str:
+        """The end of what it wrote on its stderr (why it died)."""
+        try:
+            self.errors.seek(0)
+            return self.errors.read()[-1500:].decode(errors="replace").strip()
+        except (OSError, ValueError):
+            return ""
+
+    def call(self, renderer: str, answers: dict[str, Any]) -> bytes:
+        assert self.proc.stdin is not None and self.proc.stdout is not None
+        try:
+            _send(self.proc.stdin, (renderer, answers))
+            ok, payload = _receive(self.proc.stdout)
+        except (OSError, EOFError, pickle.UnpicklingError) as exc:
+            self.proc.poll()
+            raise RenderProcessError(f"the render process ended ({exc!r}; exit {self.proc.returncode}): "
+                                     f"{self.said() or 'it said nothing'}") from None
+        if not ok:
+            raise RenderProcessError(payload)
+        return payload
+
+    def alive(self) -> bool:
+        return self.proc.poll() is None
+
+    def stop(self) -> None:
+        try:
+            if self.proc.stdin is not None:
+                self.proc.stdin.close()  # it ends at the end of its input
+        except OSError:
+            pass
+        try:
+            self.proc.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+        self.errors.close()
 
 
 class RenderPool:
-    """Renders .docx files in `processes` processes (0: on a thread of this one)."""
+    """Renders .docx files in up to `processes` render processes (0: on a thread of this one)."""
 
     def __init__(self, processes: int = 1) -> None:
         self.processes = processes
-        self._pool: ProcessPoolExecutor | None = None
+        self._idle: list[_RenderProcess] = []
+        self._all: list[_RenderProcess] = []
         self._guard = threading.Lock()
+        self._calls = ThreadPoolExecutor(max_workers=max(processes, 1), thread_name_prefix="render")
+        self._failures = 0  # render processes lost in a row
 
-    def _executor(self) -> ProcessPoolExecutor:
+    def _take(self) -> _RenderProcess:
         with self._guard:
-            if self._pool is None:
-                ctx = multiprocessing.get_context("forkserver")
-                ctx.set_forkserver_preload(PRELOAD)
-                self._pool = ProcessPoolExecutor(max_workers=self.processes, mp_context=ctx,
-                                                 initializer=_end_with, initargs=(os.getpid(),))
-            return self._pool
+            while self._idle:
+                proc = self._idle.pop()
+                if proc.alive():
+                    return proc
+                self._all.remove(proc)
+        proc = _RenderProcess()  # at most `processes` calls run at once (the executor's threads)
+        with self._guard:
+            self._all.append(proc)
+        return proc
+
+    def _give_back(self, proc: _RenderProcess) -> None:
+        with self._guard:
+            self._idle.append(proc)
+
+    def _drop(self, proc: _RenderProcess) -> None:
+        with self._guard:
+            if proc in self._all:
+                self._all.remove(proc)
+        proc.proc.kill()
+        proc.proc.wait()
+        proc.errors.close()
+
+    def _call(self, renderer: str, answers: dict[str, Any]) -> bytes:
+        proc = self._take()
+        try:
+            made = proc.call(renderer, answers)
+        except RenderProcessError:
+            if proc.alive():
+                self._give_back(proc)  # its renderer raised: the process is fine
+            else:
+                self._drop(proc)
+            raise
+        self._give_back(proc)
+        return made
+
+    def _start(self) -> None:
+        self._give_back(self._take())
 
     def warm(self) -> None:
-        """Start the process now (at app start), so the first review does not wait for it."""
-        if self.processes > 0:
-            try:
-                self._executor().submit(os.getpid)
-            except (BrokenProcessPool, RuntimeError, OSError):
-                self._forget()
-
-    def _forget(self, broken: ProcessPoolExecutor | None = None) -> None:
-        pool = None
-        with self._guard:
-            if broken is None or self._pool is broken:
-                pool, self._pool = self._pool, None
-        if pool is not None:
-            pool.shutdown(wait=False, cancel_futures=True)
+        """Start the render process now (at app start), so the first review does not wait for it."""
+        if self.processes > 0 and not self._all:
+            self._calls.submit(self._start)
 
     async def render(self, form: Form, answers: Mapping[str, Any]) -> bytes:
-        if self.processes <= 0:
-            return await asyncio.to_thread(form.render, answers)
-        pool = None
-        try:
-            pool = self._executor()
-            return await asyncio.get_running_loop().run_in_executor(pool, render_named, form.renderer,
-                                                                     dict(answers))
-        except (BrokenProcessPool, OSError) as exc:  # its process was killed (OOM), or none could start
-            log.warning("the render process is gone (%r); rendering %s here, a new one next time", exc, form.id)
-            self._forget(pool)
-            return await asyncio.to_thread(form.render, answers)
+        if self.processes > 0:
+            try:
+                made = await asyncio.get_running_loop().run_in_executor(self._calls, self._call, form.renderer,
+                                                                        dict(answers))
+                self._failures = 0
+                return made
+            except (RenderProcessError, OSError) as exc:  # it died (the OOM killer, say), could not start,
+                log.warning("rendering %s in a render process failed (%s); rendering it here", form.id, exc)
+                self._count_failure()
+        return await asyncio.to_thread(form.render, answers)  # a renderer's own error is raised from here
+
+    def _count_failure(self) -> None:
+        with self._guard:
+            lost = not any(p.alive() for p in self._all)
+        if lost:
+            self._failures += 1
+            if self._failures >= 3:
+                log.error("no render process could run 3 times in a row; .docx files are made in the bot's "
+                          "process from now on")
+                self.processes = 0
 
     def pids(self) -> list[int]:
         """The render processes alive now (benchmarks read their CPU and memory)."""
-        pool = self._pool
-        procs = getattr(pool, "_processes", None) or {}
-        return [p.pid for p in list(procs.values()) if p.pid is not None and p.is_alive()]
+        with self._guard:
+            return [p.proc.pid for p in self._all if p.alive()]
+
+    def close(self) -> None:
+        with self._guard:
+            procs, self._all, self._idle = list(self._all), [], []
+        for p in procs:
+            p.stop()
 
 
 _shared: dict[int, RenderPool] = {}
@@ -127,3 +214,28 @@ def render_pool(processes: int) -> RenderPool:
         if pool is None:
             pool = _shared[processes] = RenderPool(processes)
         return pool
+
+
+def main() -> None:
+    """A render process: requests in on stdin, .docx files out on stdout, until stdin ends."""
+    inp, out = sys.stdin.buffer, sys.stdout.buffer
+    sys.stdout = sys.stderr  # a stray print must not land in the replies
+    for module in PRELOAD:
+        importlib.import_module(module)
+    while True:
+        try:
+            renderer, answers = _receive(inp)
+        except EOFError:
+            return
+        try:
+            reply: tuple[bool, Any] = (True, render_named(renderer, answers))
+        except Exception as exc:  # the bot's process renders it again and raises it there
+            reply = (False, f"{type(exc).__name__}: {exc}")
+        try:
+            _send(out, reply)
+        except OSError:
+            return
+
+
+if __name__ == "__main__":
+    main()

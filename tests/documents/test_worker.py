@@ -32,7 +32,7 @@ def body(docx: bytes) -> bytes:
 async def pool():
     p = RenderPool(1)
     yield p
-    p._forget()
+    p.close()
 
 
 async def test_a_render_process_makes_the_same_document(pool):
