@@ -67,9 +67,9 @@ def _receive(stream: IO[bytes]) -> Any:
 
 class _RenderProcess:
     def __init__(self) -> None:
-        # Its own session, and its stderr a file of its own (read back when it fails): a render process on
-        # the terminal's session and pty took the chat's Ctrl-C from it (the terminal's input() kept
-        # waiting) and printed its own KeyboardInterrupt traceback in the chat. It ends when its stdin does.
+        # Its own session, and its stderr a file of its own (read back when it fails): in the terminal's
+        # session a render process got the chat's Ctrl-C too and printed its own KeyboardInterrupt
+        # traceback in the chat. It ends when its stdin does.
         self.errors = tempfile.TemporaryFile()
         self.proc = subprocess.Popen([sys.executable, "-m", "bot.documents.worker"], stdin=subprocess.PIPE,
                                      stdout=subprocess.PIPE, stderr=self.errors, close_fds=True,
