@@ -95,7 +95,7 @@ class CtrlC:
     def __init__(self) -> None:
         self._acted = threading.Event()
         self._reading = False
-        self._main = threading.main_thread().ident
+        self._main = threading.main_thread().ident or 0
         r, w = os.pipe()
         os.set_blocking(w, False)
         self._r = r
