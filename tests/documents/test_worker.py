@@ -65,3 +65,14 @@ def test_the_setting():
     assert Settings.from_env({"JIEBANG_RENDER_PROCESSES": "0"}).render_processes == 0
     with pytest.raises(SettingsError, match="JIEBANG_RENDER_PROCESSES"):
         Settings.from_env({"JIEBANG_RENDER_PROCESSES": "two"})
+
+
+async def test_a_render_process_is_replaced_after_its_share_of_documents(pool, monkeypatch):
+    monkeypatch.setattr("bot.documents.worker.RENDERS_PER_PROCESS", 2)  # its memory grows with what it made
+    await pool.render(FORM, SME_ANSWERS)
+    (first,) = pool.pids()
+    await pool.render(FORM, SME_ANSWERS)
+    (second,) = pool.pids()  # replaced at once, before it is needed
+    assert second != first
+    assert company_in(await pool.render(FORM, SME_ANSWERS))
+    assert pool.pids() == [second]
