@@ -20,6 +20,7 @@ import asyncio
 import importlib
 import logging
 import pickle
+import select
 import struct
 import subprocess
 import sys
@@ -40,6 +41,9 @@ _HEADER = struct.Struct("!I")
 # objects': measured 47 MB after one 对接表, 129 MB after 200, 188 MB from 600 on), so one is replaced by a
 # fresh one after this many; the replacement starts at once, before it is needed.
 RENDERS_PER_PROCESS = 200
+# A .docx takes well under a second; a render process silent for this long is stuck (swapping, say): it is
+# killed and the render made in the bot's process.
+RENDER_TIMEOUT_S = 60.0
 
 
 class RenderProcessError(RuntimeError):
@@ -92,6 +96,11 @@ class _RenderProcess:
         assert self.proc.stdin is not None and self.proc.stdout is not None
         try:
             _send(self.proc.stdin, (renderer, answers))
+            ready, _, _ = select.select([self.proc.stdout], [], [], RENDER_TIMEOUT_S)
+            if not ready:
+                self.proc.kill()
+                self.proc.wait()
+                raise RenderProcessError(f"the render process made nothing in {RENDER_TIMEOUT_S:.0f} s; killed")
             ok, payload = _receive(self.proc.stdout)
         except (OSError, EOFError, pickle.UnpicklingError) as exc:
             self.proc.poll()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import dataclasses
 import io
 import os
 import signal
@@ -76,3 +78,25 @@ async def test_a_render_process_is_replaced_after_its_share_of_documents(pool, m
     assert second != first
     assert company_in(await pool.render(FORM, SME_ANSWERS))
     assert pool.pids() == [second]
+
+
+def stuck(answers):  # a renderer that never finishes, as a render process stuck in swap would look
+    import time
+
+    time.sleep(3600)
+
+
+async def test_a_stuck_render_process_is_killed_and_the_next_form_gets_a_fresh_one(pool, monkeypatch):
+    monkeypatch.setattr("bot.documents.worker.RENDER_TIMEOUT_S", 1.0)
+    await pool.render(FORM, SME_ANSWERS)
+    (pid,) = pool.pids()
+    hanging = dataclasses.replace(FORM, renderer="tests.documents.test_worker:stuck")
+
+    def no_wait(seconds):  # in this process the same renderer is made again: stop it there at once
+        raise TimeoutError("stuck here too")
+
+    monkeypatch.setattr("time.sleep", no_wait)
+    with pytest.raises(TimeoutError):  # the confirm is told, not left waiting (120 s: a bound, not a timing)
+        await asyncio.wait_for(pool.render(hanging, SME_ANSWERS), 120)
+    assert pid not in pool.pids()  # killed, not left running
+    assert company_in(await pool.render(FORM, SME_ANSWERS))
