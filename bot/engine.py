@@ -41,9 +41,9 @@ from storage.store import Store, UserTx
 log = logging.getLogger(__name__)
 
 MAX_TEXT = 4000  # one message; long sections arrive in several
-CONFLICT_TRIES = 20
+CONFLICT_TRIES = 20  # another process kept writing this user's conversation first
 QUIET = 0.05  # seconds without a message: the next one is likely alone
-ORDER_WINDOW = 600.0  # seconds within which a channel's numbers of one user's messages are compared  # another process kept writing this user's conversation first
+ORDER_WINDOW = 600.0  # seconds within which a channel's numbers of one user's messages are compared
 
 
 class FileWriteError(Exception):
@@ -58,8 +58,7 @@ class Engine:
         self.now = now or (lambda: datetime.now(UTC))
         self.retry_delays = retry_delays
         self._locks: weakref.WeakValueDictionary[tuple[str, str], asyncio.Lock] = weakref.WeakValueDictionary()
-        self.renderer = render_pool(settings.render_processes)
-        self.renderer.warm()
+        self.renderer = render_pool(settings.render_processes)  # its process starts at the first review
         self._made = ProducedCache(renderer=self.renderer)
         self._last: tuple[tuple[str, str], float] = (("", ""), 0.0)  # the last message's user, when it ended
 

@@ -100,13 +100,12 @@ class CtrlC:
         os.set_blocking(w, False)
         self._r = r
         try:
-            self._old_fd = signal.set_wakeup_fd(w, warn_on_full_buffer=False)
+            signal.set_wakeup_fd(w, warn_on_full_buffer=False)  # for the rest of the chat
         except ValueError:  # not the main thread: nothing to watch
             os.close(r)
             os.close(w)
             self._r = -1
             return
-        self._w = w
         threading.Thread(target=self._watch, name="ctrl-c", daemon=True).start()
 
     def _watch(self) -> None:

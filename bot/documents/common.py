@@ -651,8 +651,8 @@ class Layout:
         """The form's fields (not of a group) that no row names and that are not left out on purpose: next
         year's new field is printed without a change here, in a row of its own at the end of its section;
         give it a place in the layout to print it elsewhere."""
-        named = set(self.keys()) | set(self.not_printed)
-        return [f for f in form.items if isinstance(f, Field) and f.key not in named and f.section in self.sections()]
+        named, sections = set(self.keys()) | set(self.not_printed), set(self.sections())
+        return [f for f in form.items if isinstance(f, Field) and f.key not in named and f.section in sections]
 
 
 class Bound:
@@ -725,7 +725,7 @@ class _Renderer:
         self.answers = answers
         self.fields, self.groups = _fields_of(form)
         self.doc = new_document()
-        self.layout: Layout | None = None
+        self.unplaced_fields: list[Field] = []
 
     def bound(self, key: str, fields: Mapping[str, Field] | None = None,
               answers: Mapping[str, Any] | None = None) -> Bound:
@@ -737,7 +737,7 @@ class _Renderer:
     # -- blocks --
 
     def render(self, layout: Layout) -> bytes:
-        self.layout = layout
+        self.unplaced_fields = layout.unplaced(self.form)
         doc = self.doc
         for block in layout.blocks:
             if isinstance(block, Attachment):
@@ -809,9 +809,9 @@ class _Renderer:
 
     def unplaced(self, t: FormTable, block: TableOf, section: str | None) -> None:
         """The fields of `section` the layout does not place (see Layout.unplaced): a row each."""
-        if section is None or self.layout is None:
+        if section is None:
             return
-        for f in self.layout.unplaced(self.form):
+        for f in self.unplaced_fields:
             if f.section == section and f.in_version(self.form.version):
                 cells = (Label(f.key), Value(f.key, len(block.widths_cm) - 1))
                 self.rows(t, self.cells(Row(cells), self.fields, self.answers))

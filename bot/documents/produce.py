@@ -18,7 +18,7 @@ from typing import Any
 from bot.dialogs.fields import Form
 from bot.documents.pdf import PdfError, pdf_available, to_pdf
 from bot.documents.preview import page_preview
-from bot.documents.worker import RenderPool
+from bot.documents.worker import RenderPool, render_pool
 
 log = logging.getLogger(__name__)
 
@@ -40,11 +40,9 @@ def key_of(form: Form, answers: dict[str, Any]) -> str:
 async def produce(form: Form, answers: dict[str, Any], pdf: bool = True,
                   renderer: RenderPool | None = None) -> Produced:
     """The .docx, and its PDF when `pdf` (the JIEBANG_PDF setting) and LibreOffice is installed. The .docx
-    is made by `renderer` (a process of its own, see worker.py), else on a thread of this process."""
-    if renderer is None:
-        docx = await asyncio.to_thread(form.render, answers)  # the event loop serves other users meanwhile
-    else:
-        docx = await renderer.render(form, answers)
+    is made by `renderer` (a process of its own, see worker.py), else on a thread of this process; the event
+    loop serves other users meanwhile."""
+    docx = await (renderer or render_pool(0)).render(form, answers)
     if not pdf:
         return Produced(key_of(form, answers), docx, None)
     try:
@@ -58,7 +56,7 @@ async def produce(form: Form, answers: dict[str, Any], pdf: bool = True,
 
 class ProducedCache:
     """The last forms' files by their answers. The review starts making them (`start`: the .docx takes
-    ~0.1 s of CPU, a PDF a second or more) while the user reads it, and the confirm that follows takes them
+    ~60 ms of CPU, a PDF a second or more) while the user reads it, and the confirm that follows takes them
     (`get`) instead of making them again on its critical path. Bounded: memory stays flat."""
 
     def __init__(self, size: int = 64, renderer: RenderPool | None = None) -> None:

@@ -98,8 +98,7 @@ class _RenderProcess:
             _send(self.proc.stdin, (renderer, answers))
             ready, _, _ = select.select([self.proc.stdout], [], [], RENDER_TIMEOUT_S)
             if not ready:
-                self.proc.kill()
-                self.proc.wait()
+                self.kill()
                 raise RenderProcessError(f"the render process made nothing in {RENDER_TIMEOUT_S:.0f} s; killed")
             ok, payload = _receive(self.proc.stdout)
         except (OSError, EOFError, pickle.UnpicklingError) as exc:
@@ -122,6 +121,11 @@ class _RenderProcess:
         try:
             self.proc.wait(timeout=5)
         except subprocess.TimeoutExpired:
+            pass
+        self.kill()
+
+    def kill(self) -> None:
+        if self.proc.poll() is None:
             self.proc.kill()
             self.proc.wait()
         self.errors.close()
@@ -145,7 +149,10 @@ class RenderPool:
                 if proc.alive():
                     return proc
                 self._all.remove(proc)
-        proc = _RenderProcess()  # at most `processes` calls run at once (the executor's threads)
+        return self._new()  # at most `processes` calls run at once (the executor's threads)
+
+    def _new(self) -> _RenderProcess:
+        proc = _RenderProcess()
         with self._guard:
             self._all.append(proc)
         return proc
@@ -154,13 +161,10 @@ class RenderPool:
         with self._guard:
             self._idle.append(proc)
 
-    def _drop(self, proc: _RenderProcess) -> None:
+    def _forget(self, proc: _RenderProcess) -> None:
         with self._guard:
             if proc in self._all:
                 self._all.remove(proc)
-        proc.proc.kill()
-        proc.proc.wait()
-        proc.errors.close()
 
     def _call(self, renderer: str, answers: dict[str, Any]) -> bytes:
         proc = self._take()
@@ -170,26 +174,16 @@ class RenderPool:
             if proc.alive():
                 self._give_back(proc)  # its renderer raised: the process is fine
             else:
-                self._drop(proc)
+                self._forget(proc)
+                proc.kill()
             raise
         proc.renders += 1
         if proc.renders >= RENDERS_PER_PROCESS:
-            with self._guard:
-                self._all.remove(proc)
+            self._forget(proc)
             proc.stop()  # it ends at once: its input ends and it has nothing in hand
-            proc = _RenderProcess()
-            with self._guard:
-                self._all.append(proc)
+            proc = self._new()  # the fresh one starts now, before the next render needs it
         self._give_back(proc)
         return made
-
-    def _start(self) -> None:
-        self._give_back(self._take())
-
-    def warm(self) -> None:
-        """Start the render process now (at app start), so the first review does not wait for it."""
-        if self.processes > 0 and not self._all:
-            self._calls.submit(self._start)
 
     async def render(self, form: Form, answers: Mapping[str, Any]) -> bytes:
         if self.processes > 0:
