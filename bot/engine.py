@@ -23,14 +23,15 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 
 from bot.config import PRIVATE_DIR, PRIVATE_FILE, Settings
-from bot.context import STALE, Ctx
 from bot.dialogs import actions as a
-from bot.dialogs.screens import SCREENS, question
-from bot.dialogs.session import FileWrite, follow_items, open_session
+from bot.dialogs import words
 from bot.dialogs.state import ConversationState, Screen
 from bot.documents.produce import ProducedCache
 from bot.documents.worker import render_pool
-from bot.handlers import commands, menu, privacy, words
+from bot.handlers import commands, menu, navigate
+from bot.handlers.context import STALE, Ctx, FileWrite
+from bot.handlers.form.draw import question
+from bot.handlers.session import follow_items, open_session
 from bot.i18n import N_, gettext, normalise_language
 from bot.logsafe import who
 from bot.messages import Incoming, Reply
@@ -180,7 +181,7 @@ class Engine:
             return [await self.too_long(ctx)]
         act = ctx.tapped()
         if act is STALE:
-            return [await commands.resume(ctx, ctx.t(N_("这个问题已经过去了。当前是：")))]
+            return [await navigate.resume(ctx, ctx.t(N_("这个问题已经过去了。当前是：")))]
         act = act or ctx.typed()
         word = words.named(act.name) if isinstance(act, a.Command) else None if act else words.lookup(ctx.text)
         if word is not None and ctx.state.drafting and word[0] not in words.WHILE_WRITING:
@@ -193,11 +194,7 @@ class Engine:
         screen = ctx.state.screen
         if screen is None:  # a new user's first message, whatever it says: the greeting, who they are
             return [await menu.show(ctx)]
-        if screen is Screen.ERASE:
-            return await privacy.handle(ctx, act, ctx.text)
-        if screen is Screen.MENU:
-            return await menu.handle(ctx, act, ctx.text)
-        return await SCREENS[screen].handle(ctx, act, ctx.text)
+        return await navigate.handle(ctx, screen, act, ctx.text)
 
     def late(self, ctx: Ctx) -> Reply:
         said = ctx.text or ctx.t(N_("（按钮）"))

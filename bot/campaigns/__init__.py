@@ -5,9 +5,9 @@
 Shipped data: `bot/campaigns/data/` (one module a year). Admin edits: `python -m bot admin …`.
 """
 
-from bot.campaigns.handlers import contact_for, handle_text, mark_submitted, set_reminders, status_for
 from bot.campaigns.model import Campaign
 from bot.campaigns.reminders import RESUME, ReminderService
+from bot.campaigns.status import contact_for, handle_text, mark_submitted, set_reminders, status_for
 
 __all__ = ["Campaign", "RESUME", "ReminderService", "contact_for", "handle_text", "mark_submitted",
            "set_reminders", "status_for"]

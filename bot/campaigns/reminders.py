@@ -25,7 +25,7 @@ import uuid
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import and_, or_, select, update
@@ -33,10 +33,9 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import col
 
-from bot.adapters.base import Channel
-from bot.campaigns.handlers import MAX_MISSING, _title, where_line
 from bot.campaigns.model import OFFSETS, Campaign, days_left
 from bot.campaigns.repo import OPEN, UserForms, all_user_forms, load_campaigns, user_forms
+from bot.campaigns.status import MAX_MISSING, _title, where_line
 from bot.dialogs import walker as w
 from bot.dialogs.forms import FORMS
 from bot.i18n import N_, gettext, official
@@ -47,13 +46,28 @@ from storage.store import Store, rowcount
 from storage.tables import table_of
 
 if TYPE_CHECKING:
-    from bot.app import App
+    from bot.config import Settings
 
 log = logging.getLogger(__name__)
 
 Clock = Callable[[], datetime]
 RESUME = "cmd:resume"  # the reminder's button: the engine opens the form where the user left it
 STATUS = "cmd:status"
+
+
+class Sender(Protocol):
+    """What reminders are sent through: a channel (bot/adapters/base.py Channel is one), by its name."""
+
+    name: str
+
+    async def send(self, user_id: str, replies: Sequence[Reply]) -> bool: ...
+
+
+class Wired(Protocol):
+    """The running app (bot/app.py App): its store, and its settings' time zone."""
+
+    store: Store
+    settings: Settings
 
 
 def system_clock() -> datetime:
@@ -101,7 +115,7 @@ def reminder_reply(lang: str, uf: UserForms, campaign: Campaign, form_id: str, n
 class ReminderService:
     """`ReminderService(app, senders={"telegram": channel, …})`; `serve` runs `loop()` beside its channels."""
 
-    def __init__(self, app: App | Store, senders: Mapping[str, Channel] | None = None, *, clock: Clock | None = None,
+    def __init__(self, app: Wired | Store, senders: Mapping[str, Sender] | None = None, *, clock: Clock | None = None,
                  lease: timedelta = timedelta(minutes=5), quiet: tuple[int, int] = (21, 8),
                  tz: str | None = None, batch: int = 200, offsets: Sequence[int] = OFFSETS,
                  worker: str | None = None, parallel: int = 8) -> None:
@@ -318,7 +332,7 @@ class ReminderService:
         result.queued += 1
 
     @staticmethod
-    async def _may_push(sender: Channel, external_id: str, now: datetime) -> bool:
+    async def _may_push(sender: Sender, external_id: str, now: datetime) -> bool:
         """A channel that says when it may write to a user unprompted (`allowance(user id, at)`: WeChat's
         customer-service windows, and consent to a notification) is asked first: into no window it is not
         sent; the reminder waits in the outbox for the user's next message. A channel without it is asked
@@ -393,7 +407,7 @@ def concerned(uf: UserForms, campaign_id: str, form_id: str, states: Iterable[st
 
 def deadline_notice(lang: str, uf: UserForms, campaign: Campaign, form_id: str, old: date | None,
                     now: datetime) -> Reply:
-    from bot.campaigns.handlers import deadline_line
+    from bot.campaigns.status import deadline_line
 
     t = lambda s, **k: gettext(lang, s, **k)  # noqa: E731
     title = t(FORMS[form_id].short_title)

@@ -239,7 +239,7 @@ class FileRef:
 
 def documents_of(settings: Settings, user_id: int, sub: Submission) -> list[FileRef]:
     """The files kept for a submission: its .docx and PDF (stored as "<submission id>-<name>" in the
-    user's folder, as bot.dialogs.session keeps them) and the evidence files the firm sent."""
+    user's folder, as bot.handlers.session keeps them) and the evidence files the firm sent."""
     out: list[FileRef] = []
     folder = Path(settings.documents_dir) / str(user_id)
     prefix = f"{sub.id}-"

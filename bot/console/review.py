@@ -11,8 +11,8 @@ from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.campaigns.handlers import STATE_LINES, _title
 from bot.campaigns.reminders import STATUS, ReminderService
+from bot.campaigns.status import STATE_LINES, _title
 from bot.i18n import N_, gettext
 from bot.messages import Button, Reply
 from storage.console_models import Officer, ReviewEvent

@@ -12,9 +12,31 @@ from dataclasses import dataclass
 from typing import Any
 
 from bot.dialogs import walker as w
-from bot.dialogs.fields import Form
-from bot.dialogs.session import display
+from bot.dialogs.fields import Field, Form
 from bot.i18n import gettext, official
+
+
+def display(value: Any, field: Field | None = None, t: Any = None) -> str:
+    """How a stored answer reads in a summary. With `t` (another language than the forms'), an option's
+    official value keeps its translation beside it: "民营 (Private)"."""
+    if field is not None and field.show is not None and value is not None:
+        return field.show(value)
+    if value is None:
+        return "—"
+    if isinstance(value, list):
+        return "、".join(_option(v, field, t) for v in value) or "—"
+    return _option(value, field, t)
+
+
+def _option(value: Any, field: Field | None, t: Any) -> str:
+    text = str(value)
+    if t is None or field is None or callable(field.choices):
+        return text
+    choice = next((c for c in field.choices if c.value == value), None)
+    if choice is None:
+        return text
+    tr = t(choice.text)
+    return text if tr in (text, choice.text) else f"{text} ({tr})"
 
 
 @dataclass(frozen=True, slots=True)

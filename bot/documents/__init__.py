@@ -7,6 +7,6 @@ What the rest of the bot calls:
 """
 
 from bot.documents.filenames import document_filename
-from bot.documents.places import registered_place
+from bot.domain.places import registered_place
 
 __all__ = ["document_filename", "registered_place"]

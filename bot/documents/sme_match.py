@@ -25,7 +25,7 @@ from bot.documents.common import (
     render_document,
     row,
 )
-from bot.documents.places import registered_place
+from bot.domain.places import registered_place
 
 TITLE = "中小企业“揭榜”对接表"
 SIZE_BEFORE = "根据《中小企业划型标准规定》(工信部联企业〔2011〕300号)，"  # + 企业规模 + 属于

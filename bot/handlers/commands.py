@@ -1,34 +1,23 @@
-"""What the words that work anywhere do (the table is bot/handlers/words.py): start, help, status,
+"""What the words that work anywhere do (the table is bot/dialogs/words.py): start, help, status,
 language, files, contact, reminders, 已报送 — and the form words, handed to the screen as actions."""
 
 from __future__ import annotations
 
 import dataclasses
 
-from bot.campaigns import handlers as campaigns
+from bot.campaigns import status as campaigns
 from bot.campaigns.repo import latest_per_item
-from bot.context import Ctx
 from bot.dialogs import actions as a
-from bot.dialogs.screens import SCREENS
-from bot.dialogs.session import kept_documents
-from bot.dialogs.state import Screen
 from bot.handlers import menu, privacy, scenes
+from bot.handlers.context import Ctx
+from bot.handlers.navigate import resume
+from bot.handlers.session import kept_documents
 from bot.i18n import N_
 from bot.messages import Reply
 
 FORM_ACTIONS: dict[str, a.Action] = {"back": a.Back(), "skip": a.Skip(), "edit": a.EditList(),
                                      "preview": a.Preview(), "cancel": a.Cancel()}
 
-
-RESUMABLE = (Screen.START, Screen.ASK, Screen.REVIEW, Screen.EDIT, Screen.GROUP, Screen.CONFIRM_REMOVE, Screen.CANCEL)
-
-
-async def resume(ctx: Ctx, prefix: str = "", greet: bool = False) -> Reply:
-    """`prefix`, then where the user stands: the current screen of the open form, or the menu."""
-    screen = ctx.state.screen
-    if screen in RESUMABLE and ctx.state.form:
-        return await SCREENS[screen].show(ctx, prefix)
-    return await menu.show(ctx, prefix, greet=greet)
 
 
 async def run(ctx: Ctx, name: str, arg: str = "") -> list[Reply] | a.Action:

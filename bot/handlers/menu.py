@@ -4,17 +4,19 @@ from __future__ import annotations
 
 import dataclasses
 import re
+from typing import ClassVar
 
-from bot.campaigns import handlers as campaigns
-from bot.context import Ctx, Option
+from bot.campaigns import status as campaigns
 from bot.dialogs import actions as a
-from bot.dialogs import printed, screens
+from bot.dialogs import printed
 from bot.dialogs import walker as w
 from bot.dialogs.forms import FORMS
 from bot.dialogs.items import link_items
-from bot.dialogs.session import FormSession, campaign_of, open_session, parent_of
 from bot.dialogs.state import Screen
-from bot.handlers import privacy
+from bot.handlers import navigate, privacy
+from bot.handlers.context import Ctx, Option
+from bot.handlers.form.draw import is_new, question, start
+from bot.handlers.session import FormSession, campaign_of, open_session, parent_of
 from bot.i18n import N_
 from bot.messages import Reply
 from storage.hot import SubmissionLike
@@ -100,11 +102,11 @@ async def handle(ctx: Ctx, act: a.Action | None, text: str) -> list[Reply]:
                 return [await show(ctx)]
             ctx.state.position = None
             session = await _this_years(session)
-            if screens.is_new(session):  # before question 1: its campaign, and the firm's facts to take over
-                return [await screens.start(session)]
-            return [screens.question(await session.prepare())]
+            if is_new(session):  # before question 1: its campaign, and the firm's facts to take over
+                return [await start(session)]
+            return [question(await session.prepare())]
         case a.Back() | a.Skip() | a.EditList() | a.Preview() | a.Cancel() if ctx.state.form:
-            return await screens.SCREENS[Screen.ASK].handle(ctx, act, text)  # the form left open behind the menu
+            return await navigate.handle(ctx, Screen.ASK, act, text)  # the form left open behind the menu
         case a.Back() | a.Skip() | a.EditList() | a.Preview() | a.Cancel():
             return [await show(ctx, ctx.t(N_("还没有打开表格，请先选择：")))]
     return [await show(ctx, "✗ " + ctx.t(N_("没有这个选项，请从下面选择：")))]
@@ -148,3 +150,15 @@ def loose_action(ctx: Ctx, text: str) -> a.Action | None:
 
 def _squeeze(text: str) -> str:
     return re.sub(r"[\s“”\"（）()]+", "", text).lower()
+
+
+class MenuScreen:
+    """The menu as a screen of bot/handlers/navigate.py."""
+
+    name: ClassVar[Screen] = Screen.MENU
+
+    async def show(self, ctx: Ctx, prefix: str = "", *, greet: bool | None = None) -> Reply:
+        return await show(ctx, prefix, greet=greet)
+
+    async def handle(self, ctx: Ctx, act: a.Action | None, text: str) -> list[Reply]:
+        return await handle(ctx, act, text)

@@ -7,9 +7,12 @@ folders of documents and received files.
 
 from __future__ import annotations
 
-from bot.context import Ctx
+from typing import ClassVar
+
 from bot.dialogs import actions as a
 from bot.dialogs.state import Screen
+from bot.handlers import navigate
+from bot.handlers.context import Ctx
 from bot.i18n import N_
 from bot.messages import Reply
 
@@ -24,12 +27,22 @@ def ask(ctx: Ctx) -> Reply:
 
 
 async def handle(ctx: Ctx, act: a.Action | None, text: str) -> list[Reply]:
-    from bot.handlers import commands
-
     if isinstance(act, a.Erase) and act.yes:
         ctx.erase = True
         return [Reply(ctx.t(N_("已删除您的全部答案、文件和表格。以后再发消息，会从头开始。")))]
     if isinstance(act, a.Erase):
         ctx.state.screen = Screen.ASK if ctx.state.form else Screen.MENU
-        return [await commands.resume(ctx, ctx.t(N_("好的，什么都没有删除。")))]
+        return [await navigate.resume(ctx, ctx.t(N_("好的，什么都没有删除。")))]
     return [ask(ctx)]
+
+
+class PrivacyScreen:
+    """删除我的数据 asked: the one screen of this module."""
+
+    name: ClassVar[Screen] = Screen.ERASE
+
+    async def show(self, ctx: Ctx, prefix: str = "", *, greet: bool | None = None) -> Reply:
+        return ask(ctx)
+
+    async def handle(self, ctx: Ctx, act: a.Action | None, text: str) -> list[Reply]:
+        return await handle(ctx, act, text)

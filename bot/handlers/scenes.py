@@ -5,8 +5,8 @@ only what is left. Tokens are separated by "_"; unknown ones are ignored."""
 
 from __future__ import annotations
 
-from bot.context import Ctx
 from bot.domain import regions
+from bot.handlers.context import Ctx
 
 ROLES = {"sme": "sme", "smes": "sme", "large": "large", "bigfirm": "large"}
 

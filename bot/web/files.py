@@ -16,14 +16,14 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from bot.campaigns.handlers import deadline_line, where_line
 from bot.campaigns.repo import user_forms
+from bot.campaigns.status import deadline_line, where_line
 from bot.config import Settings
 from bot.dialogs import walker as w
 from bot.dialogs.forms import FORMS
 from bot.dialogs.printed import print_state
-from bot.dialogs.session import kept_documents
 from bot.documents.preview import page_preview, preview_available
+from bot.handlers.session import kept_documents
 from bot.i18n import gettext
 from bot.messages import PDF_MIME
 from bot.web.text import state_name, word

@@ -10,7 +10,7 @@ from bot.campaigns import handle_text, status_for
 from bot.campaigns.data import SHIPPED
 from bot.campaigns.model import Campaign
 from bot.campaigns.repo import save_campaign
-from bot.handlers import words
+from bot.dialogs import words
 
 SH2027 = Campaign({**next(c for c in SHIPPED if c["id"] == "2024-shanghai"), "id": "2027-shanghai", "year": 2027})
 

@@ -174,7 +174,7 @@ def start_text(scene: str | None) -> str:
     (bot.handlers.words names `/start <scene>` "start"), else `/start` — so that, until then, a scan in the
     middle of a form is never taken as the answer to its question. The scene is kept either way."""
     if scene:
-        from bot.handlers import words
+        from bot.dialogs import words
 
         said = f"/start {scene}"
         found = words.lookup(said)

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from bot.dialogs import validators as v
 from bot.dialogs.fields import Choice, Field, Form, Group, Rule, When
-from bot.documents.places import registered_place
+from bot.domain.places import registered_place
 from bot.i18n import N_
 
 BASIC = N_("一、企业基本情况")

@@ -11,6 +11,7 @@ import enum
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final, Literal
 
 from bot.config import Settings
@@ -22,8 +23,15 @@ from storage.store import UserTx
 
 if TYPE_CHECKING:
     from bot.dialogs.fields import Form
-    from bot.dialogs.session import FileWrite
     from bot.documents.produce import Produced
+
+
+@dataclass(frozen=True, slots=True)
+class FileWrite:
+    """A file the engine writes (atomically) before the message's commit."""
+
+    path: Path
+    data: bytes
 
 
 class _Stale(enum.Enum):

@@ -1,6 +1,6 @@
 """One user's open form: its submission, the steps that apply, and what an accepted answer changes.
 
-The screens (bot/dialogs/screens.py) draw and handle; this binds a `Form` to a submission for one message:
+The screens (bot/handlers/form/) draw and handle; this binds a `Form` to a submission for one message:
 the steps are computed once per message (and again only after an answer changes them), an accepted
 answer clears what was derived from it, runs the form's cross-field rules and is kept in the profile.
 Nothing here touches a file or the network: where a file is to be written, the screen names it in
@@ -10,20 +10,24 @@ Nothing here touches a file or the network: where a file is to be written, the s
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from bot.campaigns import status as campaigns
+from bot.campaigns.model import pick
+from bot.campaigns.repo import region_of
+from bot.catalogue import repo as catalogue
 from bot.config import Settings
-from bot.context import Ctx
 from bot.dialogs import printed
 from bot.dialogs import walker as w
 from bot.dialogs.fields import Field, Form, Group
 from bot.dialogs.forms import FORMS, get_form
 from bot.dialogs.items import link_items, parent_items, relinked
 from bot.dialogs.results import Message
+from bot.dialogs.summary import display, review_rows
 from bot.documents.filenames import document_filename
 from bot.domain.charcount import count_chars
+from bot.handlers.context import Ctx, FileWrite
 from bot.i18n import N_
 from bot.messages import DOCX_MIME, PDF_MIME, Document
 from storage.hot import SubmissionLike, SubRow
@@ -32,37 +36,6 @@ if TYPE_CHECKING:
     from bot.campaigns.model import Campaign
 
 _UNSAFE = re.compile(r'[\\/:*?"<>|\s\x00-\x1f]+')
-
-
-def display(value: Any, field: Field | None = None, t: Any = None) -> str:
-    """How a stored answer reads in a summary. With `t` (another language than the forms'), an option's
-    official value keeps its translation beside it: "民营 (Private)"."""
-    if field is not None and field.show is not None and value is not None:
-        return field.show(value)
-    if value is None:
-        return "—"
-    if isinstance(value, list):
-        return "、".join(_option(v, field, t) for v in value) or "—"
-    return _option(value, field, t)
-
-
-def _option(value: Any, field: Field | None, t: Any) -> str:
-    text = str(value)
-    if t is None or field is None or callable(field.choices):
-        return text
-    choice = next((c for c in field.choices if c.value == value), None)
-    if choice is None:
-        return text
-    tr = t(choice.text)
-    return text if tr in (text, choice.text) else f"{text} ({tr})"
-
-
-@dataclass(frozen=True, slots=True)
-class FileWrite:
-    """A file the engine writes (atomically) before the message's commit."""
-
-    path: Path
-    data: bytes
 
 
 class FormSession:
@@ -91,8 +64,6 @@ class FormSession:
         wants_need = self.form.per_item and any((x.field.section or "").startswith("三") for x in near)
         if not (needs_catalogue or wants_need):
             return self
-        from bot.catalogue import repo as catalogue
-
         self.campaign = await campaign_of(self.ctx, self.form.id, self.sub)
         cid = self.campaign.id if self.campaign is not None else None
         store = self.ctx.tx.store
@@ -263,8 +234,6 @@ class FormSession:
     def summary_lines(self) -> list[str]:
         """The review: every question that applies with its answer, under its section's heading, then the
         lines the document prints from several answers (bot/dialogs/summary.py, shared with the pages)."""
-        from bot.dialogs.summary import review_rows
-
         unfilled = self.ctx.t(N_("（未填）"))
         lines: list[str] = []
         section = None
@@ -360,10 +329,6 @@ async def open_session(ctx: Ctx, form_ref: str | None = None) -> FormSession | N
 async def campaign_of(ctx: Ctx, form_id: str, sub: SubmissionLike | None = None) -> Campaign | None:
     """The campaign a submission belongs to: the one it was confirmed for, else the one its firm's region
     and the newest year give (bot/campaigns/model.py pick)."""
-    from bot.campaigns import handlers as campaigns
-    from bot.campaigns.model import pick
-    from bot.campaigns.repo import region_of
-
     loaded = await campaigns.tx_campaigns(ctx.tx)
     if sub is not None and sub.campaign_id:
         fixed = next((c for c in loaded if c.id == sub.campaign_id), None)

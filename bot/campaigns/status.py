@@ -37,7 +37,7 @@ STATE_LINES = {
 
 async def handle_text(tx: UserTx, lang: str, text: str, now: datetime | None = None) -> str | None:
     """The reply to one of the campaign words (联系, 退订提醒, 已报送 …), or None when `text` is not one."""
-    from bot.handlers import words
+    from bot.dialogs import words
 
     found = words.lookup(text)
     if found is None or found[0] not in CAMPAIGN_WORDS:
