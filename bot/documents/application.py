@@ -10,7 +10,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from bot.dialogs.forms.application import FORM, S3
-from bot.documents.common import (
+from bot.documents.layouts import (
     Attachment,
     Body,
     Centered,
@@ -23,8 +23,8 @@ from bot.documents.common import (
     Statement,
     Title,
     render_document,
-    text,
 )
+from bot.documents.typeset import text
 
 TITLE_LINES = ("大中小企业融通创新项目", "中小企业“揭榜”申请书")
 TITLE = "".join(TITLE_LINES)

@@ -10,7 +10,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from bot.dialogs.forms.large_need import BASIC, FORM, NEEDS
-from bot.documents.common import (
+from bot.documents.layouts import (
     Attachment,
     CompanyLine,
     Label,

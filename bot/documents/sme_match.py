@@ -10,7 +10,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from bot.dialogs.forms.sme_match import BASIC, FORM, ITEMS, OVERVIEW
-from bot.documents.common import (
+from bot.documents.layouts import (
     Attachment,
     CompanyLine,
     Label,

@@ -12,7 +12,7 @@ from bot.dialogs.forms import application as application_form
 from bot.dialogs.forms import large_need as large_need_form
 from bot.dialogs.forms import sme_match as sme_match_form
 from bot.documents import application, large_need, sme_match
-from bot.documents.common import render_document
+from bot.documents.layouts import render_document
 from tests.documents.test_docx_large_need import ANSWERS as LARGE_ANSWERS
 from tests.documents.test_docx_sme_match import ANSWERS as SME_ANSWERS
 

@@ -17,8 +17,8 @@ from docx.oxml.ns import qn
 from docx.shared import Pt
 
 from bot.documents import application, large_need, sme_match
-from bot.documents.common import HEI, SONG, add_run, new_document, to_bytes
 from bot.documents.pdf import pdf_available, to_pdf
+from bot.documents.typeset import HEI, SONG, add_run, new_document, to_bytes
 from tests.documents.test_docx_application import ANSWERS as APP_ANSWERS
 from tests.documents.test_docx_large_need import ANSWERS as LARGE_ANSWERS
 from tests.documents.test_docx_sme_match import ANSWERS as SME_ANSWERS
