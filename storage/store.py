@@ -1,6 +1,6 @@
 """The store: SQLite file by default, PostgreSQL by URL.
 
-A message's own reads and writes go through the hot path (storage/hot.py: one statement to read the
+A message's own reads and writes go through the hot path (storage/hot/: one statement to read the
 user's rows, one commit to write them, checked against the conversation's version so several bot
 processes on one database still apply one user's messages one at a time). Everything else (admin,
 reminders, reports, channels' own rows) uses the SQLAlchemy async engine and ORM here.
@@ -75,7 +75,7 @@ def rowcount(result: Result[Any]) -> int:
 
 class UserTx:
     """One message's view of one user: their rows as read at the start, the changes made while the
-    dialog thinks, written by `commit()` in one transaction (see storage/hot.py).
+    dialog thinks, written by `commit()` in one transaction (see storage/hot/).
 
     `state` is the conversation's stored JSON (bot.dialogs.state reads and writes it); submissions are
     `SubRow`s (the fields of storage.models.Submission); `user` is a `UserRow`."""
