@@ -9,7 +9,7 @@
 
 A campaign without items of its own uses its `parent` campaign's (Shanghai's → the national one).
 Lines to show: `bot.catalogue.chat`. Data: `storage.catalogue_models.CatalogueItem`; admin commands in
-`bot.admin` (import-catalogue, catalogue, propose-need, withdraw-need).
+`bot.admin.catalogue` (import-catalogue, catalogue, propose-need, withdraw-need).
 """
 
 from bot.catalogue.index import Index, Need, code_key, nearest
