@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from bot.documents import registered_place
+from bot.domain.places import registered_place
 
 
 @pytest.mark.parametrize(("province", "city", "county", "printed"), [
