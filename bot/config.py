@@ -31,6 +31,19 @@ def _int(env: Mapping[str, str], name: str, default: int) -> int:
         raise SettingsError(f"{name}={raw!r}: a whole number is needed (default {default})") from None
 
 
+LOG_FORMATS = ("text", "json")
+
+
+def _choice(env: Mapping[str, str], name: str, choices: tuple[str, ...]) -> str:
+    """One of `choices` (the first is the default)."""
+    raw = env.get(name, "").strip().lower()
+    if not raw:
+        return choices[0]
+    if raw not in choices:
+        raise SettingsError(f"{name}={raw!r}: one of {', '.join(choices)} is needed (default {choices[0]})")
+    return raw
+
+
 def _metrics_bind(env: Mapping[str, str]) -> tuple[str, int]:
     """(host, port) of the separate metrics site; port 0: none."""
     host = env.get("JIEBANG_METRICS_HOST", "").strip()
@@ -79,6 +92,7 @@ class Settings:
     public_url: str = ""  # base URL where `serve` is reachable, for download links
     link_ttl_seconds: int = 24 * 3600
     log_level: str = "INFO"
+    log_format: str = "text"  # "json": one JSON object per line (bot/logformat.py)
     timezone: str = DEFAULT_TIMEZONE
     pdf: bool = True  # a PDF beside each .docx where LibreOffice is installed (JIEBANG_PDF=off: never)
     render_processes: int = 1  # processes that make .docx files (0: a thread of the bot's process)
@@ -125,6 +139,7 @@ class Settings:
             public_url=g("JIEBANG_PUBLIC_URL", "").rstrip("/"),
             link_ttl_seconds=_int(env, "JIEBANG_LINK_TTL_SECONDS", 24 * 3600),
             log_level=g("JIEBANG_LOG_LEVEL", "INFO"),
+            log_format=_choice(env, "JIEBANG_LOG_FORMAT", LOG_FORMATS),
             timezone=g("JIEBANG_TIMEZONE", "") or DEFAULT_TIMEZONE,
             pdf=g("JIEBANG_PDF", "").strip().lower() not in ("off", "0", "no", "false"),
             render_processes=_int(env, "JIEBANG_RENDER_PROCESSES", 1),
