@@ -35,6 +35,7 @@ from bot.handlers.session import follow_items, open_session
 from bot.i18n import N_, gettext, normalise_language
 from bot.logsafe import who
 from bot.messages import Incoming, Reply
+from bot.metrics import Metrics
 from storage.erase import erase_user
 from storage.hot import transient_errors
 from storage.store import Store, UserTx
@@ -53,8 +54,9 @@ class FileWriteError(Exception):
 
 class Engine:
     def __init__(self, store: Store, settings: Settings, now: Callable[[], datetime] | None = None,
-                 retry_delays: tuple[float, ...] = (0.2, 0.5, 1.0, 2.0, 4.0)) -> None:
+                 retry_delays: tuple[float, ...] = (0.2, 0.5, 1.0, 2.0, 4.0), metrics: Metrics | None = None) -> None:
         self.store = store
+        self.metrics = metrics or Metrics()  # answers and their latency, by channel (memory only: no statement)
         self.settings = settings
         self.now = now or (lambda: datetime.now(UTC))
         self.retry_delays = retry_delays
@@ -90,6 +92,13 @@ class Engine:
         self._made.start(form, dict(answers), self.settings.pdf)
 
     async def handle(self, incoming: Incoming) -> list[Reply]:
+        """The replies to one message (counted, with the time it took, in `metrics` by channel)."""
+        started = time.perf_counter()
+        replies = await self._handle(incoming)
+        self.metrics.answered(incoming.channel, time.perf_counter() - started)
+        return replies
+
+    async def _handle(self, incoming: Incoming) -> list[Reply]:
         lang = normalise_language(incoming.language)
         async with self._lock(incoming.channel, incoming.user_id):
             delays = iter(self.retry_delays)

@@ -54,6 +54,9 @@ async def test_wrong_passwords_are_rate_limited_even_before_the_right_one(client
     r = await log_in(client, "li@huangpu.example", PASSWORD)
     assert r.status == 429 and "尝试次数过多" in await r.text()
     assert (await client.get("/console/", allow_redirects=False)).status == 302  # still logged out
+    refused = {reason: console_app.metrics.registry.get_sample_value("jiebang_console_logins_refused_total",
+                                                                      {"reason": reason}) for reason in ("bad", "limited")}
+    assert refused == {"bad": 5, "limited": 1}  # what an operator's monitoring sees of it
 
 
 async def test_an_invite_link_sets_a_password_once(client, console_app, tmp_path):
