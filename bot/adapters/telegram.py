@@ -89,7 +89,7 @@ from bot.adapters.base import numbered
 from bot.adapters.ratelimit import TokenBucket
 from bot.i18n import normalise_language
 from bot.messages import Attachment, Incoming, Reply
-from bot.web.links import with_page_link
+from bot.web.pagelinks import with_page_link
 
 if TYPE_CHECKING:
     from bot.app import App

@@ -26,7 +26,6 @@ from aiohttp import web
 from sqlalchemy import delete, event, select, update
 from sqlalchemy.exc import OperationalError
 
-from bot.adapters import links
 from bot.adapters.wechat import WeChatChannel, budget, build_menu, create_menu
 from bot.adapters.wechat.api import WeChatAPI
 from bot.adapters.wechat.channel import TEXT_LIMIT, merge, split_bytes
@@ -36,6 +35,7 @@ from bot.app import open_app
 from bot.config import Settings
 from bot.messages import PNG_MIME, Button, Document, Reply
 from bot.server import make_runner
+from bot.web import downloads
 from storage.channel_models import ChannelArrival, ChannelNonce, ChannelState, channel_state
 from storage.models import Submission, User
 from tests.conftest import SME_ANSWERS
@@ -85,7 +85,7 @@ async def server(settings: Settings, kind: str = "oa", window: float = 2.0, **ch
     channel = WeChatChannel(app, kind=kind, reply_window=window, overflow_delay=0.01, **channel_kw)
     web_app = web.Application()
     channel.add_routes(web_app)
-    links.add_routes(web_app, app)
+    downloads.add_routes(web_app, app)
     runner = make_runner(web_app)
     await runner.setup()
     await web.SockSite(runner, sock).start()

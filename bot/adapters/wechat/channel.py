@@ -44,7 +44,6 @@ from functools import partial
 import jinja2
 from aiohttp import web
 
-from bot.adapters import links
 from bot.adapters.base import numbered
 from bot.adapters.wechat import budget, windows
 from bot.adapters.wechat.api import OUT_OF_TIME, QUOTA, ApiError, WeChatAPI
@@ -57,6 +56,7 @@ from bot.adapters.wechat.windows import Allowance
 from bot.adapters.wechat.xml import BadXml, fields, parse_element, template_statuses, text_reply
 from bot.i18n import N_, gettext
 from bot.messages import Attachment, Document, Incoming, Reply, reply_to_dict
+from bot.web import downloads
 from storage.channel_models import ChannelState, runner
 
 log = logging.getLogger(__name__)
@@ -687,7 +687,7 @@ class WeChatChannel:
     def _link_line(self, user: str, doc: Document, lang: str = "zh_CN") -> str:
         if doc.path is None:
             return self._t(N_("《{name}》已生成，但暂时无法提供下载，请稍后再试。"), lang, name=doc.filename)
-        url = links.make_link(self.settings, doc.path, f"{self.name}:{user}", now=self.clock())
+        url = downloads.make_link(self.settings, doc.path, f"{self.name}:{user}", now=self.clock())
         hours = max(1, self.settings.link_ttl_seconds // 3600)
         return self._t(N_("下载《{name}》（{hours}小时内有效）：\n{url}"), lang, name=doc.filename, hours=hours,
                        url=url)
@@ -697,8 +697,8 @@ class WeChatChannel:
         (snsapi_base: the page knows the user by WeChat, no token to expire) where set up, else a short
         signed link. "" where no page can be given (no JIEBANG_PUBLIC_URL, no pages)."""
         try:
-            from bot.web.links import page_url
             from bot.web.oauth import oauth_url
+            from bot.web.pagelinks import page_url
         except ImportError:
             return ""
         try:
