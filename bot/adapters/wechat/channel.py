@@ -169,15 +169,14 @@ def page_line(lang: str, target: str, url: str) -> str:
     return link_line(lang, target, url)
 
 
-def start_text(scene: str | None) -> str:
+def start_text(scene: str | None, word: Callable[[str], tuple[str, str] | None]) -> str:
     """What a follow or a scan says to the engine: `/start <scene>` once the engine takes a scene there
-    (bot.handlers.words names `/start <scene>` "start"), else `/start` — so that, until then, a scan in the
-    middle of a form is never taken as the answer to its question. The scene is kept either way."""
+    (`word`, the engine's reading of a text, names `/start <scene>` "start"), else `/start` — so that, until
+    then, a scan in the middle of a form is never taken as the answer to its question. The scene is kept
+    either way."""
     if scene:
-        from bot.handlers import words
-
         said = f"/start {scene}"
-        found = words.lookup(said)
+        found = word(said)
         if found is not None and found[0] == "start":
             return said
     return "/start"
@@ -525,7 +524,7 @@ class WeChatChannel:
             if scene:
                 values.update(scene=scene, scene_at=datetime.fromtimestamp(now, UTC))
                 log.info("%s %s: came by a QR code (scene %s)", self.name, who(user), scene)
-            text = start_text(scene)
+            text = start_text(scene, self.app.engine.word)
         elif event == "click":
             text = MENU_COMMANDS.get(msg.get("EventKey", ""))
         elif event in ("subscribe_msg_popup_event", "subscribe_msg_change_event"):
