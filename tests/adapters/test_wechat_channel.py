@@ -28,7 +28,7 @@ from sqlalchemy.exc import OperationalError
 
 from bot.adapters.wechat import WeChatChannel, budget, build_menu, create_menu
 from bot.adapters.wechat.api import WeChatAPI
-from bot.adapters.wechat.channel import TEXT_LIMIT, merge, split_bytes
+from bot.adapters.wechat.budget import TEXT_LIMIT, merge, split_bytes
 from bot.adapters.wechat.crypto import MsgCrypt, signature
 from bot.adapters.wechat.xml import cdata, parse
 from bot.app import open_app
@@ -993,7 +993,7 @@ async def test_the_passive_window_counts_from_the_request_not_from_our_checks(tm
         u = WxUser(r)
         xml = u.xml("text", Content="/start", MsgId=str(next(_ids)))
         msg = parse(xml)
-        content = await r.channel._respond(msg, None, deadline=asyncio.get_running_loop().time() - 0.1)
+        content = await r.channel.callbacks.respond(msg, None, deadline=asyncio.get_running_loop().time() - 0.1)
         assert content is None  # the window was over on arrival: `success`, and the API carries the answer
         release.set()
         await r.channel.join(WAIT)
