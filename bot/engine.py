@@ -91,6 +91,13 @@ class Engine:
         """Start making a form's files now (at its review), for the confirm that is likely to follow."""
         self._made.start(form, dict(answers), self.settings.pdf)
 
+    @staticmethod
+    def word(text: str) -> tuple[str, str] | None:
+        """The word that works at any question `text` is, as (name, argument) ("/start pudong" is ("start",
+        "pudong")), or None for an answer: bot.handlers.words, for a channel that writes a text of its own
+        making for the engine and must know how it will be read (the channels never import the screens)."""
+        return words.lookup(text)
+
     async def handle(self, incoming: Incoming) -> list[Reply]:
         """The replies to one message (counted, with the time it took, in `metrics` by channel)."""
         started = time.perf_counter()

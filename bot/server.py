@@ -20,12 +20,12 @@ from aiohttp import web
 from bot.access_log import AccessLogger
 from bot.adapters import registry
 from bot.adapters.base import Channel, MenuInstaller, WebRoutes
-from bot.adapters.links import add_routes as add_link_routes
 from bot.app import App, open_app
 from bot.campaigns import ReminderService
 from bot.config import Settings
 from bot.probes import add_routes as add_probe_routes
 from bot.probes import metrics_site_app
+from bot.web.downloads import add_routes as add_download_routes
 
 log = logging.getLogger(__name__)
 
@@ -37,7 +37,7 @@ def build_channels(app: App, web_app: web.Application, names: Sequence[str]) -> 
     for ch in channels:
         if isinstance(ch, WebRoutes):
             ch.add_routes(web_app)
-    add_link_routes(web_app, app)
+    add_download_routes(web_app, app)
     return channels
 
 

@@ -8,7 +8,7 @@ and keeps track of which of our messages still show a keyboard:
   keyboard (editMessageReplyMarkup, or editMessageText when the text changed) — read off the reply
   alone, never off a button's payload.
 - A reply: its text split within 4096 (the keyboard on the last part), the page link
-  (`bot.web.links.with_page_link`), its picture as a photo and its documents, the text as a caption
+  (`bot.web.pagelinks.with_page_link`), its picture as a photo and its documents, the text as a caption
   where it fits (a document's caption the first line, within 1024).
 """
 
@@ -46,7 +46,7 @@ from bot.adapters.telegram.render import (
     utf16_len,
 )
 from bot.messages import Reply
-from bot.web.links import with_page_link
+from bot.web.pagelinks import with_page_link
 
 if TYPE_CHECKING:
     from bot.app import App
