@@ -1,7 +1,7 @@
 """Incoming → words / screens → Replies, one commit per message.
 
 - One commit per message: a message's rows are read in one statement, the dialog thinks in memory, and
-  everything it changed is written in one transaction before the replies leave `handle` (storage/hot.py).
+  everything it changed is written in one transaction before the replies leave `handle` (storage/hot/).
 - One message at a time per user: an asyncio lock in this process; across processes the conversation's
   version — a commit that finds another version writes nothing, and the message is handled again on the
   state the other process left.
@@ -94,7 +94,7 @@ class Engine:
     @staticmethod
     def word(text: str) -> tuple[str, str] | None:
         """The word that works at any question `text` is, as (name, argument) ("/start pudong" is ("start",
-        "pudong")), or None for an answer: bot.handlers.words, for a channel that writes a text of its own
+        "pudong")), or None for an answer: bot.dialogs.words, for a channel that writes a text of its own
         making for the engine and must know how it will be read (the channels never import the screens)."""
         return words.lookup(text)
 
