@@ -2,7 +2,8 @@
 
     GET /healthz   200 "ok" while the process answers HTTP at all (a liveness probe)
     GET /readyz    200 {"status": "ready", …} when every readiness check passes; else 503 with the failing
-                   checks named: {"status": "unavailable", "failed": ["database"], "checks": {…}}
+                   checks named: {"status": "unavailable", "failed": ["database"], "checks": {…}}; 503
+                   {"failed": ["serve"]} once `serve` is draining (SIGTERM)
     GET /metrics   Prometheus' text format (bot/metrics.py), only when configured: with JIEBANG_METRICS_TOKEN
                    set it needs `Authorization: Bearer <token>` (else 401); JIEBANG_METRICS_PORT serves it
                    on a site of its own (JIEBANG_METRICS_HOST, default 127.0.0.1), the token too if one is
@@ -49,6 +50,7 @@ class Probes:
             Check("database", self.database), Check("migrations", self.migrations)]
         self._head: str | None = None
         self._failing: frozenset[str] = frozenset()
+        self.draining = False  # `serve` is stopping: send no new work here (the port closes next)
 
     def add_check(self, name: str, run: Callable[[], Awaitable[str | None]]) -> None:
         self.checks.append(Check(name, run))
@@ -95,7 +97,7 @@ class Probes:
         return web.Response(text="ok")
 
     async def readyz(self, _request: web.Request) -> web.Response:
-        results = await self.readiness()
+        results = {"serve": "draining"} if self.draining else await self.readiness()
         failed = [name for name, said in results.items() if said != "ok"]
         body: dict[str, Any] = {"status": "unavailable" if failed else "ready", "checks": results}
         if failed:

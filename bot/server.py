@@ -41,9 +41,12 @@ def build_channels(app: App, web_app: web.Application, names: Sequence[str]) -> 
     return channels
 
 
+DRAIN_SECONDS = 60.0  # at a stop, how long requests already taken may take to be answered
+
+
 def make_runner(web_app: web.Application) -> web.AppRunner:
     """The server's runner; its access log names routes, never query strings or download tokens."""
-    return web.AppRunner(web_app, access_log_class=AccessLogger)
+    return web.AppRunner(web_app, access_log_class=AccessLogger, shutdown_timeout=DRAIN_SECONDS)
 
 
 async def serve(settings: Settings, channels: Sequence[str], *, install_menu: bool = False,
@@ -99,15 +102,21 @@ async def serve(settings: Settings, channels: Sequence[str], *, install_menu: bo
         log.error("%s", e)
         return 2
     finally:
+        # Draining (SIGTERM): /readyz says so, the port stops taking connections, every request already
+        # taken is answered (each callback's message handled and committed: aiohttp waits for its handlers,
+        # DRAIN_SECONDS at most), then the channels finish what they received (a Telegram poll's updates,
+        # WeChat's customer-service messages still to send) and the database closes.
+        probes.draining = True
         reminders.stop()
+        await runner.cleanup()
         if reminder_task is not None:
             await reminder_task
         for ch in started:
             await ch.stop()
-        await runner.cleanup()
         if metrics_runner is not None:
             await metrics_runner.cleanup()
         await app.close()
+        log.info("stopped: every request taken was answered")
     return 0
 
 
