@@ -18,6 +18,8 @@ One :class:`Office` per LibreOffice binary and process (the bot's, or each worke
   document at a time anyway); each bounded by its caller's time limit. A conversion that takes too long,
   a LibreOffice that died, a server that stopped answering: the whole process group is killed and a new
   one started; the conversion that found it dead is made the old way (:class:`OfficeGone`).
+- Its memory grows with the PDFs it makes: after ``CONVERSIONS_PER_SERVER`` a successor is started beside
+  it and takes over between two conversions once it answers, so the PDFs meanwhile are not held up.
 - Its own session and process group; its stdin is a pipe from this process, and when that pipe's other end
   closes (this process ended, however it ended: even SIGKILL) it kills the rest of its group (LibreOffice),
   removes its folder and ends. At a normal exit this process kills the group itself (atexit). A fork's child forgets its
@@ -55,6 +57,10 @@ log = logging.getLogger(__name__)
 
 START_SECONDS = 60.0  # to answer after starting (5-6 s here; PDFs meanwhile are made the old way)
 START_ATTEMPTS = 3  # failed starts in a row before the resident LibreOffice is given up for the process
+# LibreOffice's memory grows with the PDFs it has made (the 对接表, measured: soffice.bin 217 MB after
+# one, 391 MB after 100, 528 MB after 200, 834 MB after 600), so after this many a successor is started
+# beside it, and takes over once it answers (nobody waits for its start)
+CONVERSIONS_PER_SERVER = 200
 PROBE_SECONDS = 5.0  # for the server to answer `info` after a conversion failed: else it is dead
 API_VERSION = "3"  # unoserver's XML-RPC API (its major version): what `convert` below is called with
 # where python3-uno puts uno.py when it is not beside pyuno.so in LibreOffice's program folder (Debian and
@@ -177,6 +183,7 @@ class _Server:
         self.folder = Path(tempfile.mkdtemp(prefix="jiebang-office-"))
         self.said: collections.deque[str] = collections.deque(maxlen=30)
         self._killed = False
+        self.conversions = 0
         try:
             (self.folder / "tmp").mkdir()
             self.port, uno_port = _free_ports(2)
@@ -281,6 +288,8 @@ class Office:
         self._changed = threading.Condition(self._lock)
         self._state = "idle"  # idle | starting | ready | given up
         self._server: _Server | None = None
+        self._successor: _Server | None = None  # answering, takes over at the next conversion
+        self._succeeding = False  # a successor is being started
         self._generation = 0  # bumped by stop(): a start that began before it kills what it started
         self._failed_starts = 0
         self._jobs: queue.SimpleQueue[_Job] = queue.SimpleQueue()
@@ -318,7 +327,7 @@ class Office:
                 self._restart_locked(self._server, f"it ended (exit {self._server.proc.returncode})")
             elif self._state == "idle":
                 self._start_locked(None)
-            return False
+            return self._state == "ready"  # its successor took over
 
     def wait_ready(self, timeout: float = START_SECONDS + 10) -> bool:
         """Start it if needed and wait until it answers or its start failed: True when it answers."""
@@ -335,6 +344,11 @@ class Office:
                          daemon=True).start()
 
     def _restart_locked(self, server: _Server, why: str) -> None:
+        if self._successor is not None:  # one answers already: it takes over
+            log.warning("the resident LibreOffice (pid %s): %s; its successor takes over", server.pid, why)
+            self._server, self._successor = self._successor, None
+            threading.Thread(target=server.kill, name="office-kill", daemon=True).start()
+            return
         log.warning("the resident LibreOffice (pid %s): %s; starting another", server.pid, why)
         self._start_locked(server)
 
@@ -380,21 +394,40 @@ class Office:
             log.warning("the resident LibreOffice did not start (%s); PDFs are made by a LibreOffice run of "
                         "their own until one does", why)
 
+    def _start_successor(self, generation: int) -> None:
+        try:
+            server = _Server(self.binary, self.paths, self.environment)
+        except Exception as exc:  # the current one goes on
+            log.warning("no successor for the resident LibreOffice: it could not be started: %r", exc)
+            with self._lock:
+                self._succeeding = False
+            return
+        why = server.wait_answering(START_SECONDS)
+        with self._lock:
+            self._succeeding = False
+            if not why and generation == self._generation and self._state == "ready":
+                self._successor, self.starts = server, self.starts + 1
+                return
+        server.kill()
+        if why:
+            log.warning("no successor for the resident LibreOffice (%s); the current one goes on", why)
+
     def stop(self) -> None:
         """Kill the server (LibreOffice included) and remove its folder. The next use starts another."""
         with self._lock:
             self._generation += 1
-            server, self._server = self._server, None
+            servers = [s for s in (self._server, self._successor) if s is not None]
+            self._server = self._successor = None
             if self._state != "given up":
                 self._state = "idle"
             self._changed.notify_all()
-        if server is not None:
+        for server in servers:
             server.kill()
 
     def _forget(self) -> None:
-        server = self._server
-        if server is not None:
-            server.forget()
+        for server in (self._server, self._successor):
+            if server is not None:
+                server.forget()
 
     # --- converting ----------------------------------------------------------------------------------
 
@@ -434,8 +467,14 @@ class Office:
                 done.set_exception(exc)
 
     def _convert_now(self, docx: bytes, deadline: float) -> bytes:
+        retired = None
         with self._lock:
+            if self._successor is not None and self._state == "ready":  # between conversions: its turn
+                retired, self._server, self._successor = self._server, self._successor, None
             server = self._server if self._state == "ready" else None
+        if retired is not None:
+            log.info("the resident LibreOffice (pid %s) replaced after %d PDFs", retired.pid, retired.conversions)
+            retired.kill()
         if server is None or not server.alive():
             raise OfficeGone("it is not running")
         remaining = deadline - time.monotonic()
@@ -463,6 +502,13 @@ class Office:
         if not data.startswith(b"%PDF"):
             raise OfficeFailed("LibreOffice produced something that is not a PDF")
         self.conversions += 1
+        server.conversions += 1
+        if server.conversions % CONVERSIONS_PER_SERVER == 0:
+            with self._lock:
+                if self._server is server and self._successor is None and not self._succeeding:
+                    self._succeeding = True
+                    threading.Thread(target=self._start_successor, args=(self._generation,),
+                                     name="office-successor", daemon=True).start()
         return data
 
 

@@ -150,6 +150,30 @@ def test_a_conversion_out_of_time_kills_its_libreoffice_and_another_starts(up):
     assert COMPANY in text_of(asyncio.run(to_pdf(sme_match.render(SME_ANSWERS))))
 
 
+@needs_resident
+def test_after_its_share_of_pdfs_a_successor_takes_over_without_a_gap(up, monkeypatch):
+    """LibreOffice's memory grows with every PDF: after CONVERSIONS_PER_SERVER another server is started beside
+    it and takes over once it answers; every PDF meanwhile is still made by a resident LibreOffice."""
+    monkeypatch.setattr(office, "CONVERSIONS_PER_SERVER", 2)
+    old, old_group, before = up.server_pid, dict(up.processes()), up.conversions
+    docx = sme_match.render(SME_ANSWERS)
+    made = 0
+
+    async def convert_until_replaced():
+        nonlocal made
+        deadline = time.monotonic() + office.START_SECONDS + 30  # not a measure: when the test gives up
+        while up.server_pid == old and time.monotonic() < deadline:
+            data = await to_pdf(docx)
+            assert data is not None and data.startswith(b"%PDF")
+            made += 1
+
+    asyncio.run(convert_until_replaced())
+    assert up.server_pid != old
+    assert up.conversions == before + made  # none was made the old way
+    assert not any(alive(p) for p in old_group)
+    assert COMPANY in text_of(asyncio.run(to_pdf(docx)))
+
+
 CHILD = """
 import json, sys
 from bot.documents import pdf
