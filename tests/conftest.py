@@ -19,7 +19,7 @@ TESTS = Path(__file__).resolve().parent
 # real PostgreSQL: marked `slow`, so `pytest -m "not slow"` is a quick loop while writing code. The README's
 # test command (and so .ci/run) runs them all, spread over every core (pytest-xdist, pyproject addopts).
 SLOW_FOLDERS = {"browser"}
-SLOW_FILES = {"test_pdf_print.py", "test_docx_pdf.py", "test_preview.py", "test_types.py", "test_packaging.py",
+SLOW_FILES = {"test_pdf_print.py", "test_docx_pdf.py", "test_pdf_resident.py", "test_preview.py", "test_types.py", "test_packaging.py",
               "test_layers.py", "test_imports.py"}
 
 
