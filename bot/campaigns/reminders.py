@@ -33,7 +33,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import col
 
-from bot.campaigns.model import OFFSETS, Campaign, days_left
+from bot.campaigns.model import Campaign, days_left
 from bot.campaigns.repo import OPEN, UserForms, all_user_forms, load_campaigns, user_forms
 from bot.campaigns.status import MAX_MISSING, _title, where_line
 from bot.dialogs import walker as w
@@ -117,7 +117,7 @@ class ReminderService:
 
     def __init__(self, app: Wired | Store, senders: Mapping[str, Sender] | None = None, *, clock: Clock | None = None,
                  lease: timedelta = timedelta(minutes=5), quiet: tuple[int, int] = (21, 8),
-                 tz: str | None = None, batch: int = 200, offsets: Sequence[int] = OFFSETS,
+                 tz: str | None = None, batch: int = 200, offsets: Sequence[int] | None = None,
                  worker: str | None = None, parallel: int = 8) -> None:
         self.store = app if isinstance(app, Store) else app.store
         self.parallel = max(1, parallel)  # reminders sent at once
@@ -128,7 +128,7 @@ class ReminderService:
         self.quiet = quiet
         self.tz = ZoneInfo(tz or getattr(settings, "timezone", None) or "Asia/Shanghai")
         self.batch = batch
-        self.offsets = tuple(offsets)
+        self.offsets = None if offsets is None else tuple(offsets)  # None: each campaign's remind_days
         self.worker = worker or uuid.uuid4().hex[:12]
         self._stop = asyncio.Event()
 

@@ -1,6 +1,7 @@
 """2024: the national notice (工信厅企业函〔2024〕221号) and Shanghai's (沪经信企〔2024〕481号).
 
-Plain data: the words are the notices' own. A deadline is a local date (Asia/Shanghai) or None with
+Plain data: the words are the notices' own. Each form names the version of the form the notice prints
+(bot/dialogs/forms), and `remind_days` the days before a deadline reminders go out. A deadline is a local date (Asia/Shanghai) or None with
 `deadline_text` saying why (另行通知). `to` says where the stamped paper copy goes; "district" means
 the user's district office from `contacts` (附件1).
 """
@@ -20,8 +21,10 @@ CAMPAIGNS = [
         "number": "工信厅企业函〔2024〕221号",
         "issued": "2024-06-12",
         "remind_time": "09:00",
+        "remind_days": [7, 3, 1, 0],
         "forms": {
             "large_need": {
+                "version": 1,
                 "deadline": "2024-07-12",
                 "deadline_text": "省级主管部门初核后于此日前EMS寄部",
                 "to": {
@@ -30,9 +33,9 @@ CAMPAIGNS = [
                             "北京市西城区西长安街13号 工业和信息化部中小企业局 100804",
                 },
             },
-            "sme_match": {"deadline": None, "deadline_text": "另行通知",
+            "sme_match": {"version": 1, "deadline": None, "deadline_text": "另行通知",
                           "to": {"office": "所在地省级中小企业主管部门"}},
-            "application": {"deadline": None, "deadline_text": "另行通知",
+            "application": {"version": 1, "deadline": None, "deadline_text": "另行通知",
                             "to": {"office": "所在地省级中小企业主管部门"}},
         },
         "mail_to": MIIT,
@@ -47,14 +50,16 @@ CAMPAIGNS = [
         "number": "沪经信企〔2024〕481号",
         "issued": "2024-07-10",
         "remind_time": "09:00",
+        "remind_days": [7, 3, 1, 0],
         "forms": {
             "large_need": {
+                "version": 1,
                 "deadline": "2024-07-22",
                 "deadline_text": "",
                 "to": {"office": "于老师", "address": "大木桥路108号606室"},
             },
-            "sme_match": {"deadline": None, "deadline_text": "另行通知", "to": "district"},
-            "application": {"deadline": None, "deadline_text": "另行通知", "to": "district"},
+            "sme_match": {"version": 1, "deadline": None, "deadline_text": "另行通知", "to": "district"},
+            "application": {"version": 1, "deadline": None, "deadline_text": "另行通知", "to": "district"},
         },
         "mail_to": {"office": "于老师", "address": "大木桥路108号606室"},
         # 附件1 市区中小企业主管部门联系人名单
