@@ -1,6 +1,6 @@
 """Campaign tables: campaigns an admin added or edited, and planned reminders.
 
-Shipped campaigns live in `bot/campaigns/data/`; a row here with the same id overrides one.
+Shipped campaigns are the packs in `bot/campaigns/packs/`; a row here with the same id overrides one.
 A reminder row is one message due to one user at one time: the unique key makes planning
 idempotent, `claimed_at`/`claimed_by` (a lease) make sending exactly-once between processes, and a
 claim older than the lease is taken again, so a crash between claim and send is retried, not lost.

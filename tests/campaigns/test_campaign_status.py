@@ -7,12 +7,12 @@ from datetime import date
 from campaign_helpers import SH_DRAFT, add_user, submissions
 
 from bot.campaigns import handle_text, status_for
-from bot.campaigns.data import SHIPPED
 from bot.campaigns.model import Campaign
+from bot.campaigns.pack import shipped
 from bot.campaigns.repo import save_campaign
 from bot.dialogs import words
 
-SH2027 = Campaign({**next(c for c in SHIPPED if c["id"] == "2024-shanghai"), "id": "2027-shanghai", "year": 2027})
+SH2027 = Campaign({**next(c for c in shipped() if c["id"] == "2024-shanghai"), "id": "2027-shanghai", "year": 2027})
 
 
 async def _say(store, text, clock, user="u1"):

@@ -9,8 +9,8 @@ from pathlib import Path
 
 from bot.__main__ import build_parser
 from bot.admin import run
-from bot.campaigns.data import SHIPPED
 from bot.campaigns.model import Campaign
+from bot.campaigns.pack import shipped
 from bot.campaigns.repo import save_campaign
 from bot.testing import ChatClient
 from tests.conftest import SME_STEPS
@@ -60,7 +60,7 @@ async def test_a_returning_firm_takes_its_facts_over_in_one_step(app):
 
 async def test_next_years_campaign_gets_new_forms_and_last_years_stay_with_theirs(app):
     c = await confirmed_match(app)
-    y2027 = Campaign({**next(x for x in SHIPPED if x["id"] == "2024-shanghai"), "id": "2027-shanghai", "year": 2027,
+    y2027 = Campaign({**next(x for x in shipped() if x["id"] == "2024-shanghai"), "id": "2027-shanghai", "year": 2027,
                       "number": "沪经信企〔2027〕1号"}).with_deadline("sme_match", date(2027, 7, 20))
     async with app.store.sessions() as session, session.begin():
         await save_campaign(session, y2027)
