@@ -8,7 +8,7 @@ from datetime import date, timedelta
 from campaign_helpers import SH_DRAFT, RecordingChannel, add_user
 from sqlalchemy import select
 
-from bot.admin.deadlines import move_deadline_effects
+from bot.admin.shared import move_deadline_effects
 from bot.campaigns import RESUME, ReminderService
 from bot.campaigns.model import Campaign
 from bot.campaigns.pack import shipped
