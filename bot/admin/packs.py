@@ -1,6 +1,6 @@
 """Load a campaign pack (one YAML file, bot/campaigns/pack.py): check it, show what it changes against the
 database — a new campaign, or for an existing id the fields, forms, deadlines, offices that change and the
-users who would be told, moved or reminded — then ask and apply.
+users who would be told, moved or reminded, and those waiting to hear of a new notice — then ask and apply.
 
     python -m bot admin load-campaign 2025-shanghai.yaml --dry-run
     python -m bot admin load-campaign 2025-shanghai.yaml            # asks y/N; --yes for scripts
@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from bot.admin.shared import AdminError, Declare, deadline_cell, existing_file, move_deadline_effects, save
+from bot.campaigns import waiting
 from bot.campaigns.model import Campaign
 from bot.campaigns.pack import Pack, PackError, read_pack
 from bot.campaigns.reminders import ReminderService, concerned
@@ -40,7 +41,8 @@ def add_commands(declare: Declare) -> None:
     p.add_argument("file", help="the pack, e.g. 2025-shanghai.yaml")
     p.add_argument("--dry-run", action="store_true", help="check and show what would change; write nothing")
     p.add_argument("--yes", action="store_true", help="apply without asking (needed without a terminal)")
-    p.add_argument("--no-announce", action="store_true", help="tell no user about moved deadlines")
+    p.add_argument("--no-announce", action="store_true",
+                   help="tell no user (of moved deadlines, or of the new notice they wait for)")
 
 
 @dataclass
@@ -52,6 +54,7 @@ class Effects:
     moved_out: Counter[str] = field(default_factory=Counter)  # forms going to campaign id (or 无) → count
     told: dict[str, int] = field(default_factory=dict)  # form id → users told of its moved deadline
     reminded: int = 0  # users whose open forms get deadline reminders
+    waiting: int = 0  # users who asked to be told of the next notice, and for whom this is it
 
 
 def moved_deadlines(old: Campaign | None, new: Campaign) -> list[str]:
@@ -148,7 +151,7 @@ async def effects_of(store: Store, old: Campaign | None, new: Campaign, now: dat
         before = await load_campaigns(session)
         users_before = {uf.user_id: uf for uf in await all_user_forms(session, before)}
         users_after = await all_user_forms(session, _after(before, new))
-    out = Effects()
+        out = Effects(waiting=len(await waiting.waiting_for(session, new)))
     moved = moved_deadlines(old, new)
     service = ReminderService(store, clock=lambda: now)
     for uf in users_after:
@@ -183,6 +186,8 @@ def effect_lines(new: Campaign, effects: Effects, announce: bool) -> list[str]:
     if effects.reminded:
         days = "、".join(str(d) for d in new.remind_days)
         lines.append(f"  {effects.reminded} 位用户会收到截止提醒（{days} 天前，{new.remind_time:%H:%M}）")
+    if effects.waiting:
+        lines.append(f"  {effects.waiting} 位用户在等新通知：{'将告诉他们' if announce else '不告诉（--no-announce）'}")
     return lines or ["  没有用户受影响"]
 
 
@@ -228,7 +233,7 @@ async def cmd_load_campaign(store: Store, args: argparse.Namespace, now: datetim
     if args.dry_run:
         print("（试运行：没有写入。去掉 --dry-run 即载入）", file=out)
         return 0
-    told = sum(effects.told.values()) if not args.no_announce else 0
+    told = sum(effects.told.values()) + effects.waiting if not args.no_announce else 0
     question = f"载入 {new.id}{f'，并通知 {told} 位用户' if told else ''}，确定吗？"
     if not args.yes and not args.ask(question):
         raise AdminError(f"未确认，{new.id} 没有载入。确认请加 --yes（先看变化：--dry-run）")
@@ -254,3 +259,5 @@ async def apply(store: Store, pack: Pack, old: Campaign | None, new: Campaign, n
     planned = await service.plan(now)
     if planned:
         print(f"新增提醒 {planned} 条", file=out)
+    if announce and (n := await service.tell_waiting(new, now)):
+        print(f"已告诉 {n} 位在等新通知的用户", file=out)
