@@ -38,10 +38,10 @@ class Reminder(SQLModel, table=True):
     user_id: int = Field(foreign_key="users.id")
     campaign_id: str = Field(max_length=64)
     form_id: str = Field(max_length=32)
-    kind: str = Field(max_length=40)  # d7 | d3 | d1 | d0 | notice:<outbox id>
+    kind: str = Field(max_length=40)  # d7 | d3 | d1 | d0 | notice:<outbox id> | new_notice (bot/campaigns/waiting.py)
     deadline: date | None = Field(default=None, sa_type=Date)
     due_at: datetime = Field(sa_type=DateTime(timezone=True))
-    state: str = Field(default="pending", max_length=16)  # pending | sent | queued | skipped | cancelled
+    state: str = Field(default="pending", max_length=16)  # pending | sent | queued | skipped | cancelled | waiting
     body: list[Any] | None = Field(default=None, sa_column=Column(JsonType, nullable=True))
     claimed_at: datetime | None = Field(default=None, sa_type=DateTime(timezone=True))
     claimed_by: str | None = Field(default=None, max_length=64)
