@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import uuid
+from pathlib import Path
 
 import pytest
 
@@ -12,6 +13,22 @@ from bot.app import open_app
 from bot.config import Settings
 
 PG_URL = os.environ.get("JIEBANG_TEST_POSTGRES_URL", "")
+TESTS = Path(__file__).resolve().parent
+
+# The cases that start a real outside program (Chromium, LibreOffice, mypy, a wheel build) or run on the
+# real PostgreSQL: marked `slow`, so `pytest -m "not slow"` is a quick loop while writing code. The README's
+# test command (and so .ci/run) runs them all, spread over every core (pytest-xdist, pyproject addopts).
+SLOW_FOLDERS = {"browser"}
+SLOW_FILES = {"test_pdf_print.py", "test_docx_pdf.py", "test_preview.py", "test_types.py", "test_packaging.py",
+              "test_layers.py", "test_imports.py"}
+
+
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        where = item.path.relative_to(TESTS).parts
+        on_postgres = "postgresql" in getattr(getattr(item, "callspec", None), "id", "").split("-")
+        if where[0] in SLOW_FOLDERS or item.path.name in SLOW_FILES or on_postgres:
+            item.add_marker(pytest.mark.slow)
 
 async def past_start(client, facts: str = "逐项核对") -> None:
     """Past the screen before question 1 of a new form (its campaign, and the firm's facts to take over)."""

@@ -22,8 +22,9 @@ line per problem, "file:line: where: what".
 One module per group of commands, each adding its own commands and their arguments (`add_commands`):
 campaigns (campaigns, show, add-campaign, edit-campaign, enable, disable), packs (load-campaign), deadlines
 (set-deadline, plan), contacts (import-contacts), users (users, export, set-status, delete-user), catalogue
-(import-catalogue, catalogue, propose-need, withdraw-need) and console (invite-officer, officers). cli builds `admin`'s parser
-from them and runs the chosen command; shared holds what they share. The groups import shared, never each
+(import-catalogue, catalogue, propose-need, withdraw-need), console (invite-officer, officers) and database
+(migrate, backup, restore). cli builds `admin`'s parser from them and runs the chosen command; shared holds
+what they share. The groups import shared, never each
 other; the package sits at the top: only bot/__main__.py imports it.
 """
 
