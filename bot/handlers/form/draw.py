@@ -62,19 +62,29 @@ def profile_facts(s: FormSession) -> list[tuple[w.Step, Any]]:
 
 
 async def start(s: FormSession, prefix: str = "", *, always: bool = False) -> Reply:
-    """Before question 1 of a new form: which campaign it is for (and plainly, if it is past or from an
-    earlier year: go on?), and the firm's facts from its last forms, to take over in one step. With nothing
-    to decide, the campaign's line leads question 1 instead (no extra tap)."""
+    """Before question 1 of a new form: which campaign it is for, and the firm's facts from its last forms,
+    to take over in one step. Between two campaigns (the form closed for the last one, the next notice not
+    loaded) one message says so, once a year: the last campaign by name is over, the form can be prepared
+    now and carried over, the user can ask to be told of the next notice. With nothing to decide, the
+    campaign's line leads question 1 instead (no extra tap)."""
     ctx, t = s.ctx, s.ctx.t
     campaign = await campaign_of(ctx, s.form.id, s.sub)
     lines = [prefix] if prefix else []
     title = t(s.form.title)
-    if campaign is not None:
+    late = campaign is not None and campaigns.is_past(campaign, s.form.id, ctx.now()) and \
+        campaign.year not in (ctx.tx.user.prefs or {}).get("went_on", [])
+    waiting_now = False
+    if late and campaign is not None:
+        from bot.campaigns import waiting
+
+        user_id = ctx.tx.user.id
+        waiting_now = user_id is not None and await waiting.is_waiting(ctx.tx.store, user_id)
+        lines.append(t(N_("《{title}》"), title=title))
+        lines += campaigns.closed_lines(ctx.lang, campaign, s.form.id, waiting_now)
+    elif campaign is not None:
         lines.append(t(N_("《{title}》：{campaign}（{number}）"), title=title, campaign=campaign.short_name,
                        number=campaign.number))
         lines.append(campaigns.deadline_line(ctx.lang, campaign, s.form.id, ctx.now()))
-    late = campaign is not None and campaigns.is_past(campaign, s.form.id, ctx.now()) and \
-        campaign.year not in (ctx.tx.user.prefs or {}).get("went_on", [])
     facts = profile_facts(s)
     if not (late or len(facts) >= 2 or always):
         return question(s, "\n".join(x for x in lines if x))
@@ -82,9 +92,6 @@ async def start(s: FormSession, prefix: str = "", *, always: bool = False) -> Re
     if campaign is None:
         lines.append(t(N_("《{title}》"), title=title))
     options: list[Option] = []
-    if late and campaign is not None:
-        lines.append("⚠ " + t(N_("这是{year}年度的工作，已经截止；新一年度的通知发布后，请按新通知填写。仍要现在填写吗？"),
-                              year=campaign.year))
     if len(facts) >= 2:
         lines.append(t(N_("沿用上次的企业信息？（{n}项）"), n=len(facts)))
         lines += [f"{ctx.label(x.field.label)}：{shorten(s.show(v, x.field))}" for x, v in facts[:12]]
@@ -93,6 +100,8 @@ async def start(s: FormSession, prefix: str = "", *, always: bool = False) -> Re
         options += [(t(N_("全部沿用")), a.StartForm("all")), (t(N_("逐项核对")), a.StartForm("each"))]
     else:
         options.append((t(N_("开始填写")), a.StartForm("go")))
+    if late and not waiting_now:
+        options.append((t(N_("有新通知时告诉我")), a.Command("notify_new")))
     if late:
         options.append((t(N_("返回菜单")), a.Command("start")))
     return ctx.reply("\n".join(x for x in lines if x), options)
