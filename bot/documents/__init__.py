@@ -10,6 +10,8 @@ The modules, each using only those above it:
 - ``filenames``: a document's file name; ``pdf``: LibreOffice's conversion; ``preview``: a PNG of page 1.
 - ``worker``: the render process that makes the .docx; ``produce``: a form's files (.docx, PDF, preview),
   made ahead at the review.
+- ``render_queue``, ``render_worker``: on PostgreSQL, the files are made by `python -m bot worker`
+  processes through a job queue in the database; the bot's side and the worker's.
 
 What the rest of the bot calls:
 - ``registered_place(answers)``: the 企业注册地 line as the 对接表 prints it (for the review).
