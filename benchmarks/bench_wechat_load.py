@@ -280,8 +280,10 @@ def serve_with_stages(out: str) -> None:
     import runpy
 
     from bot.adapters.wechat.book import Book
+    from bot.adapters.wechat.callbacks import Callbacks
     from bot.adapters.wechat.channel import WeChatChannel
     from bot.adapters.wechat.guard import Guard
+    from bot.adapters.wechat.inbound import Inbound
     from bot.adapters.wechat.order import Order
     from bot.engine import Engine
     from storage.store import Store, UserTx
@@ -301,12 +303,12 @@ def serve_with_stages(out: str) -> None:
 
         setattr(cls, name, wrapper)
 
-    for cls, name, label in ((WeChatChannel, "_on_post", "request (to the HTTP answer)"),
+    for cls, name, label in ((Callbacks, "on_post", "request (to the HTTP answer)"),
                              (Guard, "check", "nonce check"),
                              (Order, "enter", "order: may it go (PostgreSQL)"),
                              (Order, "leave", "order: done"),
                              (Book, "begin", "bookkeeping + outbox read"),
-                             (WeChatChannel, "_handle", "message handled"),
+                             (Inbound, "handle", "message handled"),
                              (Engine, "handle", "engine"),
                              (Store, "begin", "engine: load"),
                              (UserTx, "commit", "engine: commit"),

@@ -137,15 +137,23 @@ def build_parser() -> argparse.ArgumentParser:
 
 def _logging(args: argparse.Namespace) -> None:
     """Servers log to stderr. `admin` prints its answers, with warnings only on stderr (not the database
-    migration's chatter). The terminal chat logs to a file, so its user never sees a traceback."""
-    fmt = "%(asctime)s %(levelname)s %(name)s: %(message)s"
+    migration's chatter). The terminal chat logs to a file, so its user never sees a traceback. Lines of
+    text, or with JIEBANG_LOG_FORMAT=json one JSON object per line (bot/logformat.py)."""
+    from bot.logformat import formatter
+
+    settings = _settings(args)
+    if logging.getLogger().handlers:  # configured already (as logging.basicConfig leaves it then)
+        return
     if args.command or args.verbose:
         quiet = args.command == "admin" and not args.verbose
-        logging.basicConfig(level=logging.WARNING if quiet else logging.INFO, stream=sys.stderr, format=fmt)
-        return
-    data_dir = _settings(args).data_dir
-    data_dir.mkdir(parents=True, exist_ok=True)
-    logging.basicConfig(level=logging.WARNING, filename=data_dir / "bot.log", format=fmt, encoding="utf-8")
+        handler: logging.Handler = logging.StreamHandler(sys.stderr)
+        level = logging.WARNING if quiet else logging.INFO
+    else:
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+        handler = logging.FileHandler(settings.data_dir / "bot.log", encoding="utf-8")
+        level = logging.WARNING
+    handler.setFormatter(formatter(settings.log_format))
+    logging.basicConfig(level=level, handlers=[handler])
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -8,6 +8,7 @@ from datetime import datetime
 
 from bot.config import Settings, keep_private, set_local_zone
 from bot.engine import Engine
+from bot.metrics import Metrics
 from storage.migrate import upgrade
 from storage.store import Store
 
@@ -17,6 +18,11 @@ class App:
     settings: Settings
     store: Store
     engine: Engine
+
+    @property
+    def metrics(self) -> Metrics:
+        """The app's metrics (one registry per app), which the engine counts into."""
+        return self.engine.metrics
 
     async def close(self) -> None:
         await self.engine.close()

@@ -42,6 +42,30 @@ def _switch(env: Mapping[str, str], name: str, default: bool) -> bool:
     raise SettingsError(f"{name}={raw!r}: on or off (default {'on' if default else 'off'})")
 
 
+LOG_FORMATS = ("text", "json")
+
+
+def _choice(env: Mapping[str, str], name: str, choices: tuple[str, ...]) -> str:
+    """One of `choices` (the first is the default)."""
+    raw = env.get(name, "").strip().lower()
+    if not raw:
+        return choices[0]
+    if raw not in choices:
+        raise SettingsError(f"{name}={raw!r}: one of {', '.join(choices)} is needed (default {choices[0]})")
+    return raw
+
+
+def _metrics_bind(env: Mapping[str, str]) -> tuple[str, int]:
+    """(host, port) of the separate metrics site; port 0: none."""
+    host = env.get("JIEBANG_METRICS_HOST", "").strip()
+    port = _int(env, "JIEBANG_METRICS_PORT", 0)
+    if not 0 <= port <= 65535:
+        raise SettingsError(f"JIEBANG_METRICS_PORT={port}: a port from 1 to 65535 is needed (unset: no metrics site)")
+    if host and not port:
+        raise SettingsError(f"JIEBANG_METRICS_HOST={host!r}: JIEBANG_METRICS_PORT is needed too (the metrics site's port)")
+    return host or "127.0.0.1", port
+
+
 def _zone(name: str, setting: str = "JIEBANG_TIMEZONE") -> ZoneInfo:
     try:
         return ZoneInfo(name)
@@ -79,6 +103,7 @@ class Settings:
     public_url: str = ""  # base URL where `serve` is reachable, for download links
     link_ttl_seconds: int = 24 * 3600
     log_level: str = "INFO"
+    log_format: str = "text"  # "json": one JSON object per line (bot/logformat.py)
     timezone: str = DEFAULT_TIMEZONE
     pdf: bool = True  # a PDF beside each .docx where LibreOffice is installed (JIEBANG_PDF=off: never)
     render_processes: int = 1  # processes that make .docx files (0: a thread of the bot's process)
@@ -110,6 +135,11 @@ class Settings:
     # server
     host: str = "127.0.0.1"
     port: int = 8080
+    # /metrics: on the server above only with a token (Authorization: Bearer …); on a site of its own when
+    # metrics_port is set (the token, if any, asked there too); neither: not served (bot/probes.py)
+    metrics_token: str = ""
+    metrics_host: str = "127.0.0.1"
+    metrics_port: int = 0  # 0: no metrics site of its own
     extra: Mapping[str, str] = field(default_factory=dict)
 
     @classmethod
@@ -123,6 +153,7 @@ class Settings:
             public_url=g("JIEBANG_PUBLIC_URL", "").rstrip("/"),
             link_ttl_seconds=_int(env, "JIEBANG_LINK_TTL_SECONDS", 24 * 3600),
             log_level=g("JIEBANG_LOG_LEVEL", "INFO"),
+            log_format=_choice(env, "JIEBANG_LOG_FORMAT", LOG_FORMATS),
             timezone=g("JIEBANG_TIMEZONE", "") or DEFAULT_TIMEZONE,
             pdf=g("JIEBANG_PDF", "").strip().lower() not in ("off", "0", "no", "false"),
             render_processes=_int(env, "JIEBANG_RENDER_PROCESSES", 1),
@@ -148,7 +179,9 @@ class Settings:
             wecom_api_base_url=(g("WECOM_API_BASE_URL", "") or "https://qyapi.weixin.qq.com").rstrip("/"),
             host=g("JIEBANG_HOST", "") or "127.0.0.1",
             port=_int(env, "JIEBANG_PORT", 8080),
+            metrics_token=g("JIEBANG_METRICS_TOKEN", "").strip(),
         )
+        values["metrics_host"], values["metrics_port"] = _metrics_bind(env)
         values.update(overrides)
         _zone(values["timezone"])  # a wrong zone is said at start, not at the first deadline
         return cls(**values)

@@ -1,7 +1,7 @@
 """Incoming → words / screens → Replies, one commit per message.
 
 - One commit per message: a message's rows are read in one statement, the dialog thinks in memory, and
-  everything it changed is written in one transaction before the replies leave `handle` (storage/hot.py).
+  everything it changed is written in one transaction before the replies leave `handle` (storage/hot/).
 - One message at a time per user: an asyncio lock in this process; across processes the conversation's
   version — a commit that finds another version writes nothing, and the message is handled again on the
   state the other process left.
@@ -36,6 +36,7 @@ from bot.handlers.session import follow_items, open_session
 from bot.i18n import N_, gettext, normalise_language
 from bot.logsafe import who
 from bot.messages import Incoming, Reply
+from bot.metrics import Metrics
 from storage.erase import erase_user
 from storage.hot import transient_errors
 from storage.store import Store, UserTx
@@ -54,8 +55,9 @@ class FileWriteError(Exception):
 
 class Engine:
     def __init__(self, store: Store, settings: Settings, now: Callable[[], datetime] | None = None,
-                 retry_delays: tuple[float, ...] = (0.2, 0.5, 1.0, 2.0, 4.0)) -> None:
+                 retry_delays: tuple[float, ...] = (0.2, 0.5, 1.0, 2.0, 4.0), metrics: Metrics | None = None) -> None:
         self.store = store
+        self.metrics = metrics or Metrics()  # answers and their latency, by channel (memory only: no statement)
         self.settings = settings
         self.now = now or (lambda: datetime.now(UTC))
         self.retry_delays = retry_delays
@@ -94,7 +96,21 @@ class Engine:
         """Start making a form's files now (at its review), for the confirm that is likely to follow."""
         self._made.start(form, dict(answers), self.settings.pdf, submission)
 
+    @staticmethod
+    def word(text: str) -> tuple[str, str] | None:
+        """The word that works at any question `text` is, as (name, argument) ("/start pudong" is ("start",
+        "pudong")), or None for an answer: bot.dialogs.words, for a channel that writes a text of its own
+        making for the engine and must know how it will be read (the channels never import the screens)."""
+        return words.lookup(text)
+
     async def handle(self, incoming: Incoming) -> list[Reply]:
+        """The replies to one message (counted, with the time it took, in `metrics` by channel)."""
+        started = time.perf_counter()
+        replies = await self._handle(incoming)
+        self.metrics.answered(incoming.channel, time.perf_counter() - started)
+        return replies
+
+    async def _handle(self, incoming: Incoming) -> list[Reply]:
         lang = normalise_language(incoming.language)
         async with self._lock(incoming.channel, incoming.user_id):
             delays = iter(self.retry_delays)

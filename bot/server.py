@@ -3,7 +3,9 @@
 Channels are made by name through `bot.adapters.registry` (imported only when named, so the terminal
 default never loads a platform library). A channel that is `WebRoutes` adds its routes to the server
 (WeChat callbacks, the Telegram webhook); long polling needs none. The signed document downloads
-(`/files/…`) are always served. `--install-menu` installs the menu of each `MenuInstaller`.
+(`/files/…`) are always served. `--install-menu` installs the menu of each `MenuInstaller`. `/healthz`,
+`/readyz` and (when configured) `/metrics` are bot/probes.py's; `JIEBANG_METRICS_PORT` adds a second,
+small site that serves `/metrics` alone.
 """
 
 from __future__ import annotations
@@ -18,10 +20,12 @@ from aiohttp import web
 from bot.access_log import AccessLogger
 from bot.adapters import registry
 from bot.adapters.base import Channel, MenuInstaller, WebRoutes
-from bot.adapters.links import add_routes as add_link_routes
 from bot.app import App, open_app
 from bot.campaigns import ReminderService
 from bot.config import Settings
+from bot.probes import add_routes as add_probe_routes
+from bot.probes import metrics_site_app
+from bot.web.downloads import add_routes as add_download_routes
 
 log = logging.getLogger(__name__)
 
@@ -33,13 +37,16 @@ def build_channels(app: App, web_app: web.Application, names: Sequence[str]) -> 
     for ch in channels:
         if isinstance(ch, WebRoutes):
             ch.add_routes(web_app)
-    add_link_routes(web_app, app)
+    add_download_routes(web_app, app)
     return channels
+
+
+DRAIN_SECONDS = 60.0  # at a stop, how long requests already taken may take to be answered
 
 
 def make_runner(web_app: web.Application) -> web.AppRunner:
     """The server's runner; its access log names routes, never query strings or download tokens."""
-    return web.AppRunner(web_app, access_log_class=AccessLogger)
+    return web.AppRunner(web_app, access_log_class=AccessLogger, shutdown_timeout=DRAIN_SECONDS)
 
 
 async def serve(settings: Settings, channels: Sequence[str], *, install_menu: bool = False,
@@ -55,7 +62,7 @@ async def serve(settings: Settings, channels: Sequence[str], *, install_menu: bo
         return 2
     app = await open_app(settings)
     web_app = web.Application(client_max_size=1024 * 1024)
-    web_app.router.add_get("/healthz", _healthz)
+    probes = add_probe_routes(web_app, app)  # /healthz, /readyz; /metrics with JIEBANG_METRICS_TOKEN
     from bot.console.web import add_routes as add_console_routes  # the district office's console: /console/
     add_console_routes(web_app, app)
     try:
@@ -66,6 +73,10 @@ async def serve(settings: Settings, channels: Sequence[str], *, install_menu: bo
         return 2
     runner = make_runner(web_app)
     await runner.setup()
+    metrics_app = metrics_site_app(probes)
+    metrics_runner = make_runner(metrics_app) if metrics_app is not None else None
+    if metrics_runner is not None:
+        await metrics_runner.setup()
     started: list[Channel] = []
     reminders = ReminderService(app, {ch.name: ch for ch in running})
     reminder_task: asyncio.Task | None = None
@@ -73,6 +84,9 @@ async def serve(settings: Settings, channels: Sequence[str], *, install_menu: bo
         site = web.TCPSite(runner, settings.host, settings.port)
         await site.start()
         log.info("listening on http://%s:%d", settings.host, settings.port)
+        if metrics_runner is not None:
+            await web.TCPSite(metrics_runner, settings.metrics_host, settings.metrics_port).start()
+            log.info("metrics on http://%s:%d/metrics", settings.metrics_host, settings.metrics_port)
         for ch in running:
             await ch.start()
             started.append(ch)
@@ -88,18 +102,22 @@ async def serve(settings: Settings, channels: Sequence[str], *, install_menu: bo
         log.error("%s", e)
         return 2
     finally:
+        # Draining (SIGTERM): /readyz says so, the port stops taking connections, every request already
+        # taken is answered (each callback's message handled and committed: aiohttp waits for its handlers,
+        # DRAIN_SECONDS at most), then the channels finish what they received (a Telegram poll's updates,
+        # WeChat's customer-service messages still to send) and the database closes.
+        probes.draining = True
         reminders.stop()
+        await runner.cleanup()
         if reminder_task is not None:
             await reminder_task
         for ch in started:
             await ch.stop()
-        await runner.cleanup()
+        if metrics_runner is not None:
+            await metrics_runner.cleanup()
         await app.close()
+        log.info("stopped: every request taken was answered")
     return 0
-
-
-async def _healthz(_request: web.Request) -> web.Response:
-    return web.Response(text="ok")
 
 
 async def _install_menus(channels: Sequence[Channel]) -> None:

@@ -1,6 +1,6 @@
 """Short links to a user's pages (我的文件, a form's full review): `page_links`, one row a link.
 
-The URL carries only the row's id (random, signed: see `bot.web.links`); who the link is for, which page
+The URL carries only the row's id (random, signed: see `bot.web.pagelinks`); who the link is for, which page
 it opens and until when are here. A link is used again while more than half of its lifetime is left, so a
 chat that shows the link at every reply does not make a row at every reply. Rows expired for longer than
 `KEEP_EXPIRED` are deleted when new ones are made: until then an old link says "expired", not "invalid".

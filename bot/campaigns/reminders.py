@@ -40,6 +40,7 @@ from bot.dialogs import walker as w
 from bot.dialogs.forms import FORMS
 from bot.i18n import N_, gettext, official
 from bot.messages import Button, Reply, reply_from_dict, reply_to_dict
+from bot.metrics import Metrics
 from storage.campaign_models import Reminder
 from storage.models import Outbox, User
 from storage.store import Store, rowcount
@@ -118,8 +119,10 @@ class ReminderService:
     def __init__(self, app: Wired | Store, senders: Mapping[str, Sender] | None = None, *, clock: Clock | None = None,
                  lease: timedelta = timedelta(minutes=5), quiet: tuple[int, int] = (21, 8),
                  tz: str | None = None, batch: int = 200, offsets: Sequence[int] = OFFSETS,
-                 worker: str | None = None, parallel: int = 8) -> None:
+                 worker: str | None = None, parallel: int = 8, metrics: Metrics | None = None) -> None:
         self.store = app if isinstance(app, Store) else app.store
+        # what is sent, queued and failed, by channel: the app's metrics (bot/app.py App.metrics), if any
+        self.metrics: Metrics | None = metrics or getattr(app, "metrics", None)
         self.parallel = max(1, parallel)  # reminders sent at once
         settings = getattr(app, "settings", None)
         self.senders = dict(senders or {})
@@ -303,6 +306,7 @@ class ReminderService:
         except Exception:
             log.exception("reminder %s: could not prepare", rid)
             result.retry += 1
+            self._count("unknown", "failed")  # whose it is was not read
             return
         if verdict == "skip" or user is None:  # (a row to send always has its user)
             await self._finish(rid, token, "skipped", now, note)
@@ -317,6 +321,7 @@ class ReminderService:
             except Exception as exc:  # network, timeout: the lease expires and it is tried again
                 log.warning("reminder %s: %s send failed: %r", rid, user.channel, exc)
                 result.retry += 1
+                self._count(user.channel, "failed")
                 return
         if ok:
             if outbox_id is not None:
@@ -324,12 +329,18 @@ class ReminderService:
             if not await self._finish(rid, token, "sent", now):
                 log.warning("reminder %s: lease lost while sending (sent twice?)", rid)
             result.sent += 1
+            self._count(user.channel, "sent")
             result.ids.append(rid)
             return
         if outbox_id is None:
             await self.store.outbox_put(user.channel, user.external_id, replies, reason=f"reminder:{rid}")
         await self._finish(rid, token, "queued", now, "outbox")
         result.queued += 1
+        self._count(user.channel, "queued")
+
+    def _count(self, channel: str, outcome: str) -> None:
+        if self.metrics is not None:
+            self.metrics.reminder(channel, outcome)
 
     @staticmethod
     async def _may_push(sender: Sender, external_id: str, now: datetime) -> bool:

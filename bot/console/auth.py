@@ -27,6 +27,7 @@ from sqlmodel import col
 
 from bot.campaigns.model import Campaign
 from bot.domain import regions
+from bot.metrics import Metrics
 from storage.console_models import LoginAttempt, Officer, OfficerSession
 from storage.times import aware
 
@@ -129,7 +130,9 @@ class LoginResult:
     problem: str = ""  # "bad" | "limited"
 
 
-async def login(session: AsyncSession, name: str, password: str, address: str, now: datetime) -> LoginResult:
+async def login(session: AsyncSession, name: str, password: str, address: str, now: datetime,
+                metrics: Metrics | None = None) -> LoginResult:
+    """The officer, or why not ("bad", "limited"; counted in `metrics` when given)."""
     name = name.strip()
     keys = (f"login:{name.lower()}"[:160], f"addr:{address}"[:160])
     since = now - WINDOW
@@ -138,6 +141,8 @@ async def login(session: AsyncSession, name: str, password: str, address: str, n
         counts[key] = (await session.execute(select(func.count(col(LoginAttempt.id))).where(
             col(LoginAttempt.key) == key, col(LoginAttempt.at) >= since))).scalar_one()
     if counts[keys[0]] >= MAX_FAILURES or counts[keys[1]] >= MAX_FAILURES_PER_ADDRESS:
+        if metrics is not None:
+            metrics.login_refused("limited")
         return LoginResult(None, "limited")
     officer = (await session.execute(select(Officer).where(col(Officer.login) == name))).scalar_one_or_none()
     if officer is None or officer.disabled or not check_password(officer, password):
@@ -145,6 +150,8 @@ async def login(session: AsyncSession, name: str, password: str, address: str, n
             hash_password(password)  # the same work either way: timing says nothing about who exists
         for key in keys:
             session.add(LoginAttempt(key=key, at=now))
+        if metrics is not None:
+            metrics.login_refused("bad")
         return LoginResult(None, "bad")
     await session.execute(delete(LoginAttempt).where(col(LoginAttempt.key) == keys[0]))
     await session.execute(delete(LoginAttempt).where(col(LoginAttempt.at) < since))

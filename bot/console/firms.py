@@ -25,6 +25,7 @@ from bot.config import Settings
 from bot.dialogs.fields import Field, Form, Group
 from bot.dialogs.forms import FORMS
 from bot.domain.industries import industry
+from bot.domain.places import place_parts
 from storage.console_models import Officer, ReviewEvent
 from storage.models import Submission
 
@@ -53,7 +54,7 @@ class Firm:
     uf: UserForms
     campaign: Campaign
     subs: list[Submission]  # the forms the office receives, parent form first, items in order
-    area: str  # 市(区) as the firm wrote it, for the 区 filter
+    area: str  # 市(区) (or 县) by its official name, as the 对接表 prints it (bot.domain.places), for the 区 filter
     latest: datetime | None = None
 
     @property
@@ -105,7 +106,9 @@ async def firms_for(session: AsyncSession, officer: Officer, campaigns: Sequence
             continue
         # 区: the city for a provincial authority; within a district office, the firm's 县/镇 if it gave one
         districted = any(x.get("district") for x in campaign.contacts)
-        area = (uf.region.get("county") if districted else None) or uf.region.get("city") or ""
+        _prov, city, county = place_parts({"reg_province": uf.region.get("province"),
+                                           "reg_city": uf.region.get("city"), "reg_county": uf.region.get("county")})
+        area = (county if districted else None) or city or county  # 重庆 + 城口: its 县 is the area
         latest = max((s.updated_at for s in mine if s.updated_at), default=None)
         out.append(Firm(uf, campaign, _order(mine), area, latest))
     out.sort(key=lambda f: (f.name, f.user_id))
@@ -227,6 +230,8 @@ def answer_sections(form: Form, answers: Mapping[str, Any]) -> list[Section]:
         if value in (None, "", []) and not item.applies(answers):
             continue
         section(item.section).rows.append(Row(item.label, _display(item, value), bool(item.long_text)))
+    if form.review_lines:  # as the review shows them last: how the document prints them (企业注册地（打印为）)
+        sections.append(Section("", [Row(label, show(answers)) for label, show in form.review_lines]))
     return sections
 
 

@@ -123,7 +123,8 @@ class Console:
             return self.refuse(403, "表单已失效，请重新打开登录页。")
         name, password = str(form.get("login") or ""), str(form.get("password") or "")
         async with self.store.sessions() as session, session.begin():
-            result = await auth.login(session, name, password, _address(request), self.now())
+            result = await auth.login(session, name, password, _address(request), self.now(),
+                                      metrics=self.app.metrics)
             if result.officer is not None:
                 token, _csrf = await auth.open_session(session, result.officer, self.now())
         if result.officer is None:

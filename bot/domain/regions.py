@@ -201,6 +201,27 @@ _MUNICIPAL_BY_CORE = {p: {_core(d): d for d in ds} for p, ds in MUNICIPAL_DISTRI
 _PREFECTURE_BY_CORE = {p: {_core(n): n for n in ns} for p, ns in PREFECTURES_NOT_CITIES.items()}
 
 
+# A prefecture-level city named like its province: 吉林 in the 市(区) blank after 吉林省 is this city.
+SAME_NAME_CITIES = {"吉林省": "吉林市"}
+MUNICIPALITIES = tuple(MUNICIPAL_DISTRICTS)  # 直辖市: the province-level name is the city's
+# what is left of 上海市市辖区, 上海市区, 上海 市 once the province is taken off: nothing that names a place
+_ONLY_A_UNIT = ("市辖区", "市区", "辖区", *ADMIN_UNITS)
+_PROVINCE_UNIT = re.compile(r"^(壮族自治区|回族自治区|维吾尔自治区|特别行政区|自治区|省)")
+
+
+def _without_province(prov: str, t: str) -> str:
+    """`t` with the province's own name in front taken off: 上海市浦东 → 浦东, 上海市 → "", 江苏苏州 → 苏州,
+    广西自治区南宁 → 南宁, Shanghai → "". 吉林市 after 吉林省 stays 吉林市 (the short name and 市 is a city)."""
+    if t.isascii() and province(t) == prov:
+        return ""
+    if t.startswith(prov):
+        return t.removeprefix(prov)
+    short = _short(prov)
+    if t.startswith(short) and not t.removeprefix(short).startswith("市"):
+        return _PROVINCE_UNIT.sub("", t.removeprefix(short))
+    return t
+
+
 def has_admin_unit(name: str) -> bool:
     return name.endswith(ADMIN_UNITS)
 
@@ -211,18 +232,16 @@ def official_district(province_name: Any, name: Any, county: bool = False) -> st
     ``official_district("上海", "浦东")`` → "浦东新区", ``("北京市", "海淀")`` → "海淀区", ``("江苏省", "苏州")``
     → "苏州市", ``("四川", "凉山州")`` → "凉山彝族自治州". The province's name written in front is dropped
     (上海市浦东新区 → 浦东新区); a name the tables do not know comes back as written (a 县 blank keeps 昆山: it
-    may be a 县, a 县级市 or a 区). "" when nothing is left, or only the province's own name.
+    may be a 县, a 县级市 or a 区). "" when nothing is left, or only the province's own name (上海市 after
+    上海市, 上海市市辖区, Shanghai; but 吉林 after 吉林省 is 吉林市).
     """
     prov = province(province_name)
     t = _clean(name)
     if prov:
-        for prefix in (prov, _short(prov)):
-            if t.startswith(prefix) and t != prefix:
-                t = t.removeprefix(prefix)
-                break
-        if t in (prov, _short(prov), "市辖区"):
-            return ""
-    if not t:
+        if not county and prov in SAME_NAME_CITIES and t in (_short(prov), SAME_NAME_CITIES[prov]):
+            return SAME_NAME_CITIES[prov]  # 吉林省 + 吉林: the city, not the province again
+        t = _without_province(prov, t)
+    if not t or t in _ONLY_A_UNIT:
         return ""
     if prov == "上海市" and t.isascii():  # Pudong, "Jing'an District", Pudong New Area
         t = _latin_district(t).removesuffix(t) or t

@@ -32,7 +32,7 @@ from urllib.parse import quote
 
 import aiohttp
 
-from bot.web.links import PREFIX
+from bot.web.pagelinks import PREFIX
 
 if TYPE_CHECKING:
     from bot.config import Settings

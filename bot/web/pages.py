@@ -8,7 +8,7 @@
     GET /m/wx?code=…&state=…           WeChat OAuth (snsapi_base): the OA user's pages, kept in a cookie;
                                        /m/wx/… is then /m/{link}/… with the link taken from that cookie
 
-`{link}` is a short link's id (bot.web.links). Whatever arrives there, the answer is a page: a link we did
+`{link}` is a short link's id (bot.web.pagelinks). Whatever arrives there, the answer is a page: a link we did
 not make, or a form that is not the link's user's, is 403; an expired link 410, each a real phone page
 saying what to do (reply 文件 in the chat); an error of ours 503, never a traceback.
 """
@@ -24,7 +24,6 @@ import aiohttp
 from aiohttp import web
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
-from bot.adapters.links import content_disposition, download_name
 from bot.config import local_zone
 from bot.dialogs.forms import FORMS
 from bot.dialogs.printed import print_state
@@ -32,7 +31,8 @@ from bot.dialogs.summary import review_rows
 from bot.i18n import gettext, normalise_language
 from bot.messages import DOCX_MIME, PDF_MIME, PNG_MIME
 from bot.web import files, oauth
-from bot.web.links import PREFIX, Opened, Refused, clock, make_link_id, open_link
+from bot.web.filenames import content_disposition, download_name
+from bot.web.pagelinks import PREFIX, Opened, Refused, clock, make_link_id, open_link
 from bot.web.text import state_name, word
 from storage.models import User
 

@@ -49,7 +49,7 @@ STATES = {
     "returned": N_("退回"),
 }
 
-# The line a chat adds under a reply that has a page (bot.web.links.with_page_link).
+# The line a chat adds under a reply that has a page (bot.web.pagelinks.with_page_link).
 LINK_LINES = {"files": N_("我的文件：{url}"), "review": N_("查看全部：{url}")}
 
 

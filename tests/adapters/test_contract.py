@@ -32,13 +32,14 @@ import pytest
 from aiohttp import web
 
 import bot
-from bot.adapters import links, registry
+from bot.adapters import registry
 from bot.adapters.base import Channel, WebRoutes, numbered
 from bot.adapters.wechat.crypto import MsgCrypt, signature
 from bot.adapters.wechat.xml import cdata, parse
 from bot.app import open_app
 from bot.config import Settings
 from bot.messages import Document, Reply
+from bot.web import downloads
 from tests.fakes.telegram_api import FakeBotAPI
 from tests.fakes.wechat_api import FakeWeChatAPI
 
@@ -328,7 +329,7 @@ async def driver(request, tmp_path, monkeypatch):
         web_app = web.Application()
         if isinstance(d.channel, WebRoutes):
             d.channel.add_routes(web_app)
-        links.add_routes(web_app, rig.app)
+        downloads.add_routes(web_app, rig.app)
         runner = web.AppRunner(web_app)
         await runner.setup()
         await web.SockSite(runner, sock).start()

@@ -102,3 +102,77 @@ def test_serve_takes_channel_names_and_the_old_flags_still_work():
         with pytest.raises(SystemExit) as e:
             build_parser().parse_args(wrong)
         assert e.value.code == 2
+
+
+class SlowFake(RoutedFake):
+    """A channel whose callbacks wait until the test lets them go: a request in hand when SIGTERM comes."""
+
+    def __init__(self, app, **options) -> None:
+        super().__init__(app, **options)
+        self.inside = asyncio.Event()
+        self.go = asyncio.Event()
+
+    async def _hook(self, request: web.Request) -> web.Response:
+        self.inside.set()
+        await self.go.wait()
+        return await super()._hook(request)
+
+    async def send(self, user_id, replies) -> bool:
+        if not self.running:  # a real channel's connection to its platform is closed once it stopped
+            self.refused.extend((user_id, r) for r in replies)
+            return False
+        return await super().send(user_id, replies)
+
+
+async def test_a_stop_answers_the_requests_it_took_and_takes_no_new_ones(tmp_path):
+    """SIGTERM (the stop event): /readyz says draining, the port closes, and the callback already taken
+    gets its answer and its message is kept; serve ends with 0."""
+    made: list[SlowFake] = []
+    registry.register("slow", lambda app, **o: made.append(SlowFake(app, name="slow", **o)) or made[-1])
+    try:
+        settings = Settings(data_dir=tmp_path, port=_free_port(), pdf=False)
+        base = f"http://127.0.0.1:{settings.port}"
+        stop = asyncio.Event()
+        server = asyncio.create_task(serve(settings, ["slow"], stop=stop))
+        async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=90)) as http:
+            async with asyncio.timeout(60):
+                while not (made and made[0].running):
+                    assert not server.done(), server.result()
+                    await asyncio.sleep(0.05)
+            [slow] = made
+            taken = asyncio.create_task(http.get(f"{base}/routed", params={"user": "u1", "text": "/start"}))
+            await asyncio.wait_for(slow.inside.wait(), 60)  # the request is in hand
+            stop.set()
+            async with asyncio.timeout(60):  # the port no longer takes connections
+                while True:
+                    try:
+                        _reader, writer = await asyncio.open_connection("127.0.0.1", settings.port)
+                    except OSError:
+                        break
+                    writer.close()
+                    await asyncio.sleep(0.05)
+            assert not taken.done()  # …while the request taken before still waits for its answer
+            slow.go.set()
+            async with await taken as r:
+                assert r.status == 200 and "揭榜助手" in await r.text()
+        assert await asyncio.wait_for(server, 90) == 0
+        assert slow.replies("u1") and not slow.refused  # answered through the channel while it still ran…
+        assert not slow.running  # …and only then was it stopped
+    finally:
+        registry.unregister("slow")
+
+
+async def test_readyz_says_draining_once_serve_stops(tmp_path):
+    from bot.app import open_app
+    from bot.probes import Probes
+
+    app = await open_app(Settings(data_dir=tmp_path, pdf=False))
+    try:
+        probes = Probes(app)
+        ready = await probes.readyz(None)
+        assert ready.status == 200
+        probes.draining = True
+        drained = await probes.readyz(None)
+        assert drained.status == 503 and b'"failed": ["serve"]' in drained.body
+    finally:
+        await app.close()

@@ -847,7 +847,7 @@ def _free_port() -> int:
 @pytest.fixture
 async def paged(tmp_path, fake):
     """A bot whose replies link to its pages, and those pages served on the public URL."""
-    from bot.adapters.links import add_routes
+    from bot.web.downloads import add_routes
 
     port = _free_port()
     settings = Settings(data_dir=tmp_path / "data", telegram_token=fake.token, telegram_api_base_url=fake.url,

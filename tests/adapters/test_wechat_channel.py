@@ -26,16 +26,16 @@ from aiohttp import web
 from sqlalchemy import delete, event, select, update
 from sqlalchemy.exc import OperationalError
 
-from bot.adapters import links
 from bot.adapters.wechat import WeChatChannel, budget, build_menu, create_menu
 from bot.adapters.wechat.api import WeChatAPI
-from bot.adapters.wechat.channel import TEXT_LIMIT, merge, split_bytes
+from bot.adapters.wechat.budget import TEXT_LIMIT, merge, split_bytes
 from bot.adapters.wechat.crypto import MsgCrypt, signature
 from bot.adapters.wechat.xml import cdata, parse
 from bot.app import open_app
 from bot.config import Settings
 from bot.messages import PNG_MIME, Button, Document, Reply
 from bot.server import make_runner
+from bot.web import downloads
 from storage.channel_models import ChannelArrival, ChannelNonce, ChannelState, channel_state
 from storage.models import Submission, User
 from tests.conftest import SME_ANSWERS
@@ -85,7 +85,7 @@ async def server(settings: Settings, kind: str = "oa", window: float = 2.0, **ch
     channel = WeChatChannel(app, kind=kind, reply_window=window, overflow_delay=0.01, **channel_kw)
     web_app = web.Application()
     channel.add_routes(web_app)
-    links.add_routes(web_app, app)
+    downloads.add_routes(web_app, app)
     runner = make_runner(web_app)
     await runner.setup()
     await web.SockSite(runner, sock).start()
@@ -993,7 +993,7 @@ async def test_the_passive_window_counts_from_the_request_not_from_our_checks(tm
         u = WxUser(r)
         xml = u.xml("text", Content="/start", MsgId=str(next(_ids)))
         msg = parse(xml)
-        content = await r.channel._respond(msg, None, deadline=asyncio.get_running_loop().time() - 0.1)
+        content = await r.channel.callbacks.respond(msg, None, deadline=asyncio.get_running_loop().time() - 0.1)
         assert content is None  # the window was over on arrival: `success`, and the API carries the answer
         release.set()
         await r.channel.join(WAIT)

@@ -11,12 +11,12 @@ import docx
 import pytest
 from aiohttp import web
 
-from bot.adapters.links import add_routes
 from bot.app import open_app
 from bot.config import Settings
 from bot.documents.pdf import pdf_available
 from bot.documents.preview import preview_available
 from bot.web import page_url
+from bot.web.downloads import add_routes
 from tests.web.pages_helpers import Clock, draft_sme, finished_sme, set_status
 
 PHONE = {"width": 390, "height": 844}

@@ -259,3 +259,32 @@ async def test_a_reminder_whose_user_erased_their_data_after_the_claim_is_skippe
     assert (result.sent, result.skipped, result.retry) == (1, 1, 0)
     assert [uid for uid, _ in channel.sent] == ["a"]
     assert "could not prepare" not in caplog.text
+
+
+async def test_reminders_are_counted_by_channel_and_outcome(store, clock):
+    """What run_due reports is what the metrics count: sent, queued (the channel would not deliver now),
+    failed (tried again after the lease)."""
+
+    class Failing(RecordingChannel):
+        async def send(self, user_id, replies):
+            raise ConnectionError("network")
+
+    from bot.metrics import Metrics
+
+    await _open_2027(store)
+    for user, channel in (("u1", "test"), ("u2", "test"), ("u3", "refusing"), ("u4", "failing")):
+        await add_user(store, user, [("sme_match", "draft", SH_DRAFT)], channel=channel)
+    metrics = Metrics(process=False)
+    senders = {"test": RecordingChannel(), "refusing": RecordingChannel("refusing", ok=False),
+               "failing": Failing("failing")}
+    svc = ReminderService(store, senders, clock=clock, metrics=metrics)
+    await svc.plan()
+    clock.at("2027-03-03 09:00")
+    result = await svc.run_due()
+    assert (result.sent, result.queued, result.retry) == (2, 1, 1)
+
+    def counted(channel: str, outcome: str) -> float | None:
+        return metrics.registry.get_sample_value("jiebang_reminders_total", {"channel": channel, "outcome": outcome})
+
+    assert (counted("test", "sent"), counted("refusing", "queued"), counted("failing", "failed")) == (2, 1, 1)
+    assert counted("test", "queued") is None and counted("failing", "sent") is None

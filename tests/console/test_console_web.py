@@ -54,6 +54,9 @@ async def test_wrong_passwords_are_rate_limited_even_before_the_right_one(client
     r = await log_in(client, "li@huangpu.example", PASSWORD)
     assert r.status == 429 and "尝试次数过多" in await r.text()
     assert (await client.get("/console/", allow_redirects=False)).status == 302  # still logged out
+    refused = {reason: console_app.metrics.registry.get_sample_value("jiebang_console_logins_refused_total",
+                                                                      {"reason": reason}) for reason in ("bad", "limited")}
+    assert refused == {"bad": 5, "limited": 1}  # what an operator's monitoring sees of it
 
 
 async def test_an_invite_link_sets_a_password_once(client, console_app, tmp_path):
@@ -189,3 +192,32 @@ async def test_each_item_has_its_application_beside_it_in_the_page_and_the_rollu
     ws = load_workbook(io.BytesIO(await (await client.get("/console/export.xlsx")).read())).active
     rows = [r[7:11] for r in ws.iter_rows(min_row=2, values_only=True)]
     assert rows == [("对接表", "雷达算法", "2024-SH-001", "已盖章报送"), ("对接表+申请书", "电池预警", "2024-SH-003", "退回")]
+
+
+async def test_the_console_prints_the_registered_place_as_the_review_and_the_docx_do(client, console_app):
+    """上海市 + 上海市 + 浦东 reviewed as 「上海市市浦东新区」: the console shows the printed line and files the
+    firm under 浦东新区, by the same function as the review and the .docx (bot.domain.places)."""
+    from bot.domain.places import registered_place
+
+    answers = sme_answers("市市测试有限公司", city="上海市", reg_county="浦东")
+    [uid] = await seed_firms(console_app.store, [("p1", "submitted", answers)])
+    await add_officer(console_app.store, "zhang@pudong.example")
+    await log_in(client, "zhang@pudong.example", PASSWORD)
+    html = await (await client.get(f"/console/firm/{uid}")).text()
+    assert registered_place(answers) == "上海市浦东新区_____县"
+    assert "<th>企业注册地（打印为）</th><td class=\"\">上海市浦东新区_____县</td>" in html
+    assert "· 浦东新区 ·" in html and "市市浦东" not in html
+    queue = await (await client.get("/console/?area=浦东新区")).text()
+    assert "市市测试有限公司" in queue
+    ws = load_workbook(io.BytesIO(await (await client.get("/console/export.xlsx")).read())).active
+    assert [r[6] for r in ws.iter_rows(min_row=2, values_only=True)] == ["浦东新区"]
+
+
+async def test_a_provincial_rollup_names_the_city_officially_however_it_was_typed(client, console_app):
+    await seed_firms(console_app.store, [
+        ("j1", "submitted", sme_answers("苏州甲有限公司", city="苏州", province="江苏省")),
+        ("j2", "submitted", sme_answers("苏州乙有限公司", city="江苏苏州市", province="江苏"))])
+    await add_officer(console_app.store, "js@example.gov", district="江苏省", campaign="2024-national")
+    await log_in(client, "js@example.gov", PASSWORD)
+    ws = load_workbook(io.BytesIO(await (await client.get("/console/export.xlsx")).read())).active
+    assert [r[6] for r in ws.iter_rows(min_row=2, values_only=True)] == ["苏州市", "苏州市"]

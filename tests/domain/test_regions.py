@@ -28,6 +28,15 @@ from bot.domain.regions import MUNICIPAL_DISTRICTS, official_district
     ("新疆", "喀什", "喀什地区"),
     ("内蒙古", "锡林郭勒", "锡林郭勒盟"),
     ("上海", "上海", ""),
+    ("上海市", "上海市", ""),  # printed 「上海市市」: the prefix 上海 came off and left a lone 市
+    ("上海", "上海市", ""),
+    ("上海市", "上海市市辖区", ""),
+    ("上海市", "市", ""),
+    ("上海", "Shanghai", ""),
+    ("吉林省", "吉林", "吉林市"),  # the city named like its province
+    ("吉林", "吉林市", "吉林市"),
+    ("吉林省", "吉林省吉林市", "吉林市"),
+    ("广西", "广西自治区南宁", "南宁市"),
     ("上海", "", ""),
     ("", "苏州", "苏州"),
 ])

@@ -9,9 +9,9 @@ import aiohttp
 import pytest
 from aiohttp import web
 
-from bot.adapters.links import add_routes
 from bot.app import open_app
 from bot.config import Settings
+from bot.web.downloads import add_routes
 from tests.web.pages_helpers import Clock
 
 

@@ -11,7 +11,7 @@ from urllib.parse import quote
 import pytest
 
 from bot.messages import Reply
-from bot.web import links, page_url, with_page_link
+from bot.web import page_url, pagelinks, with_page_link
 from storage.link_models import PageLink
 from tests.web.pages_helpers import finished_sme
 
@@ -83,11 +83,11 @@ async def test_a_tampered_id_is_refused_without_reading_the_database(served):
     url = await page_url(app, "telegram", "42", "files")
     link_id = _id(url)
     flipped = link_id[:5] + ("B" if link_id[5] == "A" else "A") + link_id[6:]  # the random part, not the tag
-    assert not links.signed(app.settings.effective_secret(), flipped)
+    assert not pagelinks.signed(app.settings.effective_secret(), flipped)
     async with http.get(url.replace(link_id, flipped)) as r:
         assert r.status == 403
-    assert links.signed(app.settings.effective_secret(), link_id)
-    assert not links.signed("another secret", link_id)
+    assert pagelinks.signed(app.settings.effective_secret(), link_id)
+    assert not pagelinks.signed("another secret", link_id)
 
 
 async def test_a_link_opens_its_own_users_forms_only(served):
@@ -112,8 +112,8 @@ async def test_without_a_public_url_there_is_no_link_and_the_log_says_so_once(se
 
     app, _http, _base = served
     app.settings = dataclasses.replace(app.settings, public_url="")
-    monkeypatch.setattr(links, "_told_no_url", False)
-    caplog.set_level(logging.WARNING, logger="bot.web.links")
+    monkeypatch.setattr(pagelinks, "_told_no_url", False)
+    caplog.set_level(logging.WARNING, logger="bot.web.pagelinks")
     assert await page_url(app, "telegram", "42", "files") == ""
     assert await page_url(app, "telegram", "42", "files") == ""
     assert len([r for r in caplog.records if "JIEBANG_PUBLIC_URL" in r.getMessage()]) == 1

@@ -116,7 +116,7 @@ class Book:
         the replies waiting for them in the outbox, oldest first (not marked: the engine shows and marks
         them with its answer). A database still away raises: the message cannot be handled now.
 
-        The outbox is read on the store's reader (storage/hot.py: on SQLite no write lock, where every
+        The outbox is read on the store's reader (storage/hot/: on SQLite no write lock, where every
         transaction of the SQLAlchemy engine takes one). On SQLite (one process) a window opened by a
         message of theirs under `REWRITE_AFTER` ago, with nothing sent in it, is not written again: it is
         then taken to close up to that much early, the safe side. `written`: the row as ordering (order.py)

@@ -5,7 +5,7 @@ a few customer-service messages (windows.py: 5 within 48 h of a message of their
 a follow, a click or a scan). Everything a message brings back is planned here, within `budget` messages:
 
 1. the answer to the current message (a long reply with a short version goes as that summary and a link
-   to its page: the channel cuts it before it comes here), with any document link it carries;
+   to its page: planning.py cuts it before it comes here), with any document link it carries;
 2. documents as files (WeCom);
 3. document links that waited in the outbox, newest first;
 4. pictures (page 1 of a form, as it will print) — left out when the budget is used, never kept;

@@ -11,7 +11,7 @@ in one transaction that holds the user's `channel_states` row, so the processes 
   time — said in the log);
 - a newer one already applied (`channel_states.applied_seq`): this one is late, and is not applied. Its
   effect would land on a later question (an answer typed for 企业名称 stored as the credit code); the user
-  is told to send it again (`late_reply` in channel.py).
+  is told to send it again (`Inbound._late` in inbound.py).
 
 What cannot be done fully: a message that reaches us after a newer one started being handled was already
 overtaken — that newer one was applied to the state before it. It is then refused, not applied out of

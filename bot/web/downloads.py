@@ -9,9 +9,9 @@ A link names one document of one user and expires:
 that user's, or is not a token at all: any characters may arrive in a URL), 410 once it has expired
 and 404 when the file is gone; never a 500. Each refusal is the phone page of `bot.web.pages` (what
 happened and what to do: reply 文件 in the chat), in the user's language where the token names them.
-The file goes out with its UTF-8 name in Content-Disposition (RFC 5987 / RFC 6266).
+The file goes out with its UTF-8 name in Content-Disposition (RFC 5987 / RFC 6266: `bot.web.filenames`).
 
-These links were sent before the short links of `bot.web.links` (/m/<id>) and go on working until they
+These links were sent before the short links of `bot.web.pagelinks` (/m/<id>) and go on working until they
 expire. `add_routes` mounts both: the downloads and the pages.
 """
 
@@ -28,9 +28,10 @@ import time
 from datetime import datetime
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING
-from urllib.parse import quote
 
 from aiohttp import web
+
+from bot.web.filenames import content_disposition, download_name
 
 if TYPE_CHECKING:
     from bot.app import App
@@ -39,7 +40,6 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 ROUTE = "/files/{token}"
-_STORED_PREFIX = re.compile(r"^\d+-")  # documents are stored as "<submission id>-<file name>"
 _TOKEN = re.compile(r"[A-Za-z0-9_-]{1,4096}\.[A-Za-z0-9_-]{43}")  # what make_token writes, and nothing else
 
 
@@ -100,17 +100,6 @@ def read_token(settings: Settings, token: str, now: float | datetime | None = No
     if _epoch(now) > expires:
         raise LinkError(410, "expired", owner)
     return {"path": path, "owner": owner, "expires": expires}
-
-
-def download_name(path: Path) -> str:
-    return _STORED_PREFIX.sub("", path.name) or path.name
-
-
-def content_disposition(filename: str, disposition: str = "attachment") -> str:
-    """`attachment` (a download) or `inline` (shown in the browser), with an ASCII name for old clients
-    and the UTF-8 one (RFC 6266 / RFC 5987) for the rest."""
-    fallback = "".join(c if c.isascii() and c.isprintable() and c not in '"\\' else "_" for c in filename)
-    return f"{disposition}; filename=\"{fallback}\"; filename*=UTF-8''{quote(filename, safe='')}"
 
 
 async def _resolve(app: App, token: str) -> Path:

@@ -9,9 +9,10 @@ import aiohttp
 import pytest
 from aiohttp import web
 
-from bot.adapters.links import LinkError, add_routes, content_disposition, make_link, make_token, read_token
 from bot.app import open_app
 from bot.config import Settings
+from bot.web.downloads import LinkError, add_routes, make_link, make_token, read_token
+from bot.web.filenames import content_disposition
 
 
 @pytest.fixture

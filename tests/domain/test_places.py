@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from bot.documents import registered_place
+from bot.domain.places import registered_place
 
 
 @pytest.mark.parametrize(("province", "city", "county", "printed"), [
@@ -14,7 +14,7 @@ from bot.documents import registered_place
     ("Shanghai", "Pudong New Area", None, "上海市浦东新区_____县"),
     ("北京", "海淀", None, "北京市海淀区_____县"),  # not 北京市海淀市
     ("天津", "滨海", None, "天津市滨海新区_____县"),
-    ("重庆", "石柱", None, "重庆市石柱土家族自治县_____县"),
+    ("重庆", "石柱", None, "重庆市_____市(区)石柱土家族自治县"),  # a 县: in the 县 blank, not 县_____县
     ("江苏省", "苏州", "昆山", "江苏省苏州市昆山县"),
     ("江苏", "苏州市", "昆山市", "江苏省苏州市昆山市"),
     ("四川", "凉山州", "西昌市", "四川省凉山彝族自治州西昌市"),
