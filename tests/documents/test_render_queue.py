@@ -23,6 +23,8 @@ from bot.app import open_app
 from bot.config import Settings
 from bot.dialogs.forms import FORMS
 from bot.documents import render_queue, render_worker
+from bot.documents.pdf import pdf_available
+from bot.documents.preview import preview_available
 from bot.documents.produce import Produced, key_of
 from bot.documents.render_queue import ENTRYPOINT, RenderQueue, job_of, workers_connected
 from bot.testing import ChatClient
@@ -70,10 +72,11 @@ async def until(check, what: str, bound: float = BOUND):
 class Worker:
     """`python -m bot worker` in a process of its own; its log in a file."""
 
-    def __init__(self, url: str, folder: Path, gate: Path | None = None) -> None:
+    def __init__(self, url: str, folder: Path, gate: Path | None = None, pdf: bool = False) -> None:
         folder.mkdir(parents=True, exist_ok=True)
         self.log = folder / f"worker-{len(list(folder.glob('worker-*.log')))}.log"
-        env = {**os.environ, "JIEBANG_DATABASE_URL": url, "JIEBANG_PDF": "off", "JIEBANG_DATA_DIR": str(folder),
+        env = {**os.environ, "JIEBANG_DATABASE_URL": url, "JIEBANG_PDF": "on" if pdf else "off",
+               "JIEBANG_DATA_DIR": str(folder),
                "PYTHONPATH": str(ROOT)}
         env.pop(render_worker.TEST_GATE, None)
         if gate is not None:
@@ -98,8 +101,8 @@ class Worker:
 def workers(tmp_path):
     started: list[Worker] = []
 
-    def start(url: str, gate: Path | None = None) -> Worker:
-        w = Worker(url, tmp_path / "workers", gate)
+    def start(url: str, gate: Path | None = None, pdf: bool = False) -> Worker:
+        w = Worker(url, tmp_path / "workers", gate, pdf)
         started.append(w)
         return w
 
@@ -173,6 +176,30 @@ async def test_a_confirm_hands_over_the_documents_a_worker_made(pg_url, tmp_path
         await c.send("删除我的数据")
         await c.click("确定，全部删除")
         assert await stored(conn) == []  # 删除我的数据 takes the worker's copy too
+    finally:
+        await conn.close()
+        await app.close()
+
+
+@pytest.mark.skipif(not (pdf_available() and preview_available()), reason="needs LibreOffice and pdftoppm")
+async def test_the_worker_makes_the_pdf_and_the_picture_the_review_shows(pg_url, tmp_path, workers, caplog):
+    """With PDFs on, the review waits for its picture of page 1: the worker's, as are the confirm's PDF."""
+    caplog.set_level(logging.INFO, logger="bot.documents.render_queue")
+    app = await open_app(Settings(data_dir=tmp_path / "data", database_url=pg_url, pdf=True))
+    conn = await connect(pg_url)
+    try:
+        workers(pg_url, pdf=True)
+        await until(lambda: workers_connected(conn), "a worker is connected")
+        c = ChatClient(app.engine)
+        await start_form(c)
+        review = await c.fill(SME_STEPS)
+        assert review.image is not None and review.image.filename.endswith(".png")
+        done, _next = await c.click("确认")
+        docx, pdf = done.all_documents()
+        pdf_row, preview_row = await conn.fetchrow("SELECT pdf, preview FROM renders")
+        assert pdf.filename.endswith(".pdf") and pdf.data == bytes(pdf_row) and pdf.data.startswith(b"%PDF")
+        assert review.image.data == bytes(preview_row) == done.image.data
+        assert not [r for r in caplog.records if "in this process" in r.getMessage()]
     finally:
         await conn.close()
         await app.close()
