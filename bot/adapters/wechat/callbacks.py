@@ -28,6 +28,7 @@ from bot.adapters.wechat.budget import Plan
 from bot.adapters.wechat.crypto import CryptoError, MsgCrypt, check_signature
 from bot.adapters.wechat.guard import Guard, Verdict
 from bot.adapters.wechat.xml import BadXml, fields, parse_element, text_reply
+from bot.metrics import Metrics
 
 log = logging.getLogger(__name__)
 
@@ -80,8 +81,9 @@ class Callbacks:
     def __init__(self, name: str, kind: str, token: str, crypt: MsgCrypt | None, mode: str, guard: Guard,
                  clock: Callable[[], float], run: Run,
                  spawn: Callable[[Coroutine[Any, Any, None]], asyncio.Task], *,
-                 reply_window: float = 4.5, job_ttl: float = 300.0) -> None:
+                 reply_window: float = 4.5, job_ttl: float = 300.0, metrics: Metrics | None = None) -> None:
         self.name = name
+        self.metrics = metrics  # passive replies sent vs missed (their window passed: the API carries them)
         self.kind = kind
         self.token = token
         self.crypt = crypt
@@ -202,11 +204,17 @@ class Callbacks:
             if job.mode is None:
                 job.mode = "api"
                 job.decided.set()
+                self._count(passive=False)
             return job.passive if job.mode == "passive" else None
         if job.mode is None:
             job.mode = "passive"
             job.decided.set()
+            self._count(passive=True)
         return job.passive if job.mode == "passive" else None
+
+    def _count(self, passive: bool) -> None:
+        if self.metrics is not None:
+            self.metrics.wechat_passive_reply(self.name, passive)
 
     async def _run(self, job: Job, key: str, msg: dict[str, str], root) -> None:
         try:

@@ -100,13 +100,14 @@ class WeChatChannel:
         ordered = app.store.dialect == "postgresql" if order is None else order
         self.order = Order(app.store, self.name, clock, hold=order_hold, db=self.db) if ordered else None
         self.callbacks = Callbacks(self.name, kind, self.token, self.crypt, self.mode, self.guard, clock,
-                                   self._run, self._spawn, reply_window=reply_window, job_ttl=job_ttl)
+                                   self._run, self._spawn, reply_window=reply_window, job_ttl=job_ttl,
+                                   metrics=app.metrics)
         self.consent = Consent(s, kind, self.name, self.path, self.api, clock)
         self.inbound = Inbound(app, s, self.name, kind, self.api, self.book, self.consent, clock)
         self.planner = Planner(app, s, self.name, kind, clock, cs_per_message=cs_per_message,
                                app_per_message=app_per_message)
         self.delivery = Delivery(self.api, self.book, self.planner, s, self.name, kind, clock,
-                                 notification_data)
+                                 notification_data, metrics=app.metrics)
         self._clock = clock
         self.sent_via: Counter[str] = Counter()  # how `send` delivered: subscribe / custom / app / outbox
         self._locks: weakref.WeakValueDictionary[str, asyncio.Lock] = weakref.WeakValueDictionary()

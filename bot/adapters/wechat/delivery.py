@@ -21,6 +21,7 @@ from bot.adapters.wechat.book import Book, who
 from bot.adapters.wechat.budget import Out
 from bot.adapters.wechat.planning import Planner
 from bot.messages import Reply
+from bot.metrics import Metrics
 from storage.channel_models import ChannelState
 
 log = logging.getLogger(__name__)
@@ -39,7 +40,9 @@ class Delivery:
 
     def __init__(self, api: WeChatAPI, book: Book, planner: Planner, settings, name: str, kind: str,
                  clock: Callable[[], float],
-                 notification_data: Callable[[Sequence[Reply]], dict[str, str]] | None = None) -> None:
+                 notification_data: Callable[[Sequence[Reply]], dict[str, str]] | None = None,
+                 metrics: Metrics | None = None) -> None:
+        self.metrics = metrics  # customer-service (OA) / app (WeCom) messages sent, and WeChat's refusals
         self.api = api
         self.book = book
         self.planner = planner
@@ -109,9 +112,13 @@ class Delivery:
                 else:
                     await self.api.app_send(user, self.settings.wecom_agent_id, out.kind, {"media_id": media_id})
         except ApiError as exc:
+            if self.metrics is not None:
+                self.metrics.wechat_customer_service(self.name, exc.errcode or -1)
             if oa and exc.errcode in QUOTA | OUT_OF_TIME:  # WeChat is the judge: nothing more in these windows
                 return f"closed: api {exc}", await self.book.write(user, windows.closed())
             return f"api {exc}", state
+        if self.metrics is not None:
+            self.metrics.wechat_customer_service(self.name)
         if oa:
             assert state is not None  # as above: the row, and every row this function hands back
             state = await self.book.count_sent(user, state)

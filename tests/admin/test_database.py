@@ -1,5 +1,6 @@
-"""admin backup / restore: a consistent copy of the SQLite database taken while the bot answers, and put back
-with the database it replaces kept beside it; bad files and PostgreSQL are refused with one line."""
+"""admin migrate / backup / restore: the schema at the code's version; a consistent copy of the SQLite
+database taken while the bot answers, and put back with the database it replaces kept beside it; bad files
+and PostgreSQL are refused with one line."""
 
 from __future__ import annotations
 
@@ -105,3 +106,10 @@ async def test_postgresql_is_pointed_to_pg_dump(tmp_path):
         assert not (tmp_path / "x.sqlite3").exists()
     finally:
         await _drop_pg_database(name)
+
+
+async def test_migrate_says_where_the_schema_stands(sqlite_app, sqlite_settings):
+    from storage.migrate import head
+
+    code, said = await admin(sqlite_settings, "migrate")
+    assert code == 0 and said.strip() == f"数据库结构已是最新：{head()}"

@@ -1,5 +1,6 @@
-"""A copy of the SQLite database, and putting one back, while the bot runs.
+"""The database itself: its schema brought up to date, a copy of the SQLite file, and putting one back.
 
+    python -m bot admin migrate           # the schema at the code's version (before serve/workers start)
     python -m bot admin backup /srv/backup/jiebang-2026-12-07.sqlite3
     python -m bot admin restore /srv/backup/jiebang-2026-12-07.sqlite3 [--yes]
 
@@ -25,18 +26,27 @@ from typing import TextIO
 
 from bot.admin.shared import AdminError, Declare, existing_file, writable
 from storage.hot.sqlite import sqlite_path
-from storage.migrate import upgrade
+from storage.migrate import current, upgrade
 from storage.store import Store
 
 PAGES_PER_STEP = 256  # pages copied between two looks at the live database: writers wait only that long
 
 
 def add_commands(declare: Declare) -> None:
+    declare("migrate", cmd_migrate, help="bring the database's schema to this code's version (every answer kept)")
     p = declare("backup", cmd_backup, help="a consistent copy of the SQLite database, safe while the bot runs")
     p.add_argument("path", help="the copy's file (it must not exist yet)")
     p = declare("restore", cmd_restore, help="put a backup's database back (the current one is kept beside it)")
     p.add_argument("path", help="a file made by admin backup")
     p.add_argument("--yes", action="store_true", help="without asking")
+
+
+async def cmd_migrate(store: Store, args: argparse.Namespace, now: datetime, out: TextIO) -> int:
+    """`admin` upgrades the schema before every command; this one only says where it now stands."""
+    async with store.engine.connect() as conn:
+        at = await conn.run_sync(current)
+    print(f"数据库结构已是最新：{at}", file=out)
+    return 0
 
 
 def database_file(store: Store) -> Path:
