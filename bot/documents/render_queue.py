@@ -15,8 +15,8 @@ worker is connected at all (workers hold a shared advisory lock while they run),
 time, or the queue itself fails, it makes the files in its own process as on SQLite and logs why: a
 deployment that forgot to start workers still confirms.
 
-The queue's own tables are made and upgraded by the queue library itself (`ensure_queue_schema`), not
-by our alembic revisions: they follow the installed library's version (its upgrade converges whatever
+The queue's own tables are made and upgraded by the queue library itself (`ensure_queue_schema`: at
+`admin migrate`, a worker's start and a bot process's first review), not by our alembic revisions: they follow the installed library's version (its upgrade converges whatever
 is installed onto what it declares, under its own advisory lock), SQLite never has them, and alembic's
 autogenerate ignores them (storage/migrations/env.py).
 """
@@ -85,6 +85,16 @@ async def ensure_queue_schema(conn: Any) -> None:
     from pgqueuer.queries import Queries
 
     await Queries(AsyncpgDriver(conn)).apply_upgrade()
+
+
+async def ensure_queue_schema_at(url: str) -> None:
+    import asyncpg
+
+    conn = await asyncpg.connect(pg_dsn(url))
+    try:
+        await ensure_queue_schema(conn)
+    finally:
+        await conn.close()
 
 
 def queue_table() -> str:

@@ -409,3 +409,16 @@ async def test_without_a_worker_the_bot_makes_the_documents_and_says_why(pg_url,
     finally:
         await conn.close()
         await app.close()
+
+
+async def test_admin_migrate_makes_the_job_queue_on_postgresql(pg_url, tmp_path):
+    """The deployment's upgrade step (deploy/systemd/jiebang-migrate.service) puts the queue's tables first."""
+    from tests.admin.test_database import admin
+
+    code, said = await admin(Settings(data_dir=tmp_path, database_url=pg_url), "migrate")
+    assert code == 0 and "任务队列" in said
+    conn = await connect(pg_url)
+    try:
+        assert await conn.fetchval("SELECT count(*) FROM pgqueuer") == 0
+    finally:
+        await conn.close()
