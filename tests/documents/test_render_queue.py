@@ -148,12 +148,12 @@ def test_the_setting():
     assert not Settings().queue_renders  # SQLite: the render process in the bot's own, as always
 
 
-def test_the_worker_refuses_sqlite(tmp_path, monkeypatch, capsys):
-    from bot.__main__ import main
-
-    monkeypatch.delenv("JIEBANG_DATABASE_URL", raising=False)
-    assert main(["--data-dir", str(tmp_path), "worker"]) == 2
-    assert "the worker needs PostgreSQL; on SQLite documents are made in the bot's process" in capsys.readouterr().err
+def test_the_worker_refuses_sqlite(tmp_path):
+    env = {k: v for k, v in os.environ.items() if k != "JIEBANG_DATABASE_URL"}
+    done = subprocess.run([sys.executable, "-m", "bot", "--data-dir", str(tmp_path), "worker"], cwd=ROOT, env=env,
+                          capture_output=True, text=True, timeout=BOUND)
+    assert done.returncode == 2
+    assert "the worker needs PostgreSQL; on SQLite documents are made in the bot's process" in done.stderr
 
 
 async def test_a_confirm_hands_over_the_documents_a_worker_made(pg_url, tmp_path, workers, caplog):
@@ -172,7 +172,7 @@ async def test_a_confirm_hands_over_the_documents_a_worker_made(pg_url, tmp_path
         row = await conn.fetchval("SELECT docx FROM renders WHERE submission_id = $1", sub)
         assert docx.filename.endswith(".docx") and docx.data == bytes(row)  # the worker's, not one made here
         assert not [r for r in caplog.records if "in this process" in r.getMessage()]
-        assert "made (.docx" in w.said()
+        await until(lambda: "made (.docx" in w.said(), "the worker logs what it made")  # after its notice
         await c.send("删除我的数据")
         await c.click("确定，全部删除")
         assert await stored(conn) == []  # 删除我的数据 takes the worker's copy too
@@ -231,7 +231,8 @@ async def test_a_worker_killed_mid_render_loses_no_document_and_makes_it_once(pg
         [(sub, version)] = await stored(conn)  # one result
         row = await conn.fetchval("SELECT docx FROM renders WHERE submission_id = $1", sub)
         assert documents[0].data == bytes(row)
-        assert "made (.docx" in second.said() and "made (.docx" not in first.said()
+        await until(lambda: "made (.docx" in second.said(), "the second worker logs what it made")
+        assert "made (.docx" not in first.said()
         assert not [r for r in caplog.records if "in this process" in r.getMessage()]
     finally:
         await conn.close()
@@ -279,6 +280,7 @@ async def test_a_newer_version_supersedes_the_queued_one(pg_url, tmp_path, worke
         await until(lambda: stored(conn), "the worker stores a result")
         assert await stored(conn) == [(sub, v2.version)]
         assert await statuses(conn, v1_id) == {"queued", "canceled"}  # never picked, never rendered
+        await until(lambda: "made (.docx" in w.said(), "the worker logs what it made")
         assert w.said().count("made (.docx") == 1
     finally:
         await queue.close()
