@@ -10,6 +10,8 @@ The modules, each using only those above it:
   ``pdf``: LibreOffice's conversion, through it or a LibreOffice run of its own; ``preview``: a PNG of page 1.
 - ``worker``: the render process that makes the .docx; ``produce``: a form's files (.docx, PDF, preview),
   made ahead at the review.
+- ``render_queue``, ``render_worker``: on PostgreSQL, the files are made by `python -m bot worker`
+  processes through a job queue in the database; the bot's side and the worker's.
 
 What the rest of the bot calls (the 企业注册地 line is bot.domain.places, for the review and the .docx alike):
 - ``document_filename(form, answers, suffix)``: a file name for a form's document, safe on every file system.

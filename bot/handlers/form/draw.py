@@ -311,9 +311,9 @@ async def with_picture(s: FormSession, reply: Reply) -> Reply:
         return reply
     if not s.ctx.settings.pdf:  # no picture to show: the .docx is made while they read, for the confirm
         if s.ctx.prefetch is not None:
-            s.ctx.prefetch(s.form, s.answers)
+            s.ctx.prefetch(s.form, s.answers, s.sub.id)
         return reply
-    made = await s.ctx.produce(s.form, s.answers)
+    made = await s.ctx.produce(s.form, s.answers, s.sub.id)
     if made.preview is None:
         return reply
     return dataclasses.replace(reply, image=s.document(s.filename(".png"), made.preview, PNG_MIME))
