@@ -33,9 +33,10 @@ to them shows), and what is no longer:
 - A delivery in progress (bot/adapters/wechat/callbacks.py `Callbacks.jobs`): WeChat's retry of it that
   reaches the process handling it gets the same passive reply; one that reaches another process gets
   `success` (one effect, the nonce row says it is a retry) and no reply of its own.
-- The access_token (and the JS-SDK ticket) is NOT kept per process (it was: each process fetched its own, and each fetch retired
-  the other's token, a turn of the 2000 fetches a day per refusal): it is the database's `wechat_tokens`
-  row (storage/token_models.py), so the two processes fetch ONE between them, asserted here.
+- The access_token (and the JS-SDK ticket) is NOT kept per process. It was: each process fetched its own,
+  and each fetch retired the other's token, so every turn cost a fetch of the 2000 a day. It is the
+  database's `wechat_tokens` row (storage/token_models.py): the two processes fetch ONE between them,
+  asserted here.
 - The console's login limit is in the database; the token buckets of bot/adapters/ratelimit.py pace the
   Telegram channel's calls per process (not served here); the metrics are each process's own.
 """
