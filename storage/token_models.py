@@ -7,11 +7,11 @@ fetches. Here the database is that holder:
 
 - `read` is a plain read (no lock): a process that finds a token still valid uses it.
 - `refresh` fetches a new one with the row locked, so one process at a time fetches: on PostgreSQL a
-  transaction-scoped advisory lock on (kind, app id) (the row may not exist yet, so not FOR UPDATE); on
-  SQLite the store's BEGIN IMMEDIATE is the one writer. After the lock it reads the row again: another
-  process may just have fetched, and then its token is used. `stale` is a token WeChat refused: it is
-  replaced only while the row still holds it (compare-and-set), so N processes refused at once cause one
-  fetch; the others find the new one.
+  transaction-scoped advisory lock on (LOCK_SPACE, a hash of kind and app id) (the row may not exist yet,
+  so not FOR UPDATE); on SQLite the store's BEGIN IMMEDIATE is the one writer. After the lock it reads the
+  row again: another process may just have fetched, and then its token is used. `stale` is a token WeChat
+  refused: it is replaced only while the row still holds it (compare-and-set), so N processes refused at
+  once cause one fetch; the others find the new one.
 
 The fetch (one HTTP request, bounded by the API's timeout) runs inside that transaction: the lock is held
 exactly while one process fetches.
@@ -45,6 +45,8 @@ class WeChatToken(SQLModel, table=True):
 
 
 TOKENS = table_of(WeChatToken)
+# The advisory locks' first key (the two-key form: apart from the one-key locks, e.g. storage/migrate.py's)
+LOCK_SPACE = 4674012
 
 
 @dataclass(frozen=True)
@@ -79,8 +81,8 @@ async def refresh(store: Any, kind: str, app_id: str, now: Callable[[], float], 
     under the lock, stored, and returned with `fetched=True`."""
     async with store.sessions() as session, session.begin():
         if store.dialect == "postgresql":
-            await session.execute(text("SELECT pg_advisory_xact_lock(hashtext(:key))"),
-                                  {"key": f"wechat_tokens:{kind}:{app_id}"})
+            await session.execute(text("SELECT pg_advisory_xact_lock(:space, hashtext(:key))"),
+                                  {"space": LOCK_SPACE, "key": f"{kind}:{app_id}"})
         row = (await session.execute(_row(kind, app_id))).scalar_one_or_none()
         if row is not None:
             held = _held(row)
