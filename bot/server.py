@@ -49,6 +49,17 @@ def make_runner(web_app: web.Application) -> web.AppRunner:
     return web.AppRunner(web_app, access_log_class=AccessLogger, shutdown_timeout=DRAIN_SECONDS)
 
 
+def warn_unshared_secret(settings: Settings, dialect: str) -> bool:
+    """On PostgreSQL (where several `serve` processes share one database) a link-signing secret made in
+    this process's data folder (bot/config.py effective_secret) is its own: the download links and pages
+    it signs are refused by the others, and nothing else would say why. True: warned."""
+    if settings.secret or dialect != "postgresql":
+        return False
+    log.warning("JIEBANG_SECRET is not set: this process made its own in %s; links it makes will not open "
+                "on other serve processes — set the same JIEBANG_SECRET everywhere", settings.data_dir)
+    return True
+
+
 async def serve(settings: Settings, channels: Sequence[str], *, install_menu: bool = False,
                 stop: asyncio.Event | None = None) -> int:
     """Run the named channels (`serve telegram wechat`) until SIGINT/SIGTERM (or `stop` is set); the exit
@@ -61,6 +72,7 @@ async def serve(settings: Settings, channels: Sequence[str], *, install_menu: bo
                   " ".join(served))
         return 2
     app = await open_app(settings)
+    warn_unshared_secret(settings, app.store.dialect)
     web_app = web.Application(client_max_size=1024 * 1024)
     probes = add_probe_routes(web_app, app)  # /healthz, /readyz; /metrics with JIEBANG_METRICS_TOKEN
     from bot.console.web import add_routes as add_console_routes  # the district office's console: /console/

@@ -22,6 +22,7 @@ import storage.copy_models  # noqa: F401
 import storage.link_models  # noqa: F401
 import storage.models  # noqa: F401
 import storage.render_models  # noqa: F401
+import storage.token_models  # noqa: F401
 
 config = context.config
 target_metadata = SQLModel.metadata

@@ -1,8 +1,15 @@
-"""WeChat's server API: one cached access_token fetcher and the few calls the channel makes.
+"""WeChat's server API: one shared access_token holder and the few calls the channel makes.
 
-The access_token is valid 7200 s, may be fetched 2000 times a day, and a new one retires the old:
-so one fetcher per account, single-flight behind an asyncio.Lock, refreshed 5 minutes early and
-when a call answers 40001/42001/40014 (then the call is retried once with the new token).
+The access_token is valid 7200 s, may be fetched 2000 times a day, and a new one retires the old one
+(after about 5 minutes): WeChat asks for one central holder. With a store (`store=app.store`) the holder
+is the database's `wechat_tokens` row of the account (storage/token_models.py), shared by every process:
+a process uses the row's token while it is valid (5 minutes' margin), one process at a time fetches a new
+one (the row's lock; after it, the row is read again), and a token WeChat refused (40001/42001/40014) is
+replaced only while the row still holds it, so N processes refused at once fetch once. In front of it an
+in-process cache, single-flight behind an asyncio.Lock: no database read per call while its token is
+valid. The database away: the process fetches for itself and says so in the log, once per outage.
+Without a store (tests, tools) the process is its own holder. The JS-SDK jsapi ticket is held the same way.
+A call answered with a refused token is retried once with the new one.
 """
 
 from __future__ import annotations
@@ -12,10 +19,14 @@ import json
 import logging
 import secrets
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
+from functools import partial
 from typing import Any
 
 import aiohttp
+
+from storage import token_models as shared
+from storage.token_models import Held
 
 log = logging.getLogger(__name__)
 
@@ -32,25 +43,33 @@ class ApiError(Exception):
         self.errmsg = errmsg
 
 
+class _Refused(ApiError):
+    """The access_token a ticket was fetched with was refused (the ticket fetch is retried with a new one)."""
+
+
 class WeChatAPI:
     """kind "oa": /cgi-bin/token with appid+secret; kind "wecom": /cgi-bin/gettoken with corpid+corpsecret."""
 
     def __init__(self, base_url: str, kind: str, app_id: str, secret: str, *,
-                 clock: Callable[[], float] = time.monotonic, timeout: float = 10.0) -> None:
+                 clock: Callable[[], float] = time.time, timeout: float = 10.0, store: Any = None) -> None:
         self.base_url = base_url.rstrip("/")
         self.kind = kind
         self.app_id = app_id
         self.secret = secret
-        self.clock = clock
+        self.clock = clock  # epoch seconds: the expiry is shared with other processes through the store
+        self.store = store
         self.timeout = aiohttp.ClientTimeout(total=timeout)
         self._session: aiohttp.ClientSession | None = None
         self._token: str | None = None
         self._expires_at = 0.0
         self._lock = asyncio.Lock()
-        self.token_fetches = 0
+        self.token_fetches = 0  # fetched by this process (figures for tests)
+        self.ticket_fetches = 0
         self._ticket: str | None = None
         self._ticket_expires_at = 0.0
         self._ticket_lock = asyncio.Lock()
+        self._stale: str | None = None  # the token WeChat refused: replaced only while the row holds it
+        self._db_away = False  # said in the log that the database is away (said again after it is back)
 
     @property
     def session(self) -> aiohttp.ClientSession:
@@ -71,25 +90,66 @@ class WeChatAPI:
         async with self._lock:  # single flight: the others wait and reuse the result
             if self._token and self.clock() < self._expires_at:
                 return self._token
-            if self.kind == "wecom":
-                url, params = "/cgi-bin/gettoken", {"corpid": self.app_id, "corpsecret": self.secret}
+            held = await self._held("access_token", self._fetch_token, self._stale)
+            self._token, self._expires_at, self._stale = held.token, held.usable_until(REFRESH_EARLY), None
+            return held.token
+
+    async def _fetch_token(self) -> tuple[str, float]:
+        if self.kind == "wecom":
+            url, params = "/cgi-bin/gettoken", {"corpid": self.app_id, "corpsecret": self.secret}
+        else:
+            url, params = "/cgi-bin/token", {"grant_type": "client_credential", "appid": self.app_id,
+                                              "secret": self.secret}
+        data = await self._request("GET", url, params=params)
+        token = data.get("access_token")
+        if not token:
+            raise ApiError(int(data.get("errcode") or -1), str(data.get("errmsg") or "no access_token"))
+        self.token_fetches += 1
+        log.info("wechat %s: new access_token (fetch %d of this process)", self.kind, self.token_fetches)
+        return str(token), float(data.get("expires_in") or 7200)
+
+    async def _held(self, what: str, fetch: Callable[[], Awaitable[tuple[str, float]]],
+                    stale: str | None) -> Held:
+        """The shared token (or ticket) `what` of this account: the store's row when usable, else fetched
+        under its lock; the store away (or none): fetched by this process alone."""
+        fetched: list[Held] = []
+
+        async def fetch_once() -> tuple[str, float]:
+            value, expires_in = await fetch()
+            now = self.clock()
+            fetched.append(Held(value, now + expires_in, now, fetched=True))
+            return value, expires_in
+
+        if self.store is not None:
+            kind = f"{self.kind}:{what}"
+            try:
+                row = await shared.read(self.store, kind, self.app_id)
+                if row is None or row.token == stale or self.clock() >= row.usable_until(REFRESH_EARLY):
+                    row = await shared.refresh(self.store, kind, self.app_id, self.clock, REFRESH_EARLY,
+                                               fetch_once, stale)
+            except ApiError:
+                raise
+            except Exception as exc:  # the database away: WeChat's answer must not wait for it
+                if fetched:  # fetched, then the commit failed: use it rather than fetch again
+                    return fetched[0]
+                if not self._db_away:
+                    self._db_away = True
+                    log.warning("wechat %s: the database is away (%s): fetching the %s in this process, "
+                                "not shared with the other processes until it is back",
+                                self.kind, type(exc).__name__, what)
             else:
-                url, params = "/cgi-bin/token", {"grant_type": "client_credential", "appid": self.app_id,
-                                                  "secret": self.secret}
-            data = await self._request("GET", url, params=params)
-            token = data.get("access_token")
-            if not token:
-                raise ApiError(int(data.get("errcode") or -1), str(data.get("errmsg") or "no access_token"))
-            self.token_fetches += 1
-            self._token = token
-            self._expires_at = self.clock() + max(60.0, float(data.get("expires_in") or 7200) - REFRESH_EARLY)
-            log.info("wechat %s: new access_token (fetch %d)", self.kind, self.token_fetches)
-            return token
+                if self._db_away:
+                    self._db_away = False
+                    log.info("wechat %s: the database is back: the %s is shared again", self.kind, what)
+                return row
+        await fetch_once()
+        return fetched[0]
 
     def _invalidate(self, token: str) -> None:
         if self._token == token:  # only the token that failed; a newer one stays
             self._token = None
             self._expires_at = 0.0
+            self._stale = token
 
     # -- calls ----------------------------------------------------------------------------------
 
@@ -129,28 +189,36 @@ class WeChatAPI:
         raise AssertionError("unreachable")
 
     async def jsapi_ticket(self) -> str:
-        """The JS-SDK ticket (Official Account), cached like the access_token: valid 7200 s, fetches
-        limited per day, so one fetcher for the process."""
+        """The JS-SDK ticket (Official Account), held like the access_token: valid 7200 s, fetches
+        limited per day, so one holder for every process (the store's row)."""
         if self._ticket and self.clock() < self._ticket_expires_at:
             return self._ticket
         async with self._ticket_lock:
             if self._ticket and self.clock() < self._ticket_expires_at:
                 return self._ticket
             for attempt in (1, 2):
-                token = await self.token()
-                data = await self._request("GET", "/cgi-bin/ticket/getticket",
-                                           params={"access_token": token, "type": "jsapi"})
-                code = int(data.get("errcode") or 0)
-                if code in INVALID_TOKEN and attempt == 1:
-                    self._invalidate(token)
-                    continue
-                if code or not data.get("ticket"):
-                    raise ApiError(code or -1, str(data.get("errmsg") or "no ticket"))
-                self._ticket = str(data["ticket"])
-                self._ticket_expires_at = self.clock() + max(
-                    60.0, float(data.get("expires_in") or 7200) - REFRESH_EARLY)
-                return self._ticket
+                token = await self.token()  # before the ticket's lock: one lock at a time
+                try:
+                    held = await self._held("jsapi_ticket", partial(self._fetch_ticket, token), None)
+                except _Refused:
+                    if attempt == 1:
+                        self._invalidate(token)
+                        continue
+                    raise
+                self._ticket, self._ticket_expires_at = held.token, held.usable_until(REFRESH_EARLY)
+                return held.token
         raise AssertionError("unreachable")
+
+    async def _fetch_ticket(self, token: str) -> tuple[str, float]:
+        data = await self._request("GET", "/cgi-bin/ticket/getticket",
+                                   params={"access_token": token, "type": "jsapi"})
+        code = int(data.get("errcode") or 0)
+        if code in INVALID_TOKEN:
+            raise _Refused(code, str(data.get("errmsg", "")))
+        if code or not data.get("ticket"):
+            raise ApiError(code or -1, str(data.get("errmsg") or "no ticket"))
+        self.ticket_fetches += 1
+        return str(data["ticket"]), float(data.get("expires_in") or 7200)
 
     # Official Account
     async def custom_send_text(self, openid: str, text: str) -> dict:

@@ -81,14 +81,16 @@ class WeChatChannel:
             self.name = "wecom"
             self.token, aes_key, self.receive_id = s.wecom_token, s.wecom_encoding_aes_key, s.wecom_corp_id
             self.path = s.wecom_path
-            self.api = WeChatAPI(s.wecom_api_base_url, "wecom", s.wecom_corp_id, s.wecom_secret)
+            self.api = WeChatAPI(s.wecom_api_base_url, "wecom", s.wecom_corp_id, s.wecom_secret,
+                                 store=app.store)
             if not aes_key:
                 raise ValueError("WeCom needs WECOM_ENCODING_AES_KEY (its callbacks are always encrypted)")
         else:
             self.name = "wechat"
             self.token, aes_key, self.receive_id = s.wechat_token, s.wechat_encoding_aes_key, s.wechat_app_id
             self.path = s.wechat_path
-            self.api = WeChatAPI(s.wechat_api_base_url, "oa", s.wechat_app_id, s.wechat_app_secret)
+            self.api = WeChatAPI(s.wechat_api_base_url, "oa", s.wechat_app_id, s.wechat_app_secret,
+                                 store=app.store)
         if not self.token:  # an empty token would let anyone compute the signature
             raise ValueError(f"{self.name}: set {'WECOM' if kind == 'wecom' else 'WECHAT'}_TOKEN")
         self.mode = resolve_mode(kind, getattr(s, "wechat_mode", ""), bool(aes_key))
