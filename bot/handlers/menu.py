@@ -123,7 +123,7 @@ async def _this_years(session: FormSession) -> FormSession:
     earlier = next((c for c in await campaigns.tx_campaigns(ctx.tx) if c.id == sub.campaign_id), None)
     if earlier is not None and earlier.year >= current.year:
         return session
-    fresh = await ctx.tx.new_submission(session.form.id, {}, form_version=session.form.version)
+    fresh = await ctx.tx.new_submission(session.form.id, {}, form_version=session.declared.version)
     ctx.state.submission = fresh.id
     ctx.state.reset_step()
     return FormSession(ctx, session.form, fresh)

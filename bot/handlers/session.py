@@ -41,7 +41,8 @@ _UNSAFE = re.compile(r'[\\/:*?"<>|\s\x00-\x1f]+')
 class FormSession:
     def __init__(self, ctx: Ctx, form: Form, sub: SubRow) -> None:
         self.ctx = ctx
-        self.form = form
+        self.declared = form.origin or form  # the form file's form, every version (new submissions: its newest)
+        self.form = form.at(sub.form_version)  # as this submission's version asks, reviews and prints it
         self.sub = sub
         self.answers: dict[str, Any] = dict(sub.answers or {})
         self._steps: list[w.Step] | None = None
