@@ -5,17 +5,22 @@
     GET /m/{link}/pdf/{sid}            its PDF, shown in the browser (inline)
     GET /m/{link}/docx/{sid}           its Word file (attachment, UTF-8 file name)
     GET /m/{link}/preview/{sid}        page 1 of its PDF as a PNG
+    GET /m/{link}/copy/{sid}           网上填报: a confirmed form's answers in the official order, each to copy
+    POST /m/{link}/copy/{sid}/mark     {"path": "company_name", "on": true}: its 已填 mark (bot.web.copying)
     GET /m/wx?code=…&state=…           WeChat OAuth (snsapi_base): the OA user's pages, kept in a cookie;
                                        /m/wx/… is then /m/{link}/… with the link taken from that cookie
 
 `{link}` is a short link's id (bot.web.pagelinks). Whatever arrives there, the answer is a page: a link we did
 not make, or a form that is not the link's user's, is 403; an expired link 410, each a real phone page
-saying what to do (reply 文件 in the chat); an error of ours 503, never a traceback.
+saying what to do (reply 文件 in the chat); an error of ours 503, never a traceback. A page is in the user's
+language, or the one `?lang=en` / `?lang=zh` asks for.
 """
 
 from __future__ import annotations
 
+import json
 import logging
+import secrets
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -30,10 +35,11 @@ from bot.dialogs.printed import print_state
 from bot.dialogs.summary import review_rows
 from bot.i18n import gettext, normalise_language
 from bot.messages import DOCX_MIME, PDF_MIME, PNG_MIME
-from bot.web import files, oauth
+from bot.web import copying, files, oauth
 from bot.web.filenames import content_disposition, download_name
 from bot.web.pagelinks import PREFIX, Opened, Refused, clock, make_link_id, open_link
 from bot.web.text import state_name, word
+from storage import copy_models
 from storage.models import User
 
 if TYPE_CHECKING:
@@ -56,8 +62,12 @@ HTML_LANG = {"zh_CN": "zh-CN", "en": "en"}
 MESSAGES = {  # kind → the words (bot.web.text) of its heading and its explanation
     "expired": ("expired_title", "expired_body"), "invalid": ("invalid_title", "invalid_body"),
     "gone": ("gone_title", "gone_body"), "wx": ("wx_title", "wx_body"), "snapshot": ("wx_title", "snapshot_body"),
-    "busy": ("busy_title", "busy_body"),
+    "busy": ("busy_title", "busy_body"), "unconfirmed": ("unconfirmed_title", "unconfirmed_body"),
 }
+# The 网上填报 page runs its own script (a nonce a response) and posts its marks to itself.
+COPY_CSP = ("default-src 'none'; img-src 'self'; style-src 'unsafe-inline'; script-src 'nonce-{nonce}'; "
+            "connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'")
+JSON_HEADERS = {"Cache-Control": "no-store", "X-Content-Type-Options": "nosniff", "Referrer-Policy": "no-referrer"}
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
@@ -67,8 +77,21 @@ def _env() -> Environment:
                        trim_blocks=True, lstrip_blocks=True)
 
 
+def asked_language(request: web.Request) -> str | None:
+    """The language `?lang=` asks for (en, zh), over the user's own; None when it asks for none we have."""
+    asked = request.query.get("lang", "").lower().replace("-", "_")
+    if asked == "en":
+        return "en"
+    if asked in ("zh", "zh_cn"):
+        return "zh_CN"
+    return None
+
+
 def request_language(request: web.Request) -> str:
-    """zh_CN, or en when the browser asks for English before Chinese (pages that know no user)."""
+    """zh_CN, or en when ?lang=en or the browser asks for English before Chinese (pages that know no user)."""
+    asked = asked_language(request)
+    if asked:
+        return asked
     for part in request.headers.get("Accept-Language", "").split(","):
         tag = part.split(";")[0].strip().lower()
         if tag.startswith("zh"):
@@ -95,16 +118,20 @@ class Pages:
 
     # -- plumbing -------------------------------------------------------------------------------------
 
-    def page(self, name: str, lang: str, status: int = 200, **values: Any) -> web.Response:
+    def page(self, name: str, lang: str, status: int = 200, headers: dict[str, str] | None = None,
+             **values: Any) -> web.Response:
         html = self.env.get_template(name).render(
             lang=lang, html_lang=HTML_LANG.get(lang, "zh-CN"), _=lambda key, **k: word(lang, key, **k),
             t=lambda s, **k: gettext(lang, s, **k), **values)
-        return web.Response(text=html, status=status, content_type="text/html", charset="utf-8", headers=HEADERS)
+        return web.Response(text=html, status=status, content_type="text/html", charset="utf-8",
+                            headers={**HEADERS, **(headers or {})})
 
-    def message(self, lang: str, status: int, kind: str) -> web.Response:
-        """A refusal as a page: `kind` is expired, invalid, gone, wx, snapshot or busy."""
+    def message(self, lang: str, status: int, kind: str, back: str = "") -> web.Response:
+        """A refusal as a page: `kind` is expired, invalid, gone, wx, snapshot, busy or unconfirmed; `back`
+        the 我的文件 it may link back to."""
         heading, body = MESSAGES[kind]
-        return self.page("message.html", lang, status, kind=kind, heading=word(lang, heading), body=word(lang, body))
+        return self.page("message.html", lang, status, kind=kind, heading=word(lang, heading), body=word(lang, body),
+                         back=back)
 
     def guarded(self, handler: Callable[[web.Request, Seen], Awaitable[web.StreamResponse]]) -> Handler:
         """The link resolved (or its refusal page), then `handler`; anything unexpected is a 503 page."""
@@ -136,12 +163,12 @@ class Pages:
             opened = await open_link(self.app, link_id)
         except Refused as e:
             log.info("page link refused (%d): %s", e.status, e)
-            if e.opened is not None:
+            if e.opened is not None and not asked_language(request):
                 user = await self.app.store.user(e.opened.channel, e.opened.external_id)
                 lang = normalise_language(user.language) if user else lang
             return self.message(lang, e.status, "expired" if e.status == 410 else "invalid")
         user = await self.app.store.user(opened.channel, opened.external_id)
-        if user is not None:
+        if user is not None and not asked_language(request):
             lang = normalise_language(user.language)
         return Seen(opened, user, lang, f"{PREFIX}/{WX if from_cookie else link_id}")
 
@@ -209,6 +236,55 @@ class Pages:
     async def preview(self, request: web.Request, seen: Seen) -> web.StreamResponse:
         return await self._document(request, seen, "preview")
 
+    # -- 网上填报 ---------------------------------------------------------------------------------------
+
+    async def copy(self, request: web.Request, seen: Seen) -> web.StreamResponse:
+        """The answers one by one, each with 复制 and 已填; a draft is a page saying to confirm it first (404)."""
+        sub = await files.submission_of(self.app, seen.user, request.match_info["sid"])
+        if sub is None:
+            return self.message(seen.lang, 403, "invalid")
+        if sub.status == "draft":
+            return self.message(seen.lang, 404, "unconfirmed", back=seen.base)
+        assert sub.id is not None
+        rows = copying.copy_rows(FORMS[sub.form_id], sub, seen.lang, await copy_models.marked_paths(self.app.store, sub.id))
+        marked, total = copying.progress(rows)
+        title, item = files.title_of(seen.lang, sub)
+        state = print_state(sub)
+        nonce = secrets.token_urlsafe(18)
+        return self.page("copy.html", seen.lang, headers={"Content-Security-Policy": COPY_CSP.format(nonce=nonce)},
+                         nonce=nonce, title=title, item=item, state=state, state_name=state_name(seen.lang, state),
+                         rows=rows, marked=marked, total=total, sub_id=sub.id, base=seen.base,
+                         until=self.until(seen))
+
+    async def mark(self, request: web.Request, seen: Seen) -> web.StreamResponse:
+        """POST {"path": …, "on": true|false} from the page itself: the mark kept; the count back as JSON."""
+        if not copying.same_origin(request, self.app.settings.public_url):
+            log.info("copy mark refused: not from the page (Sec-Fetch-Site %r, Origin %r)",
+                     request.headers.get("Sec-Fetch-Site"), request.headers.get("Origin"))
+            return _json({"error": "not_same_origin"}, 403)
+        if request.content_type != "application/json":
+            return _json({"error": "json_expected"}, 415)
+        try:
+            body = json.loads(await request.text())
+        except ValueError:
+            body = None
+        path, on = (body.get("path"), body.get("on")) if isinstance(body, dict) else (None, None)
+        if not isinstance(path, str) or not isinstance(on, bool) or len(path) > copying.MAX_PATH:
+            return _json({"error": "bad_request"}, 400)
+        sub = await files.submission_of(self.app, seen.user, request.match_info["sid"])
+        if sub is None:
+            return _json({"error": "not_yours"}, 403)
+        if sub.status == "draft":
+            return _json({"error": "unconfirmed"}, 404)
+        assert sub.id is not None
+        rows = copying.copy_rows(FORMS[sub.form_id], sub, seen.lang)
+        if not any(r.path == path and not r.missing for r in rows):
+            return _json({"error": "no_such_answer"}, 400)
+        await copy_models.set_mark(self.app.store, sub.id, path, on, clock(self.app))
+        marks = await copy_models.marked_paths(self.app.store, sub.id)
+        marked, total = copying.progress(copying.copy_rows(FORMS[sub.form_id], sub, seen.lang, marks))
+        return _json({"path": path, "on": on, "marked": marked, "total": total})
+
     async def unknown(self, request: web.Request) -> web.StreamResponse:
         return self.message(request_language(request), 404, "invalid")
 
@@ -247,6 +323,10 @@ class Pages:
         return response
 
 
+def _json(data: dict[str, Any], status: int = 200) -> web.Response:
+    return web.json_response(data, status=status, headers=JSON_HEADERS)
+
+
 def add_routes(web_app: web.Application, app: App) -> Pages:
     """Mount the phone pages (/m/…) on `web_app`."""
     pages = Pages(app)
@@ -256,6 +336,8 @@ def add_routes(web_app: web.Application, app: App) -> Pages:
     r.add_get(PREFIX + "/{link}/pdf/{sid}", pages.guarded(pages.pdf))
     r.add_get(PREFIX + "/{link}/docx/{sid}", pages.guarded(pages.docx))
     r.add_get(PREFIX + "/{link}/preview/{sid}", pages.guarded(pages.preview))
+    r.add_get(PREFIX + "/{link}/copy/{sid}", pages.guarded(pages.copy))
+    r.add_post(PREFIX + "/{link}/copy/{sid}/mark", pages.guarded(pages.mark))
     r.add_get(PREFIX + "/{tail:.*}", pages.unknown)
     web_app.on_cleanup.append(pages.close)
     return pages

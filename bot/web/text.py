@@ -37,6 +37,23 @@ WORDS = {
     "snapshot_body": N_("这是朋友圈里的快照页：请在微信中，从公众号菜单“我的文件”打开本页。"),
     "busy_title": N_("暂时打不开"),
     "busy_body": N_("请稍后再试。"),
+    "unconfirmed_title": N_("这份表格还没有确认"),
+    "unconfirmed_body": N_("请在对话中填完并确认。确认后，这里会按官方表格顺序列出您的答案，方便逐项复制到网上。"),
+    # 网上填报: the answers one by one, to copy into the online platform
+    "copy_link": N_("网上填报（逐项复制）"),
+    "copy_title": N_("网上填报"),
+    "copy_intro": N_("按官方表格顺序列出您的答案，逐项复制到大中小企业融通创新服务平台（xieshouxingdong.cn）"),
+    "copy_not_platform": N_("本页由揭榜助手提供，不是该平台：复制后，请到平台的网页上粘贴。"),
+    "copy_progress": N_("已填 {n} / {m} 项"),
+    "copy": N_("复制"),
+    "copied": N_("已复制"),
+    "copy_failed": N_("没能自动复制：文字已选中，请长按后选“复制”。"),
+    "marked": N_("已填"),
+    "mark_failed": N_("没能保存“已填”，请再试一次。"),
+    "mark_expired": N_("链接已过期：在对话中回复“文件”，即可获得新的链接。"),
+    "chars": N_("共 {n} 字"),
+    "chars_max": N_("共 {n} 字（不超过 {max} 字）"),
+    "noscript": N_("复制按钮和“已填”需要打开 JavaScript；也可以长按或拖选文字复制。"),
 }
 
 STATES = {

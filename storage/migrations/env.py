@@ -18,6 +18,7 @@ import storage.campaign_models  # noqa: F401  (tables register themselves in SQL
 import storage.catalogue_models  # noqa: F401
 import storage.channel_models  # noqa: F401
 import storage.console_models  # noqa: F401
+import storage.copy_models  # noqa: F401
 import storage.link_models  # noqa: F401
 import storage.models  # noqa: F401
 

@@ -28,11 +28,20 @@ class Clock:
         self.at += timedelta(**delta)
 
 
-async def finished_sme(app, user_id: str, channel: str = "telegram", company: str = "上海测试科技有限公司") -> Submission:
-    """A 对接表 filled in and confirmed in the chat (its .docx, and its PDF where LibreOffice is)."""
+async def finished_sme(app, user_id: str, channel: str = "telegram", company: str = "上海测试科技有限公司",
+                       overview: list[str] | None = None, more_items: tuple[tuple[str, str], ...] = ()) -> Submission:
+    """A 对接表 filled in and confirmed in the chat (its .docx, and its PDF where LibreOffice is); `overview`
+    its 企业概况 in several messages (one line each), `more_items` (name, code) of 拟揭榜事项 after the first."""
     c = ChatClient(app.engine, channel=channel, user_id=user_id)
     await start_form(c)
-    await c.fill({**SME_STEPS, "company_name": company})
+    steps: dict[str, Any] = {**SME_STEPS, "company_name": company}
+    if overview is not None:
+        steps["overview"] = [*overview, "完成"]
+    for i, (name, code) in enumerate(more_items, 1):
+        await c.fill(steps, until="items.#more")
+        await c.send("是")
+        steps.update({f"items.{i}.name": name, f"items.{i}.code": code})
+    await c.fill(steps)
     await c.click("确认")
     return (await submissions(app, channel, user_id))[-1]
 
