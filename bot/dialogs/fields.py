@@ -91,6 +91,9 @@ class Field:
     stops: tuple[str, ...] = ()
     # "name" / "code": filled from the campaign's 需求目录 where it has one (search, pick, check).
     catalogue: str = ""
+    # Last year's answer is taken over into next year's form (bot/dialogs/carry.py). False for what is
+    # each year's own (a declaration about this year's 需求).
+    carries: bool = True
 
     def in_version(self, version: int) -> bool:
         return self.since <= version and (self.until is None or version <= self.until)
@@ -127,6 +130,9 @@ class Group:
     when: When | None = None
     since: int = 1
     until: int | None = None
+    # A group's items (拟揭榜事项, 需求) are each year's own, picked from that year's 需求目录: not taken over
+    # into next year's form.
+    carries: bool = False
 
     def applies(self, answers: Answers) -> bool:
         return self.when is None or self.when(answers)
