@@ -23,8 +23,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from sqlalchemy import insert, select  # noqa: E402
 
 from bot.campaigns import ReminderService  # noqa: E402
-from bot.campaigns.data import SHIPPED  # noqa: E402
 from bot.campaigns.model import Campaign  # noqa: E402
+from bot.campaigns.pack import shipped  # noqa: E402
 from bot.campaigns.repo import save_campaign  # noqa: E402
 from storage.migrate import upgrade  # noqa: E402
 from storage.models import Submission, User  # noqa: E402
@@ -55,7 +55,7 @@ async def main(args: argparse.Namespace) -> None:
     await upgrade(store.engine)
     now = datetime(2027, 3, 1, 2, 0, tzinfo=UTC)
     async with store.sessions() as session, session.begin():
-        sh = next(c for c in SHIPPED if c["id"] == "2024-shanghai")
+        sh = next(c for c in shipped() if c["id"] == "2024-shanghai")
         await save_campaign(session, Campaign({**sh, "id": "2027-shanghai", "year": 2027})
                             .with_deadline("sme_match", date(2027, 3, 10)))
         start = (await session.execute(select(User.id).order_by(User.id.desc()).limit(1))).scalar() or 0

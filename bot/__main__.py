@@ -13,7 +13,7 @@ from typing import Any
 from bot.config import Settings, SettingsError
 
 # What a missing module means for someone running the bot (the optional parts are extras).
-_EXTRAS = {"asyncpg": "postgres", "aiogram": "telegram"}
+_EXTRAS = {"asyncpg": "postgres", "pgqueuer": "postgres", "aiogram": "telegram"}
 
 
 def _version() -> str:
@@ -61,6 +61,28 @@ async def _serve(args: argparse.Namespace) -> int:
     return await serve(settings, names, install_menu=args.install_menu)
 
 
+def _worker(args: argparse.Namespace) -> int:
+    settings = _settings(args)
+    if not settings.on_postgres:
+        print("python -m bot worker: the worker needs PostgreSQL; on SQLite documents are made in the bot's process "
+              "(workers need JIEBANG_DATABASE_URL=postgresql+asyncpg://…)", file=sys.stderr)
+        return 2
+    from bot.documents.render_worker import run_worker
+
+    return asyncio.run(run_worker(settings))
+
+
+def _add_worker(sub: Any) -> None:
+    w = sub.add_parser("worker", help="make forms' documents for the bots (PostgreSQL; any number, on any machine)",
+                       description="Take render jobs from the database's job queue: make each confirmed or reviewed "
+                                   "form's .docx (and PDF where LibreOffice is installed here), store them for the "
+                                   "bot that waits. Run as many as the load needs, on any machine that reaches "
+                                   "JIEBANG_DATABASE_URL. SIGTERM or Ctrl-C finishes the jobs in hand, then exits 0.")
+    w.add_argument("--data-dir", default=argparse.SUPPRESS, help="data folder (default ./data or JIEBANG_DATA_DIR)")
+    w.add_argument("--database-url", default=argparse.SUPPRESS, help="the bots' PostgreSQL (postgresql+asyncpg://…)")
+    w.add_argument("-v", "--verbose", action="store_true", default=argparse.SUPPRESS, help="log to stderr")
+
+
 def _add_serve(sub: Any) -> None:
     from bot.adapters import registry
 
@@ -94,8 +116,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--database-url", help="SQLAlchemy async URL (default: SQLite file in the data folder)")
     p.add_argument("-v", "--verbose", action="store_true", help="log to stderr")
     p.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
-    sub = p.add_subparsers(dest="command", metavar="{serve,admin}")
+    sub = p.add_subparsers(dest="command", metavar="{serve,worker,admin}")
     _add_serve(sub)
+    _add_worker(sub)
     s = sub.choices["serve"]
     s.add_argument("--install-menu", action="store_true",
                    help="install the WeChat/WeCom custom menu (填表 / 我的进度 / 帮助) at start")
@@ -150,6 +173,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if args.command == "serve":
             return asyncio.run(_serve(args))
+        if args.command == "worker":
+            return _worker(args)
         if args.command == "admin":
             from bot.admin import run as run_admin
             return asyncio.run(run_admin(args, _settings(args)))

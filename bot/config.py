@@ -31,6 +31,17 @@ def _int(env: Mapping[str, str], name: str, default: int) -> int:
         raise SettingsError(f"{name}={raw!r}: a whole number is needed (default {default})") from None
 
 
+def _switch(env: Mapping[str, str], name: str, default: bool) -> bool:
+    raw = env.get(name, "").strip().lower()
+    if not raw:
+        return default
+    if raw in ("on", "1", "yes", "true"):
+        return True
+    if raw in ("off", "0", "no", "false"):
+        return False
+    raise SettingsError(f"{name}={raw!r}: on or off (default {'on' if default else 'off'})")
+
+
 LOG_FORMATS = ("text", "json")
 
 
@@ -96,6 +107,9 @@ class Settings:
     timezone: str = DEFAULT_TIMEZONE
     pdf: bool = True  # a PDF beside each .docx where LibreOffice is installed (JIEBANG_PDF=off: never)
     render_processes: int = 1  # processes that make .docx files (0: a thread of the bot's process)
+    # On PostgreSQL, the files are made by render workers (`python -m bot worker`) through a job queue in
+    # the database; off: in the bot's process as on SQLite (where this setting does nothing)
+    render_queue: bool = True
     # Telegram
     telegram_token: str = ""
     telegram_api_base_url: str = ""  # another Bot API server (self-hosted or a test fake)
@@ -143,6 +157,7 @@ class Settings:
             timezone=g("JIEBANG_TIMEZONE", "") or DEFAULT_TIMEZONE,
             pdf=g("JIEBANG_PDF", "").strip().lower() not in ("off", "0", "no", "false"),
             render_processes=_int(env, "JIEBANG_RENDER_PROCESSES", 1),
+            render_queue=_switch(env, "JIEBANG_RENDER_QUEUE", True),
             telegram_token=g("TELEGRAM_TOKEN", ""),
             telegram_api_base_url=g("TELEGRAM_API_BASE_URL", ""),
             telegram_webhook_url=g("TELEGRAM_WEBHOOK_URL", ""),
@@ -178,6 +193,15 @@ class Settings:
     @property
     def files_dir(self) -> Path:
         return self.data_dir / "files"
+
+    @property
+    def on_postgres(self) -> bool:
+        return self.effective_database_url.startswith("postgresql")
+
+    @property
+    def queue_renders(self) -> bool:
+        """Are a form's files made by render workers through the database's job queue?"""
+        return self.render_queue and self.on_postgres
 
     @property
     def effective_database_url(self) -> str:

@@ -27,6 +27,7 @@ from bot.dialogs import actions as a
 from bot.dialogs import words
 from bot.dialogs.state import ConversationState, Screen
 from bot.documents.produce import ProducedCache
+from bot.documents.render_queue import RenderQueue
 from bot.documents.worker import render_pool
 from bot.handlers import commands, menu, navigate
 from bot.handlers.context import STALE, Ctx, FileWrite
@@ -62,7 +63,9 @@ class Engine:
         self.retry_delays = retry_delays
         self._locks: weakref.WeakValueDictionary[tuple[str, str], asyncio.Lock] = weakref.WeakValueDictionary()
         self.renderer = render_pool(settings.render_processes)  # its process starts at the first review
-        self._made = ProducedCache(renderer=self.renderer)
+        # PostgreSQL: render workers make the files (`python -m bot worker`); it connects at the first review
+        self.queue = RenderQueue(settings.effective_database_url) if settings.queue_renders else None
+        self._made = ProducedCache(renderer=self.renderer, queue=self.queue)
         self._last: tuple[tuple[str, str], float] = (("", ""), 0.0)  # the last message's user, when it ended
 
     def _lock(self, channel: str, user_id: str) -> asyncio.Lock:
@@ -81,15 +84,17 @@ class Engine:
         (last, ended) = self._last
         return last == (incoming.channel, incoming.user_id) or time.monotonic() - ended > QUIET
 
-    async def produce(self, form, answers):
-        return await self._made.get(form, answers, self.settings.pdf)
+    async def produce(self, form, answers, submission: int | None = None):
+        return await self._made.get(form, answers, self.settings.pdf, submission)
 
     async def close(self) -> None:
         await self._made.close()
+        if self.queue is not None:
+            await self.queue.close()
 
-    def prefetch(self, form, answers) -> None:
+    def prefetch(self, form, answers, submission: int | None = None) -> None:
         """Start making a form's files now (at its review), for the confirm that is likely to follow."""
-        self._made.start(form, dict(answers), self.settings.pdf)
+        self._made.start(form, dict(answers), self.settings.pdf, submission)
 
     @staticmethod
     def word(text: str) -> tuple[str, str] | None:

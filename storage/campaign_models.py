@@ -1,6 +1,6 @@
 """Campaign tables: campaigns an admin added or edited, and planned reminders.
 
-Shipped campaigns live in `bot/campaigns/data/`; a row here with the same id overrides one.
+Shipped campaigns are the packs in `bot/campaigns/packs/`; a row here with the same id overrides one.
 A reminder row is one message due to one user at one time: the unique key makes planning
 idempotent, `claimed_at`/`claimed_by` (a lease) make sending exactly-once between processes, and a
 claim older than the lease is taken again, so a crash between claim and send is retried, not lost.
@@ -38,10 +38,10 @@ class Reminder(SQLModel, table=True):
     user_id: int = Field(foreign_key="users.id")
     campaign_id: str = Field(max_length=64)
     form_id: str = Field(max_length=32)
-    kind: str = Field(max_length=40)  # d7 | d3 | d1 | d0 | notice:<outbox id>
+    kind: str = Field(max_length=40)  # d7 | d3 | d1 | d0 | notice:<outbox id> | new_notice (bot/campaigns/waiting.py)
     deadline: date | None = Field(default=None, sa_type=Date)
     due_at: datetime = Field(sa_type=DateTime(timezone=True))
-    state: str = Field(default="pending", max_length=16)  # pending | sent | queued | skipped | cancelled
+    state: str = Field(default="pending", max_length=16)  # pending | sent | queued | skipped | cancelled | waiting
     body: list[Any] | None = Field(default=None, sa_column=Column(JsonType, nullable=True))
     claimed_at: datetime | None = Field(default=None, sa_type=DateTime(timezone=True))
     claimed_by: str | None = Field(default=None, max_length=64)

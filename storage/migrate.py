@@ -27,6 +27,7 @@ import storage.console_models  # noqa: F401
 import storage.copy_models  # noqa: F401
 import storage.link_models  # noqa: F401
 import storage.models  # noqa: F401
+import storage.render_models  # noqa: F401
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 INITIAL = "0001"

@@ -15,12 +15,13 @@ from bot.config import Settings
 PG_URL = os.environ.get("JIEBANG_TEST_POSTGRES_URL", "")
 TESTS = Path(__file__).resolve().parent
 
-# The cases that start a real outside program (Chromium, LibreOffice, mypy, a wheel build) or run on the
-# real PostgreSQL: marked `slow`, so `pytest -m "not slow"` is a quick loop while writing code. The README's
-# test command (and so .ci/run) runs them all, spread over every core (pytest-xdist, pyproject addopts).
-SLOW_FOLDERS = {"browser"}
-SLOW_FILES = {"test_pdf_print.py", "test_docx_pdf.py", "test_preview.py", "test_types.py", "test_packaging.py",
-              "test_layers.py", "test_imports.py"}
+# The cases that start a real outside program (Chromium, LibreOffice, mypy, a wheel build, `serve` processes)
+# or run on the real PostgreSQL: marked `slow`, so `pytest -m "not slow"` is a quick loop while writing code.
+# The README's test command (and so .ci/run) runs them all, spread over every core (pytest-xdist, pyproject
+# addopts).
+SLOW_FOLDERS = {"browser", "fleet"}
+SLOW_FILES = {"test_pdf_print.py", "test_docx_pdf.py", "test_pdf_resident.py", "test_preview.py", "test_types.py",
+              "test_packaging.py", "test_layers.py", "test_imports.py", "test_render_queue.py"}
 
 
 def pytest_collection_modifyitems(config, items):

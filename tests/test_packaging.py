@@ -69,6 +69,16 @@ def test_an_installed_wheel_carries_the_catalogues_and_answers_in_english(instal
     assert version.stdout.strip() == "python -m bot 0.1.0"
 
 
+def test_an_installed_wheel_carries_the_campaign_packs_and_their_schema(installed, tmp_path):
+    script = ("from bot.campaigns.pack import PACKS_DIR, SCHEMA_FILE, shipped; print(PACKS_DIR); "
+              "print(SCHEMA_FILE.is_file()); print(' '.join(c['id'] for c in shipped()))")
+    out = _run(installed, "-c", script, cwd=tmp_path)
+    assert out.returncode == 0, out.stderr
+    folder, schema, ids = out.stdout.splitlines()
+    assert Path(folder).is_relative_to(installed.parent.parent), "read from the checkout, not the wheel"
+    assert schema == "True" and ids == "2024-national 2024-shanghai"
+
+
 def test_a_setting_of_the_wrong_type_is_one_line_not_a_traceback(tmp_path):
     out = _run(sys.executable, "-m", "bot", "serve", cwd=tmp_path, env={**os.environ, "JIEBANG_PORT": "abc"})
     assert out.returncode == 2

@@ -25,7 +25,7 @@ from storage.store import Store
 
 def add_commands(declare: Declare) -> None:
     declare("campaigns", cmd_campaigns, help="list campaigns with their deadlines")
-    p = declare("show", cmd_show, help="a campaign as JSON (the shape of bot/campaigns/data/)")
+    p = declare("show", cmd_show, help="a campaign as JSON (the keys of a campaign pack)")
     p.add_argument("campaign")
     p = declare("add-campaign", cmd_add_campaign, help="add a campaign (from --copy-from, --file or the options)")
     p.add_argument("campaign", help="id, e.g. 2025-shanghai")

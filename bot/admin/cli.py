@@ -12,16 +12,16 @@ import sys
 from datetime import UTC, datetime
 from typing import Any
 
-from bot.admin import campaigns, catalogue, console, contacts, database, deadlines, users
+from bot.admin import campaigns, catalogue, console, contacts, database, deadlines, packs, users
 from bot.admin.shared import AdminError, Handler
 from bot.catalogue import importer as catalogue_file
 from bot.config import Settings
 from storage.migrate import upgrade
 from storage.store import Store
 
-GROUPS = (campaigns, deadlines, contacts, users, catalogue, console, database)
+GROUPS = (campaigns, packs, deadlines, contacts, users, catalogue, console, database)
 # The order `admin --help` lists the commands in (the README's table's); a command not named here comes after.
-LISTED = ("campaigns", "show", "add-campaign", "enable", "disable", "delete-user", "edit-campaign", "set-deadline",
+LISTED = ("campaigns", "show", "load-campaign", "add-campaign", "enable", "disable", "delete-user", "edit-campaign", "set-deadline",
           "import-contacts", "users", "export", "set-status", "plan", "import-catalogue", "catalogue", "propose-need",
           "withdraw-need", "invite-officer", "officers", "migrate", "backup", "restore")
 

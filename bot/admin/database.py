@@ -42,10 +42,17 @@ def add_commands(declare: Declare) -> None:
 
 
 async def cmd_migrate(store: Store, args: argparse.Namespace, now: datetime, out: TextIO) -> int:
-    """`admin` upgrades the schema before every command; this one only says where it now stands."""
+    """`admin` upgrades the schema before every command; this one only says where it now stands. On
+    PostgreSQL it also brings the render workers' job queue to the installed queue library's version (the
+    library's own upgrade; workers and bots do it too at their start, so this only puts it first)."""
     async with store.engine.connect() as conn:
         at = await conn.run_sync(current)
     print(f"数据库结构已是最新：{at}", file=out)
+    if store.dialect == "postgresql":
+        from bot.documents.render_queue import ensure_queue_schema_at
+
+        await ensure_queue_schema_at(store.url)
+        print("任务队列（pgqueuer）的表已是最新", file=out)
     return 0
 
 

@@ -1,5 +1,6 @@
 """Deadlines and reminders: set or move a form's deadline (the reminders are re-planned and the users it
-concerns told; more than ASK_ABOVE of them is confirmed first, or --yes), and plan the reminders now.
+concerns told, shared.move_deadline_effects; more than ASK_ABOVE of them is confirmed first, or --yes), and
+plan the reminders now.
 
     python -m bot admin set-deadline 2025-shanghai large_need 2025-07-20
     python -m bot admin plan
@@ -8,16 +9,14 @@ concerns told; more than ASK_ABOVE of them is confirmed first, or --yes), and pl
 from __future__ import annotations
 
 import argparse
-import dataclasses
-from datetime import date, datetime
+from datetime import datetime
 from typing import TextIO
 
-from bot.admin.shared import AdminError, Declare, find_campaign, save
+from bot.admin.shared import AdminError, Declare, find_campaign, move_deadline_effects, save
 from bot.campaigns.model import local_today, parse_date
-from bot.campaigns.reminders import ReminderService, concerned, deadline_notice
+from bot.campaigns.reminders import ReminderService, concerned
 from bot.campaigns.repo import all_user_forms, load_campaigns
 from bot.dialogs.forms import FORMS
-from bot.messages import Reply
 from storage.store import Store
 
 ASK_ABOVE = 10  # a deadline announced to more users than this is confirmed first (or --yes)
@@ -65,37 +64,6 @@ async def count_concerned(store: Store, campaign_id: str, form_id: str) -> int:
         campaigns = await load_campaigns(session)
         everyone = await all_user_forms(session, campaigns)
     return sum(1 for uf in everyone if concerned(uf, campaign_id, form_id))
-
-
-async def move_deadline_effects(store: Store, campaign_id: str, form_id: str, old: date | None, now: datetime,
-                                announce: bool = True, out: TextIO | None = None,
-                                service: ReminderService | None = None, text: str | None = None) -> int:
-    """After a deadline changed: re-plan the reminders and tell the users it concerns (with `text`,
-    the operator's words about it, when given)."""
-    service = service or ReminderService(store, clock=lambda: now)
-    await service.replan(campaign_id, form_id, now)
-    if not announce:
-        return 0
-    async with store.sessions() as session:
-        campaigns = await load_campaigns(session)
-        c = next((x for x in campaigns if x.id == campaign_id), None)
-        if c is None or (c.deadline(form_id) == old and not text):
-            return 0
-        everyone = await all_user_forms(session, campaigns)
-    messages = [(uf.user_id, [_with_text(deadline_notice(uf.user.language, uf, c, form_id, old, now), text)])
-                for uf in everyone if concerned(uf, campaign_id, form_id)]
-    await service.announce(messages, f"deadline:{campaign_id}:{form_id}", campaign_id, form_id, now)
-    if out is not None:
-        print(f"已通知 {len(messages)} 位用户", file=out)
-    return len(messages)
-
-
-def _with_text(notice: Reply, text: str | None) -> Reply:
-    """The deadline's own words (--text) on the notice, unless the deadline line already says them."""
-    if not text or text in notice.text:
-        return notice
-    first, _, rest = notice.text.partition("\n")
-    return dataclasses.replace(notice, text="\n".join(x for x in (first, text, rest) if x))
 
 
 async def cmd_plan(store: Store, args: argparse.Namespace, now: datetime, out: TextIO) -> int:

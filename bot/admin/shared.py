@@ -1,18 +1,21 @@
 """What the admin command groups share: the error that ends a command with one 错误： line, the handler's
-shape, how a command is declared, the campaign look-up, the file checks, the deadline cell and the
-states' names. Every group module imports this one; it imports none of them.
+shape, how a command is declared, the campaign look-up, the file checks, the deadline cell, the states'
+names, and what follows a moved deadline (set-deadline's and load-campaign's). Every group module imports this one; it imports none of them.
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 from collections.abc import Awaitable, Callable
-from datetime import datetime
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any, Protocol, TextIO
 
 from bot.campaigns.model import Campaign, days_left
-from bot.campaigns.repo import get_campaign, save_campaign
+from bot.campaigns.reminders import ReminderService, concerned, deadline_notice
+from bot.campaigns.repo import all_user_forms, get_campaign, load_campaigns, save_campaign
+from bot.messages import Reply
 from storage.store import Store
 
 STATUS_NAMES = {"draft": "填写中", "complete": "已填完待报送", "submitted": "已盖章报送", "received": "已收到纸质件",
@@ -71,3 +74,34 @@ def deadline_cell(c: Campaign, form_id: str, now: datetime) -> str:
     if d is None:
         return c.deadline_text(form_id) or "另行通知"
     return f"{d}{'（已截止）' if days_left(d, now, c.tz) < 0 else ''}"
+
+
+async def move_deadline_effects(store: Store, campaign_id: str, form_id: str, old: date | None, now: datetime,
+                                announce: bool = True, out: TextIO | None = None,
+                                service: ReminderService | None = None, text: str | None = None) -> int:
+    """After a deadline changed: re-plan the reminders and tell the users it concerns (with `text`,
+    the operator's words about it, when given)."""
+    service = service or ReminderService(store, clock=lambda: now)
+    await service.replan(campaign_id, form_id, now)
+    if not announce:
+        return 0
+    async with store.sessions() as session:
+        campaigns = await load_campaigns(session)
+        c = next((x for x in campaigns if x.id == campaign_id), None)
+        if c is None or (c.deadline(form_id) == old and not text):
+            return 0
+        everyone = await all_user_forms(session, campaigns)
+    messages = [(uf.user_id, [_with_text(deadline_notice(uf.user.language, uf, c, form_id, old, now), text)])
+                for uf in everyone if concerned(uf, campaign_id, form_id)]
+    await service.announce(messages, f"deadline:{campaign_id}:{form_id}", campaign_id, form_id, now)
+    if out is not None:
+        print(f"已通知 {len(messages)} 位用户", file=out)
+    return len(messages)
+
+
+def _with_text(notice: Reply, text: str | None) -> Reply:
+    """The deadline's own words (--text) on the notice, unless the deadline line already says them."""
+    if not text or text in notice.text:
+        return notice
+    first, _, rest = notice.text.partition("\n")
+    return dataclasses.replace(notice, text="\n".join(x for x in (first, text, rest) if x))

@@ -2,7 +2,8 @@
 
     from bot.campaigns import status_for, handle_text, ReminderService
 
-Shipped data: `bot/campaigns/data/` (one module a year). Admin edits: `python -m bot admin …`.
+Shipped campaigns: `bot/campaigns/packs/` (one YAML pack a campaign, bot/campaigns/pack.py). Another year's:
+`python -m bot admin load-campaign FILE`; edits: `python -m bot admin …`.
 """
 
 from bot.campaigns.model import Campaign

@@ -1,8 +1,10 @@
 """A campaign as a value: year, region, forms with deadlines, where the paper goes, contacts.
 
-A campaign is a plain dict (the shipped data file, or a database row an admin wrote); `Campaign`
-reads it. Deadlines are local dates (the campaign's timezone, else JIEBANG_TIMEZONE): a deadline day is
-open until its end; the day after it is closed (已截止).
+A campaign is a plain dict (a shipped pack, bot/campaigns/packs/, or a database row an admin wrote);
+`Campaign` reads it. Deadlines are local dates (the campaign's timezone, else JIEBANG_TIMEZONE): a deadline
+day is open until its end; the day after it is closed (已截止). A form whose deadline is not known (另行通知)
+closes with its campaign: after the campaign's `closes` day, by default 31 December of its year (or its
+latest known deadline, if later) — a yearly programme's 另行通知 does not stay open into the next year.
 """
 
 from __future__ import annotations
@@ -69,6 +71,36 @@ class Campaign:
         return parse_time(self.data.get("remind_time"))
 
     @property
+    def remind_days(self) -> tuple[int, ...]:
+        """Days before a deadline to remind on (0: the day itself); the campaign's own, else OFFSETS."""
+        days = self.data.get("remind_days")
+        return OFFSETS if days is None else tuple(int(n) for n in days)
+
+    @property
+    def closes(self) -> date | None:
+        """The campaign's own last day, where its pack gives one."""
+        return parse_date(self.data.get("closes"))
+
+    def last_day(self) -> date:
+        """The last day the campaign's work is open: `closes`, else 31 December of its year, or its latest
+        known deadline if that is later."""
+        if self.closes is not None:
+            return self.closes
+        return max([date(self.year, 12, 31), *(d for f in self.form_ids if (d := self.deadline(f)) is not None)])
+
+    def form_closed(self, form_id: str, now: datetime) -> bool:
+        """The form can no longer be handed in for this campaign: its deadline passed, or (deadline unknown,
+        另行通知) the campaign is over."""
+        d = self.deadline(form_id)
+        if d is not None:
+            return days_left(d, now, self.tz) < 0
+        return local_today(now, self.tz) > self.last_day()
+
+    def closed(self, now: datetime) -> bool:
+        """Every form of the campaign is closed."""
+        return all(self.form_closed(f, now) for f in self.form_ids)
+
+    @property
     def form_ids(self) -> tuple[str, ...]:
         return tuple(self.data.get("forms", {}))
 
@@ -87,6 +119,11 @@ class Campaign:
 
     def form(self, form_id: str) -> Mapping[str, Any] | None:
         return self.data.get("forms", {}).get(form_id)
+
+    def form_version(self, form_id: str) -> int | None:
+        """The version of the form the notice prints (bot/dialogs/fields.py Form.version), where stated."""
+        f = self.form(form_id)
+        return int(f["version"]) if f and f.get("version") is not None else None
 
     def deadline(self, form_id: str) -> date | None:
         f = self.form(form_id)
@@ -121,11 +158,13 @@ class Campaign:
 
     # -- reminders --------------------------------------------------------------------------------
 
-    def due_times(self, form_id: str, offsets: Iterable[int] = OFFSETS) -> list[tuple[str, date, datetime]]:
-        """(kind, deadline, due time in UTC) for each reminder of `form_id` (none without a deadline)."""
+    def due_times(self, form_id: str, offsets: Iterable[int] | None = None) -> list[tuple[str, date, datetime]]:
+        """(kind, deadline, due time in UTC) for each reminder of `form_id` (none without a deadline), on
+        the campaign's `remind_days` unless `offsets` are given."""
         d = self.deadline(form_id)
         if d is None:
             return []
+        offsets = self.remind_days if offsets is None else offsets
         at = self.remind_time
         return [(f"d{n}", d, datetime.combine(d - timedelta(days=n), at, self.tz).astimezone(UTC))
                 for n in offsets]

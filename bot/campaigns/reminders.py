@@ -12,9 +12,9 @@
 - A channel that cannot deliver now (or no channel running) → the reply goes to the outbox and is
   shown at the user's next message. A channel that can say when it may write unprompted
   (`allowance(user id, at)`, WeChat's windows) is asked first, and not sent into a closed window.
-- Announcements (a deadline moved, a form approved or returned) are written to the outbox and a
-  `notice:<outbox id>` row: the serving process pushes them; a pushed notice is marked delivered
-  in the outbox, so it is not shown twice.
+- Announcements (a deadline moved, a form approved or returned, the new notice a user waited for:
+  `tell_waiting`, bot/campaigns/waiting.py) are written to the outbox and a `notice:<outbox id>` row: the
+  serving process pushes them; a pushed notice is marked delivered in the outbox, so it is not shown twice.
 """
 
 from __future__ import annotations
@@ -31,9 +31,11 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import and_, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
-from bot.campaigns.model import OFFSETS, Campaign, days_left
+from bot.campaigns import waiting
+from bot.campaigns.model import Campaign, days_left
 from bot.campaigns.repo import OPEN, UserForms, all_user_forms, load_campaigns, user_forms
 from bot.campaigns.status import MAX_MISSING, _title, where_line
 from bot.dialogs import walker as w
@@ -118,7 +120,7 @@ class ReminderService:
 
     def __init__(self, app: Wired | Store, senders: Mapping[str, Sender] | None = None, *, clock: Clock | None = None,
                  lease: timedelta = timedelta(minutes=5), quiet: tuple[int, int] = (21, 8),
-                 tz: str | None = None, batch: int = 200, offsets: Sequence[int] = OFFSETS,
+                 tz: str | None = None, batch: int = 200, offsets: Sequence[int] | None = None,
                  worker: str | None = None, parallel: int = 8, metrics: Metrics | None = None) -> None:
         self.store = app if isinstance(app, Store) else app.store
         # what is sent, queued and failed, by channel: the app's metrics (bot/app.py App.metrics), if any
@@ -131,7 +133,7 @@ class ReminderService:
         self.quiet = quiet
         self.tz = ZoneInfo(tz or getattr(settings, "timezone", None) or "Asia/Shanghai")
         self.batch = batch
-        self.offsets = tuple(offsets)
+        self.offsets = None if offsets is None else tuple(offsets)  # None: each campaign's remind_days
         self.worker = worker or uuid.uuid4().hex[:12]
         self._stop = asyncio.Event()
 
@@ -373,17 +375,49 @@ class ReminderService:
         async with self.store.sessions() as session, session.begin():
             for uid, replies in messages:
                 user = await session.get(User, uid)
-                if user is None:
-                    continue
-                box = Outbox(channel=user.channel, external_id=user.external_id,
-                             replies=[reply_to_dict(r) for r in replies], reason=reason[:200], created_at=now)
-                session.add(box)
-                await session.flush()
-                session.add(Reminder(user_id=uid, campaign_id=campaign_id, form_id=form_id, kind=f"notice:{box.id}",
-                                     deadline=None, due_at=now, created_at=now))
+                if user is not None:
+                    await self._queue(session, user, replies, reason, campaign_id, form_id, now)
         if self.senders:
             await self.run_due(now)
         return len(messages)
+
+    @staticmethod
+    async def _queue(session: AsyncSession, user: User, replies: Sequence[Reply], reason: str, campaign_id: str,
+                     form_id: str, now: datetime) -> None:
+        """One announcement: in the outbox (shown at the user's next message) and a notice row to push it."""
+        assert user.id is not None
+        box = Outbox(channel=user.channel, external_id=user.external_id,
+                     replies=[reply_to_dict(r) for r in replies], reason=reason[:200], created_at=now)
+        session.add(box)
+        await session.flush()
+        session.add(Reminder(user_id=user.id, campaign_id=campaign_id, form_id=form_id, kind=f"notice:{box.id}",
+                             deadline=None, due_at=now, created_at=now))
+
+    async def tell_waiting(self, campaign: Campaign, now: datetime | None = None) -> int:
+        """`campaign` was loaded: the users who asked to hear of the next notice and for whom it is (their
+        region, a later year) get one message each. Their rows are taken (waiting → queued) and the messages
+        queued in one transaction, so a user is told once, however often packs are loaded and by whom."""
+        now = now or self.clock()
+        async with self.store.sessions() as session, session.begin():
+            matching = await waiting.waiting_for(session, campaign)
+            ids = [rid for rows in matching.values() for rid in rows]
+            if not ids:
+                return 0
+            taken = (await session.execute(
+                update(Reminder).where(col(Reminder.id).in_(ids), col(Reminder.state) == waiting.WAITING)
+                .values(state="queued", sent_at=now, note=f"told: {campaign.id}"[:200])
+                .returning(col(Reminder.user_id)).execution_options(synchronize_session=False))).scalars().all()
+            told = 0
+            for uid in sorted(set(taken)):
+                user = await session.get(User, uid)
+                if user is None:
+                    continue
+                await self._queue(session, user, [new_notice_reply(user.language, campaign)],
+                                  f"new notice:{campaign.id}", campaign.id, "", now)
+                told += 1
+        if self.senders:
+            await self.run_due(now)
+        return told
 
     # -- background -------------------------------------------------------------------------------
 
@@ -426,3 +460,13 @@ def deadline_notice(lang: str, uf: UserForms, campaign: Campaign, form_id: str, 
     lines = [t(N_("📢 《{title}》截止时间调整（原：{old}）"), title=title, old=old_text),
              deadline_line(lang, campaign, form_id, now), where_line(lang, uf, campaign, form_id)]
     return Reply("\n".join(x for x in lines if x), buttons=(Button(t(N_("继续填写")), RESUME),), language=lang)
+
+
+def new_notice_reply(lang: str, campaign: Campaign) -> Reply:
+    """To a user who asked to be told: the new notice is in, their answers wait for it."""
+    t = lambda s, **k: gettext(lang, s, **k)  # noqa: E731
+    lines = [t(N_("📢 新通知已发布：{name}（{number}）"), name=campaign.short_name, number=campaign.number),
+             campaign.title,
+             t(N_("您的答案都在：打开表格即可接着填写，或沿用已填的企业信息。回复“状态”查看截止时间和报送地点。"))]
+    return Reply("\n".join(x for x in lines if x), buttons=(Button(t(N_("填写表格")), "cmd:start"),
+                                                        Button(t(N_("我的进度")), STATUS)), language=lang)

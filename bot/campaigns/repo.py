@@ -1,4 +1,4 @@
-"""Campaigns and users' forms, read from the database (shipped campaigns merged with admin rows)."""
+"""Campaigns and users' forms, read from the database (shipped packs merged with admin rows)."""
 
 from __future__ import annotations
 
@@ -10,8 +10,8 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
-from bot.campaigns.data import SHIPPED
 from bot.campaigns.model import Campaign, pick
+from bot.campaigns.pack import shipped
 from bot.dialogs.forms import FORMS
 from bot.dialogs.items import S, link_items, parent_items
 from bot.dialogs.printed import print_state
@@ -25,7 +25,7 @@ STATUSES = ("draft", "complete", "submitted", "received", "approved", "returned"
 
 
 async def load_campaigns(session: AsyncSession, *, include_disabled: bool = False) -> list[Campaign]:
-    by_id: dict[str, dict] = {c["id"]: dict(c) for c in SHIPPED}
+    by_id: dict[str, dict] = {c["id"]: dict(c) for c in shipped()}
     for row in (await session.execute(select(CampaignRow))).scalars():
         by_id[row.id] = {**row.data, "id": row.id, "year": row.year, "region": row.region}
     out = [Campaign(d) for d in by_id.values() if include_disabled or not d.get("disabled")]

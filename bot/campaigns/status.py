@@ -1,4 +1,5 @@
-"""What a user sees of campaigns: 状态 (status), 联系 (contact), 退订提醒 / 开启提醒, 已报送.
+"""What a user sees of campaigns: 状态 (status), 联系 (contact), 退订提醒 / 开启提醒, 已报送, and between two
+campaigns one message (closed_lines) and 有新通知时告诉我 (notify_new).
 
 Each handler takes the message's `UserTx` and language and returns one short message (text). The engine
 shows it followed by where the user stands (see the report for the wiring lines).
@@ -45,7 +46,7 @@ async def handle_text(tx: UserTx, lang: str, text: str, now: datetime | None = N
     return await run_word(tx, lang, *found, now)
 
 
-CAMPAIGN_WORDS = ("contact", "remind_off", "remind_on", "submitted")
+CAMPAIGN_WORDS = ("contact", "remind_off", "remind_on", "submitted", "notify_new")
 
 
 async def run_word(tx: UserTx, lang: str, name: str, arg: str = "", now: datetime | None = None) -> str:
@@ -57,6 +58,8 @@ async def run_word(tx: UserTx, lang: str, name: str, arg: str = "", now: datetim
         return set_reminders(tx, lang, True)
     if name == "submitted":
         return await mark_submitted(tx, lang, arg, now)
+    if name == "notify_new":
+        return await notify_new(tx, lang, now)
     raise ValueError(f"not a campaign word: {name}")
 
 
@@ -86,11 +89,9 @@ def _title(lang: str, sub: SubmissionLike) -> str:
 
 
 def is_past(campaign: Campaign, form_id: str, now: datetime) -> bool:
-    """The campaign's deadline for the form has passed, or it is an earlier year's (its deadline unknown)."""
-    d = campaign.deadline(form_id)
-    if d is not None:
-        return days_left(d, now, campaign.tz) < 0
-    return campaign.year < now.astimezone(campaign.tz).year
+    """The form is closed for this campaign: its deadline passed, or (另行通知) the campaign is over
+    (Campaign.form_closed: after its `closes` day, by default 31 December of its year)."""
+    return campaign.form_closed(form_id, now)
 
 
 def deadline_line(lang: str, campaign: Campaign | None, form_id: str, now: datetime) -> str:
@@ -100,6 +101,8 @@ def deadline_line(lang: str, campaign: Campaign | None, form_id: str, now: datet
     d = campaign.deadline(form_id)
     name = campaign.short_name
     if d is None:
+        if campaign.form_closed(form_id, now):  # never 另行通知 for a notice that is over
+            return t(N_("截止：{name}的工作已结束"), name=name)
         return t(N_("截止：{text}（{name}）"), text=t(campaign.deadline_text(form_id) or N_("另行通知")), name=name)
     left = days_left(d, now, campaign.tz)
     if left < 0:
@@ -107,6 +110,46 @@ def deadline_line(lang: str, campaign: Campaign | None, form_id: str, now: datet
     if left == 0:
         return t(N_("截止：今天 {date}（{name}）"), date=d.isoformat(), name=name)
     return t(N_("截止：{date}，还有 {n} 天（{name}）"), date=d.isoformat(), n=left, name=name)
+
+
+def closed_lines(lang: str, campaign: Campaign, form_id: str, waiting_now: bool) -> list[str]:
+    """Between two campaigns, said once before question 1: the last one (named) is over for this form; the
+    form can be prepared now for the next one (the answers are kept and carried over); the user is told when
+    the next notice is loaded — once they ask (`waiting_now`: they have)."""
+    t = lambda s, **k: gettext(lang, s, **k)  # noqa: E731
+    d = campaign.deadline(form_id)
+    if d is not None:
+        first = t(N_("{name}（{number}）的《{title}》已于 {date} 截止，还没有新一年度的通知。"),
+                  name=campaign.short_name, number=campaign.number, title=t(FORMS[form_id].short_title),
+                  date=d.isoformat())
+    else:
+        first = t(N_("{name}（{number}）的工作已经结束，还没有新一年度的通知。"), name=campaign.short_name,
+                  number=campaign.number)
+    told = (N_("新通知载入后会告诉您（已登记）。") if waiting_now
+            else N_("点“有新通知时告诉我”，新通知载入后会告诉您。"))
+    return [first, t(N_("现在可以先填写，为新一年度做准备：答案都会保存，新通知发布后沿用到新一年度的表格。")), t(told)]
+
+
+async def notify_new(tx: UserTx, lang: str, now: datetime | None = None) -> str:
+    """有新通知时告诉我: between campaigns, the user is told when the next notice for their region is loaded
+    (once); while a campaign is open there is nothing to wait for."""
+    from bot.campaigns import waiting
+
+    now = now or datetime.now(UTC)
+    campaigns = await tx_campaigns(tx)
+    uf = await tx_user_forms(tx, campaigns)
+    order = [*uf.forms, *FORMS]
+    current = next(((f, c) for f in order if (c := pick(campaigns, f, uf.region)) is not None), None)
+    if current is None:
+        return gettext(lang, N_("暂无可以登记的通知。"))
+    form_id, campaign = current
+    if not campaign.closed(now) and not campaign.form_closed(form_id, now):
+        return gettext(lang, N_("{name}的通知（{number}）已经发布，可以直接填写。"), name=campaign.short_name,
+                       number=campaign.number)
+    user_id = tx.user.id
+    assert user_id is not None, "a message's user has a row"
+    await waiting.wait(tx.store, user_id, campaign, form_id, now)
+    return "✓ " + gettext(lang, N_("已登记：新一年度的通知载入后会告诉您。您的答案都会保存。"))
 
 
 def place_text(lang: str, place: Mapping[str, Any] | None) -> str:

@@ -30,6 +30,8 @@ WORDS: dict[str, tuple[str, ...]] = {
     "remind_off": ("退订提醒", "/remindoff", "remindoff", "关闭提醒", "取消提醒"),
     "remind_on": ("开启提醒", "/remindon", "remindon", "订阅提醒", "打开提醒"),
     "submitted": ("已报送", "已盖章报送", "/submitted", "submitted"),
+    "notify_new": ("有新通知时告诉我", "有新通知告诉我", "新通知提醒", "/notifynew", "notifynew",
+                   "tellmewhenthenewnoticeisout"),
     "erase": ("删除我的数据", "删除数据", "删除我的信息", "/deletedata", "deletemydata", "/forgetme"),
 }
 # Words that act on the open form: the screen gets them as actions (bot/dialogs/actions.py).

@@ -3,17 +3,21 @@
 ``to_pdf`` returns None when LibreOffice is not on PATH (the .docx alone is still a complete answer) and
 raises :class:`PdfError` when a conversion fails or takes too long.
 
-Starting LibreOffice is most of a conversion's cost (about a second here; converting eight forms in one
-run took 1.7 s against 1.0 s for one), so conversions that wait are done together: at most ``PARALLEL``
-LibreOffice processes run, and each takes every form waiting then (up to ``MAX_BATCH``, shared among the
-processes). Every run has its own temporary directory and LibreOffice profile
-(``-env:UserInstallation``), so parallel runs do not fight over one profile lock.
+Starting LibreOffice is most of a conversion's cost (about a second here), so a PDF is made by this
+process's resident LibreOffice (``office.py``: unoserver's server, started at first use and kept, about
+0.2 s a PDF) where it can run. While it starts, when it died, and where it cannot run at all (no unoserver,
+no python3-uno, ``JIEBANG_PDF_RESIDENT=off``) a PDF is made the old way, by a LibreOffice run of its own:
+conversions that wait are then done together: at most ``PARALLEL`` LibreOffice processes run, and each
+takes every form waiting then (up to ``MAX_BATCH``, shared among the processes; converting eight forms in
+one run took 1.7 s against 1.0 s for one). Every run has its own temporary directory and LibreOffice
+profile (``-env:UserInstallation``), so parallel runs do not fight over one profile lock.
 
-Fonts: the .docx names 宋体 and 黑体. A run sees the system's fontconfig configuration plus
-``templates/fonts-cjk-sc.conf`` (through ``FONTCONFIG_FILE``), which sends them to the Simplified Chinese
-faces of Debian's fonts-noto-cjk: Noto Serif CJK SC and Noto Sans CJK SC. Without it both came out in one
-sans face. (pdffonts names every Noto CJK face "…CJKjp…": the five regional faces of the font collection
-share one CFF table under the Japanese name; the glyphs used are those of the face picked, see the tests.)
+Fonts: the .docx names 宋体 and 黑体. Every LibreOffice, resident or not, sees the system's fontconfig
+configuration plus ``templates/fonts-cjk-sc.conf`` (through ``FONTCONFIG_FILE``, :func:`libreoffice_env`),
+which sends them to the Simplified Chinese faces of Debian's fonts-noto-cjk: Noto Serif CJK SC and Noto
+Sans CJK SC. Without it both came out in one sans face. (pdffonts names every Noto CJK face "…CJKjp…":
+the five regional faces of the font collection share one CFF table under the Japanese name; the glyphs
+used are those of the face picked, see the tests.)
 """
 
 from __future__ import annotations
@@ -27,6 +31,8 @@ import tempfile
 import weakref
 from pathlib import Path
 from xml.sax.saxutils import escape
+
+from bot.documents import office
 
 log = logging.getLogger(__name__)
 
@@ -84,18 +90,47 @@ def fonts_conf(folder: Path) -> Path | None:
     return conf
 
 
+def libreoffice_env(folder: Path) -> dict[str, str]:
+    """The environment a LibreOffice runs in: ours, with the fontconfig file (written into `folder`)."""
+    env = dict(os.environ)
+    conf = fonts_conf(folder)
+    if conf is not None:
+        env["FONTCONFIG_FILE"] = str(conf)
+    return env
+
+
+def resident_office() -> office.Office | None:
+    """This process's resident LibreOffice (perhaps not started yet), or None: none can run here."""
+    binary = soffice_path()
+    return office.resident(binary, libreoffice_env) if binary else None
+
+
 async def to_pdf(docx: bytes, limit_seconds: float = TIMEOUT_SECONDS) -> bytes | None:
     """The PDF of a .docx, or None when LibreOffice is not installed."""
     binary = soffice_path()
     if binary is None:
         return None
     loop = asyncio.get_running_loop()
+    deadline = loop.time() + limit_seconds
+    resident = office.resident(binary, libreoffice_env)
+    if resident is not None and resident.available():  # else it is being started: this one the old way
+        try:
+            return await resident.convert(docx, limit_seconds)
+        except TimeoutError:
+            raise PdfError(f"LibreOffice did not finish within {limit_seconds:g}s") from None
+        except office.OfficeFailed as exc:
+            raise PdfError(f"LibreOffice failed: {exc}") from None
+        except office.OfficeGone as exc:
+            log.info("the resident LibreOffice is gone (%s): this PDF by a LibreOffice run of its own", exc)
+    remaining = deadline - loop.time()
+    if remaining <= 0:
+        raise PdfError(f"LibreOffice did not finish within {limit_seconds:g}s")
     batcher = _batchers.get(loop)
     if batcher is None:
         batcher = _batchers[loop] = _Batcher()
-    done = batcher.submit(binary, docx, limit_seconds)
+    done = batcher.submit(binary, docx, remaining)
     try:
-        async with asyncio.timeout(limit_seconds):
+        async with asyncio.timeout(remaining):
             return await done
     except TimeoutError:
         raise PdfError(f"LibreOffice did not finish within {limit_seconds:g}s") from None
@@ -174,10 +209,7 @@ async def _convert(binary: str, forms: list[bytes], limit_seconds: float) -> lis
         for source, docx in zip(sources, forms, strict=True):
             source.write_bytes(docx)
         profile = (work / "profile").as_uri()
-        env = dict(os.environ)
-        conf = fonts_conf(work)
-        if conf is not None:
-            env["FONTCONFIG_FILE"] = str(conf)
+        env = libreoffice_env(work)
         proc = await asyncio.create_subprocess_exec(
             binary, f"-env:UserInstallation={profile}", "--headless", "--norestore", "--nologo",
             "--convert-to", "pdf", "--outdir", str(work), *map(str, sources),

@@ -2,7 +2,8 @@
 
 Rendering takes tens of milliseconds and a PDF about a second, so the engine produces them before it opens
 the message's transaction (see Engine._prepare) and hands them in; `key` tells whether the answers are
-still the ones they were made from when the transaction looks.
+still the ones they were made from when the transaction looks. On PostgreSQL render workers make them
+(render_queue.py), and this process only when no worker can.
 """
 
 from __future__ import annotations
@@ -12,8 +13,9 @@ import hashlib
 import json
 import logging
 from collections import OrderedDict
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 from bot.dialogs.fields import Form
 from bot.documents.pdf import PdfError, pdf_available, to_pdf
@@ -54,23 +56,45 @@ async def produce(form: Form, answers: dict[str, Any], pdf: bool = True,
     return Produced(key_of(form, answers), docx, pdf_data, failed, preview)
 
 
+class Queue(Protocol):
+    """Where render workers make a submission's files (render_queue.py RenderQueue); `here` makes them in
+    this process when they cannot."""
+
+    async def produce(self, form: Form, answers: dict[str, Any], submission: int, pdf: bool,
+                      here: Callable[[], Awaitable[Produced]]) -> Produced: ...
+
+
 class ProducedCache:
     """The last forms' files by their answers. The review starts making them (`start`: the .docx takes
     ~60 ms of CPU, a PDF a second or more) while the user reads it, and the confirm that follows takes them
-    (`get`) instead of making them again on its critical path. Bounded: memory stays flat."""
+    (`get`) instead of making them again on its critical path. Bounded: memory stays flat.
 
-    def __init__(self, size: int = 64, renderer: RenderPool | None = None) -> None:
+    With a `queue` (PostgreSQL) a submission's files are made by render workers (render_queue.py): the
+    review enqueues them, the confirm waits for them, in whichever bot process it arrives; without a
+    submission id, or without a queue, they are made here."""
+
+    def __init__(self, size: int = 64, renderer: RenderPool | None = None, queue: Queue | None = None) -> None:
         self.size = size
         self.renderer = renderer
+        self.queue = queue
         self._made: OrderedDict[str, asyncio.Task[Produced]] = OrderedDict()
 
-    def start(self, form: Form, answers: dict[str, Any], pdf: bool = True) -> asyncio.Task[Produced]:
+    async def _make(self, form: Form, answers: dict[str, Any], pdf: bool, submission: int | None) -> Produced:
+        def here() -> Awaitable[Produced]:
+            return produce(form, answers, pdf, self.renderer)
+
+        if self.queue is None or submission is None:
+            return await here()
+        return await self.queue.produce(form, answers, submission, pdf, here)
+
+    def start(self, form: Form, answers: dict[str, Any], pdf: bool = True,
+              submission: int | None = None) -> asyncio.Task[Produced]:
         key = key_of(form, answers)
         task = self._made.get(key)
         if task is not None and task.done() and (task.cancelled() or task.exception() is not None):
             task = None  # it failed: make it again
         if task is None:
-            task = asyncio.get_running_loop().create_task(produce(form, answers, pdf, self.renderer))
+            task = asyncio.get_running_loop().create_task(self._make(form, answers, pdf, submission))
             task.add_done_callback(_quietly)
             self._made[key] = task
             while len(self._made) > self.size:
@@ -90,11 +114,13 @@ class ProducedCache:
         await asyncio.gather(*pending, return_exceptions=True)
         self._made.clear()
 
-    async def get(self, form: Form, answers: dict[str, Any], pdf: bool = True) -> Produced:
-        made = await asyncio.shield(self.start(form, answers, pdf))
-        if pdf and made.pdf is None and not made.pdf_failed and pdf_available():
-            self._made.pop(key_of(form, answers), None)  # made without a PDF before: with one now
-            made = await asyncio.shield(self.start(form, answers, pdf))
+    async def get(self, form: Form, answers: dict[str, Any], pdf: bool = True,
+                  submission: int | None = None) -> Produced:
+        made = await asyncio.shield(self.start(form, answers, pdf, submission))
+        # made without a PDF before: with one now (a worker's own machine decides whether it makes PDFs)
+        if pdf and made.pdf is None and not made.pdf_failed and pdf_available() and self.queue is None:
+            self._made.pop(key_of(form, answers), None)
+            made = await asyncio.shield(self.start(form, answers, pdf, submission))
         return made
 
 

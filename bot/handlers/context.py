@@ -51,9 +51,10 @@ class Ctx:
     now: Callable[[], datetime]
     state: ConversationState
     lang: str = "zh_CN"
-    # makes a form's files (the .docx and PDF); the engine passes its own, tests may pass another
-    produce: Callable[[Form, dict[str, Any]], Awaitable[Produced]] | None = None
-    prefetch: Callable[[Form, dict[str, Any]], None] | None = None  # start making them, not waiting
+    # makes a form's files (the .docx and PDF) of a submission (its id); the engine passes its own, tests may
+    # pass another
+    produce: Callable[[Form, dict[str, Any], int], Awaitable[Produced]] | None = None
+    prefetch: Callable[[Form, dict[str, Any], int], None] | None = None  # start making them, not waiting
     writes: list[FileWrite] = field(default_factory=list)  # files the engine writes before the commit
     erase: bool = False  # 删除我的数据 confirmed: the engine removes the user instead of committing
 

@@ -21,6 +21,7 @@ import storage.console_models  # noqa: F401
 import storage.copy_models  # noqa: F401
 import storage.link_models  # noqa: F401
 import storage.models  # noqa: F401
+import storage.render_models  # noqa: F401
 
 config = context.config
 target_metadata = SQLModel.metadata
@@ -35,8 +36,14 @@ def _url() -> str:
     return url
 
 
+def _ours(name, type_, _parent) -> bool:
+    """The job queue's tables (pgqueuer, pgqueuer_log, …) are the queue library's to make and upgrade
+    (bot/documents/render_queue.py): autogenerate must not propose dropping them."""
+    return not (type_ == "table" and name is not None and name.startswith("pgqueuer"))
+
+
 def _configure(connection) -> None:
-    context.configure(connection=connection, target_metadata=target_metadata,
+    context.configure(connection=connection, target_metadata=target_metadata, include_name=_ours,
                       render_as_batch=connection.dialect.name == "sqlite", compare_type=True)
 
 

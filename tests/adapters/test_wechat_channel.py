@@ -1117,13 +1117,13 @@ async def test_reminders_take_the_best_path_available(tmp_path):
 
 async def test_reminders_are_sent_only_into_windows_that_exist_else_they_wait_for_the_next_message(tmp_path):
     from bot.campaigns import ReminderService
-    from bot.campaigns.data import SHIPPED
     from bot.campaigns.model import Campaign
+    from bot.campaigns.pack import shipped
     from bot.campaigns.repo import save_campaign
 
     async with rig(tmp_path) as r:
         async with r.app.store.sessions() as session, session.begin():  # a campaign whose deadline is ahead
-            shanghai = next(c for c in SHIPPED if c["id"] == "2024-shanghai")
+            shanghai = next(c for c in shipped() if c["id"] == "2024-shanghai")
             await save_campaign(session, Campaign({**shanghai, "id": "2027-shanghai", "year": 2027})
                                 .with_deadline("sme_match", date(2027, 3, 10)))
         now = [datetime(2027, 3, 2, 2, 0, tzinfo=UTC)]  # 10:00 in Shanghai

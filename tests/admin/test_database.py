@@ -36,8 +36,8 @@ async def fill_some(app, user: str, until: str) -> ChatClient:
 def company_names(db_file) -> list[str]:
     db = sqlite3.connect(db_file)
     try:
-        return sorted(r[0] for r in db.execute(
-            "SELECT json_extract(answers, '$.company_name') FROM submissions WHERE form_id = 'sme_match'"))
+        rows = db.execute("SELECT json_extract(answers, '$.company_name') FROM submissions WHERE form_id = 'sme_match'")
+        return sorted(name for (name,) in rows if name)  # a form opened, its first answer not yet given: no name
     finally:
         db.close()
 

@@ -6,11 +6,11 @@ from datetime import date
 
 import pytest
 
-from bot.campaigns.data import SHIPPED
 from bot.campaigns.model import Campaign, pick
+from bot.campaigns.pack import shipped
 from bot.domain import regions
 
-CAMPAIGNS = {c["id"]: Campaign(c) for c in SHIPPED}
+CAMPAIGNS = {c["id"]: Campaign(c) for c in shipped()}
 NATIONAL, SHANGHAI = CAMPAIGNS["2024-national"], CAMPAIGNS["2024-shanghai"]
 
 # 附件1, as printed (spaces the PDF put inside numbers removed).

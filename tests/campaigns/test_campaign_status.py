@@ -2,17 +2,18 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 
 from campaign_helpers import SH_DRAFT, add_user, submissions
 
 from bot.campaigns import handle_text, status_for
-from bot.campaigns.data import SHIPPED
 from bot.campaigns.model import Campaign
+from bot.campaigns.pack import shipped
 from bot.campaigns.repo import save_campaign
+from bot.campaigns.status import deadline_line
 from bot.dialogs import words
 
-SH2027 = Campaign({**next(c for c in SHIPPED if c["id"] == "2024-shanghai"), "id": "2027-shanghai", "year": 2027})
+SH2027 = Campaign({**next(c for c in shipped() if c["id"] == "2024-shanghai"), "id": "2027-shanghai", "year": 2027})
 
 
 async def _say(store, text, clock, user="u1"):
@@ -30,7 +31,7 @@ async def test_status_of_a_2024_draft_shows_missing_labels_closed_deadline_and_t
     text = await _status(store, clock)
     lines = text.splitlines()
     assert lines[0].startswith("《对接表》已答 3/") and lines[1].startswith("待填：统一社会信用代码、")
-    assert "截止：另行通知（2024年度上海）" in text
+    assert "截止：2024年度上海的工作已结束" in text and "另行通知" not in text  # 2026: the notice is over
     assert "报送：浦东 中小企业推进服务中心，浦东新区学林路36弄13号2楼，电话 68811103" in text
     assert "截止：2024-07-22（2024年度上海，已截止）" in text
     assert "报送：于老师，大木桥路108号606室" in text
@@ -98,3 +99,24 @@ async def test_marking_submitted_needs_a_finished_form_and_shows_in_status(store
 async def test_ordinary_answers_are_not_taken_for_these_words(store, clock):
     for text in ("联系人张三总经理助理", "已报送材料", "李四", "退订"):
         assert await _say(store, text, clock) is None
+
+
+def test_a_deadline_left_to_a_later_notice_closes_with_its_campaign_at_the_end_of_its_year():
+    """另行通知 is not open for ever: the campaign closes after its `closes` day, by default 31 December of its
+    year (its latest known deadline, if later); 状态, the form's first screen and a notice all say it alike."""
+    sh = Campaign(next(c for c in shipped() if c["id"] == "2024-shanghai"))
+
+    def at(local: str) -> datetime:
+        return datetime.fromisoformat(local + "+08:00")
+
+    assert not sh.form_closed("sme_match", at("2024-12-31T23:59")) and sh.form_closed("sme_match", at("2025-01-01T00:00"))
+    assert sh.form_closed("large_need", at("2024-07-23T00:00")) and not sh.closed(at("2024-07-23T00:00"))
+    assert sh.closed(at("2025-01-01T00:00"))
+    assert deadline_line("zh_CN", sh, "sme_match", at("2024-12-31T10:00")) == "截止：另行通知（2024年度上海）"
+    assert deadline_line("zh_CN", sh, "sme_match", at("2025-01-01T10:00")) == "截止：2024年度上海的工作已结束"
+    assert deadline_line("en", sh, "sme_match", at("2025-01-01T10:00")) == "Deadline: the 2024年度上海 round has ended"
+    longer = Campaign({**sh.data, "closes": "2025-03-31"})  # a pack's own last day
+    assert not longer.form_closed("sme_match", at("2025-03-31T20:00")) and longer.form_closed("sme_match", at("2025-04-01T00:00"))
+    into_next_year = sh.with_deadline("application", date(2025, 2, 15))
+    assert into_next_year.last_day() == date(2025, 2, 15)
+    assert not into_next_year.form_closed("sme_match", at("2025-02-01T10:00"))

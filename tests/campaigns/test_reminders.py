@@ -8,15 +8,15 @@ from datetime import date, timedelta
 from campaign_helpers import SH_DRAFT, RecordingChannel, add_user
 from sqlalchemy import select
 
-from bot.admin.deadlines import move_deadline_effects
+from bot.admin.shared import move_deadline_effects
 from bot.campaigns import RESUME, ReminderService
-from bot.campaigns.data import SHIPPED
 from bot.campaigns.model import Campaign
+from bot.campaigns.pack import shipped
 from bot.campaigns.repo import get_campaign, save_campaign
 from storage.campaign_models import Reminder
 from storage.store import Store
 
-SH = next(c for c in SHIPPED if c["id"] == "2024-shanghai")
+SH = next(c for c in shipped() if c["id"] == "2024-shanghai")
 DEADLINE = date(2027, 3, 10)
 
 

@@ -4,13 +4,13 @@ over in one step, next year's forms, what comes after a confirm, 大型, the 需
 from __future__ import annotations
 
 import io
-from datetime import date
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 from bot.__main__ import build_parser
 from bot.admin import run
-from bot.campaigns.data import SHIPPED
 from bot.campaigns.model import Campaign
+from bot.campaigns.pack import shipped
 from bot.campaigns.repo import save_campaign
 from bot.testing import ChatClient
 from tests.conftest import SME_STEPS
@@ -21,12 +21,13 @@ CATALOGUE = Path(__file__).resolve().parents[2] / "benchmarks" / "data" / "needs
 
 
 async def test_a_past_years_programme_says_so_before_question_1_and_asks_once_a_year(app):
+    app.engine.now = lambda: datetime(2026, 11, 24, 2, 0, tzinfo=UTC)  # the 2024 campaigns are over
     c = ChatClient(app.engine)
     await c.send("/start")
     await c.click("中小企业")
     await c.click("对接表")
-    assert c.last.screen == "start" and "2024年度的工作，已经截止" in c.text
-    assert [b.label for b in c.last.buttons] == ["开始填写", "返回菜单"]
+    assert c.last.screen == "start" and "2024年度全国（工信厅企业函〔2024〕221号）的工作已经结束" in c.text
+    assert [b.label for b in c.last.buttons] == ["开始填写", "有新通知时告诉我", "返回菜单"]
     await c.send("上海测试科技有限公司")  # typed here: not an answer to question 1
     assert c.last.screen == "start" and c.text.startswith("✗ 请先选择")
     await c.click("返回菜单")
@@ -38,7 +39,7 @@ async def test_a_past_years_programme_says_so_before_question_1_and_asks_once_a_
     await c.send("否")
     await c.click("确认并生成文件")
     await open_item(c, 1)
-    assert c.step == "not_affiliated" and "已经截止" not in c.text  # the same year: not asked again
+    assert c.step == "not_affiliated" and "已经结束" not in c.text  # the same year: not asked again
 
 
 async def test_a_returning_firm_takes_its_facts_over_in_one_step(app):
@@ -60,7 +61,7 @@ async def test_a_returning_firm_takes_its_facts_over_in_one_step(app):
 
 async def test_next_years_campaign_gets_new_forms_and_last_years_stay_with_theirs(app):
     c = await confirmed_match(app)
-    y2027 = Campaign({**next(x for x in SHIPPED if x["id"] == "2024-shanghai"), "id": "2027-shanghai", "year": 2027,
+    y2027 = Campaign({**next(x for x in shipped() if x["id"] == "2024-shanghai"), "id": "2027-shanghai", "year": 2027,
                       "number": "沪经信企〔2027〕1号"}).with_deadline("sme_match", date(2027, 7, 20))
     async with app.store.sessions() as session, session.begin():
         await save_campaign(session, y2027)

@@ -29,7 +29,7 @@ async def confirm(s: FormSession) -> list[Reply]:
     if s.step() is not None:
         return [question(s, t(N_("还有未填的项目。")))]
     assert ctx.produce is not None, "the engine passes the document maker"
-    made = await ctx.produce(s.form, s.answers)
+    made = await ctx.produce(s.form, s.answers, s.sub.id)
     docs = [s.document(s.filename(), made.docx)]
     lines = [t(N_("已生成《{title}》。"), title=t(s.form.title))]
     if made.pdf is not None:

@@ -101,19 +101,29 @@ def profile_facts(s: FormSession) -> list[tuple[w.Step, Any]]:
 
 
 async def start(s: FormSession, prefix: str = "", *, always: bool = False) -> Reply:
-    """Before question 1 of a new form: which campaign it is for (and plainly, if it is past or from an
-    earlier year: go on?), and the firm's facts from its last forms, to take over in one step. With nothing
-    to decide, the campaign's line leads question 1 instead (no extra tap)."""
+    """Before question 1 of a new form: which campaign it is for, and the firm's facts from its last forms,
+    to take over in one step. Between two campaigns (the form closed for the last one, the next notice not
+    loaded) one message says so, once a year: the last campaign by name is over, the form can be prepared
+    now and carried over, the user can ask to be told of the next notice. With nothing to decide, the
+    campaign's line leads question 1 instead (no extra tap)."""
     ctx, t = s.ctx, s.ctx.t
     campaign = await campaign_of(ctx, s.form.id, s.sub)
     lines = [prefix] if prefix else []
     title = t(s.form.title)
-    if campaign is not None:
+    late = campaign is not None and campaigns.is_past(campaign, s.form.id, ctx.now()) and \
+        campaign.year not in (ctx.tx.user.prefs or {}).get("went_on", [])
+    waiting_now = False
+    if late and campaign is not None:
+        from bot.campaigns import waiting
+
+        user_id = ctx.tx.user.id
+        waiting_now = user_id is not None and await waiting.is_waiting(ctx.tx.store, user_id)
+        lines.append(t(N_("《{title}》"), title=title))
+        lines += campaigns.closed_lines(ctx.lang, campaign, s.form.id, waiting_now)
+    elif campaign is not None:
         lines.append(t(N_("《{title}》：{campaign}（{number}）"), title=title, campaign=campaign.short_name,
                        number=campaign.number))
         lines.append(campaigns.deadline_line(ctx.lang, campaign, s.form.id, ctx.now()))
-    late = campaign is not None and campaigns.is_past(campaign, s.form.id, ctx.now()) and \
-        campaign.year not in (ctx.tx.user.prefs or {}).get("went_on", [])
     last_year = carried_facts(s)
     facts = profile_facts(s)
     if not (late or last_year or len(facts) >= 2 or always):
@@ -122,9 +132,6 @@ async def start(s: FormSession, prefix: str = "", *, always: bool = False) -> Re
     if campaign is None:
         lines.append(t(N_("《{title}》"), title=title))
     options: list[Option] = []
-    if late and campaign is not None:
-        lines.append("⚠ " + t(N_("这是{year}年度的工作，已经截止；新一年度的通知发布后，请按新通知填写。仍要现在填写吗？"),
-                              year=campaign.year))
     if last_year:
         more, options = _carry_lines(s, last_year, campaign.year if campaign is not None else None)
         lines += more
@@ -136,6 +143,8 @@ async def start(s: FormSession, prefix: str = "", *, always: bool = False) -> Re
         options += [(t(N_("全部沿用")), a.StartForm("all")), (t(N_("逐项核对")), a.StartForm("each"))]
     else:
         options.append((t(N_("开始填写")), a.StartForm("go")))
+    if late and not waiting_now:
+        options.append((t(N_("有新通知时告诉我")), a.Command("notify_new")))
     if late:
         options.append((t(N_("返回菜单")), a.Command("start")))
     return ctx.reply("\n".join(x for x in lines if x), options)
@@ -345,9 +354,9 @@ async def with_picture(s: FormSession, reply: Reply) -> Reply:
         return reply
     if not s.ctx.settings.pdf:  # no picture to show: the .docx is made while they read, for the confirm
         if s.ctx.prefetch is not None:
-            s.ctx.prefetch(s.form, s.answers)
+            s.ctx.prefetch(s.form, s.answers, s.sub.id)
         return reply
-    made = await s.ctx.produce(s.form, s.answers)
+    made = await s.ctx.produce(s.form, s.answers, s.sub.id)
     if made.preview is None:
         return reply
     return dataclasses.replace(reply, image=s.document(s.filename(".png"), made.preview, PNG_MIME))

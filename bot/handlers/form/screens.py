@@ -173,25 +173,24 @@ class EditScreen(FormScreen):
 
 
 class GroupScreen(FormScreen):
+    """One item of a repeatable group (事项2): its menu, drawn again from `state.group` ("items.1")."""
+
     name = Screen.GROUP
+    opens: ClassVar[type[a.ItemMenu] | type[a.RemoveItem]] = a.ItemMenu
 
     async def draw(self, s: FormSession, prefix: str = "") -> Shown:
         key, _, idx = (s.state.group or "").partition(".")
         if not idx.isdigit():
             return edit_list(s, prefix)
-        reply = await item_action(s, a.ItemMenu(key, int(idx)))
+        reply = await item_action(s, self.opens(key, int(idx)))
         return prefixed(prefix, reply) if prefix else reply
 
 
 class ConfirmRemoveScreen(GroupScreen):
-    name = Screen.CONFIRM_REMOVE
+    """Removing an item that a 申请书 or a long text goes with: the question asked again."""
 
-    async def draw(self, s: FormSession, prefix: str = "") -> Shown:
-        key, _, idx = (s.state.group or "").partition(".")
-        if not idx.isdigit():
-            return edit_list(s, prefix)
-        reply = await item_action(s, a.RemoveItem(key, int(idx)))
-        return prefixed(prefix, reply) if prefix else reply
+    name = Screen.CONFIRM_REMOVE
+    opens = a.RemoveItem
 
 
 class ReviewScreen(FormScreen):

@@ -1,0 +1,185 @@
+"""`python -m bot worker`: makes forms' files for the bots, from the job queue in PostgreSQL.
+
+Run any number of them, on any machine that reaches the database (JIEBANG_DATABASE_URL): each takes
+render jobs (render_queue.py), makes the .docx (the form's renderer, in a render process of its own as
+the bot does: worker.py) and, where JIEBANG_PDF is on and LibreOffice is installed here, the PDF and
+the picture of page 1 (produce.py), stores them in `renders` (storage/render_models.py) and NOTIFYs the
+process waiting for them.
+
+- At pick time a job is checked: its result already stored (the job ran before, its worker killed after
+  storing) or a newer version of the same submission queued or made: then it is not rendered again.
+- A job in hand sends a heartbeat every HEARTBEAT_S / 2; one whose heartbeat is older than HEARTBEAT_S
+  (its worker was killed, or lost the database) is picked again by any worker.
+- A newer version's enqueue cancels the job in hand (the queue's cancellation NOTIFY): it stops.
+- A render whose renderer raises is reported to the waiting process at once (it makes the files itself
+  and says why); a database error is retried by the queue (up to 3 tries, 1 s then 2 s apart).
+- SIGTERM or Ctrl-C: no new job is taken, the jobs in hand are finished and stored, then exit 0.
+
+Refused on SQLite (the caller, bot/__main__.py, says so): there the bot makes the files itself.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import signal
+from datetime import timedelta
+from typing import Any
+
+from bot.config import Settings, set_local_zone
+from bot.dialogs.forms import FORMS
+from bot.documents.produce import produce
+from bot.documents.render_queue import (
+    ENTRYPOINT,
+    POLL_S,
+    WORKER_LOCK,
+    RenderJob,
+    ensure_queue_schema,
+    queue_table,
+    submission_prefix,
+)
+from bot.documents.worker import RenderPool
+from storage import render_models as renders
+from storage.hot.postgres import pg_dsn
+from storage.migrate import upgrade
+
+log = logging.getLogger(__name__)
+
+HEARTBEAT_S = 10.0  # a job in hand whose worker has been silent this long is picked again
+BATCH = 2  # jobs taken in one go; at most twice as many in hand (PDFs of jobs in hand share LibreOffice runs)
+# Test-only: a job waits before it renders until the file this names exists, so a test can hold a job in
+# a worker's hand (to kill or stop the worker then). Read by this module only; never set it in production.
+TEST_GATE = "JIEBANG_TEST_RENDER_GATE"
+
+
+class RenderWorker:
+    """What one job is: check, make, store, tell."""
+
+    def __init__(self, settings: Settings, pool: Any, renderer: RenderPool) -> None:
+        self.settings = settings
+        self.pool = pool
+        self.renderer = renderer
+        self.check = (f"SELECT EXISTS (SELECT 1 FROM renders WHERE submission_id = $1 AND version = $2), "
+                      f"EXISTS (SELECT 1 FROM {queue_table()} WHERE entrypoint = $3 AND dedupe_key LIKE $4 "
+                      f"AND id > $5) OR EXISTS (SELECT 1 FROM renders WHERE submission_id = $1 AND job_id > $5)")
+
+    async def __call__(self, job: Any, context: Any) -> None:
+        import asyncpg
+
+        rj = RenderJob.of(job.payload)
+        what = f"submission {rj.submission} ({rj.form_id}, version {rj.version[:12]}, job {job.id})"
+        async with self.pool.acquire() as conn:
+            done, superseded = await conn.fetchrow(self.check, rj.submission, rj.version, ENTRYPOINT,
+                                                   submission_prefix(rj.submission) + "%", int(job.id))
+            if done:  # made before: its worker was killed between storing and saying it was done
+                log.info("%s: already made", what)
+                await conn.execute("SELECT pg_notify($1, $2)", renders.RENDERED,
+                                   renders.notice(rj.submission, rj.version, "ok"))
+                return
+            if superseded:
+                log.info("%s: skipped, a newer version of the answers is queued or made", what)
+                return
+        form = FORMS.get(rj.form_id)
+        if form is None:
+            log.error("%s: no form %r here (is this worker older than the bot?)", what, rj.form_id)
+            await self._failed(rj)
+            return
+        await _test_gate()
+        made = None
+        with context.cancellation:
+            try:
+                made = await produce(form, rj.answers, rj.pdf and self.settings.pdf, self.renderer)
+            except Exception:
+                log.exception("%s: rendering failed", what)
+                await self._failed(rj)
+                return
+        if made is None or context.cancellation.cancel_called:
+            log.info("%s: cancelled, a newer version of the answers was queued", what)
+            return
+        result = renders.Made(made.docx, made.pdf, made.preview, made.pdf_failed)
+        try:
+            async with self.pool.acquire() as conn:
+                await renders.store(conn, rj.submission, rj.version, rj.form_id, int(job.id), result)
+        except asyncpg.ForeignKeyViolationError:
+            log.info("%s: the submission is gone (its user's data erased): nothing kept", what)
+            return
+        log.info("%s: made (.docx %d bytes%s)", what, len(made.docx),
+                 f", PDF {len(made.pdf)} bytes" if made.pdf else "")
+
+    async def _failed(self, rj: RenderJob) -> None:
+        async with self.pool.acquire() as conn:
+            await renders.say_failed(conn, rj.submission, rj.version)
+
+
+async def _test_gate() -> None:
+    gate = os.environ.get(TEST_GATE)
+    if not gate:
+        return
+    log.info("job held until %s exists (%s, a test setting)", gate, TEST_GATE)
+    while not _exists(gate):  # noqa: ASYNC110 - another process makes the file: nothing here to wait on
+        await asyncio.sleep(0.05)
+
+
+def _exists(path: str) -> bool:
+    return os.path.exists(path)
+
+
+async def run_worker(settings: Settings, stop: asyncio.Event | None = None, signals: bool = True) -> int:
+    """Take render jobs until SIGTERM / SIGINT (or `stop`, for tests in one process); then finish the jobs
+    in hand and return 0."""
+    import asyncpg
+    from pgqueuer.db import AsyncpgDriver
+    from pgqueuer.executors import DatabaseRetryEntrypointExecutor
+    from pgqueuer.qm import QueueManager
+    from pgqueuer.queries import Queries
+
+    set_local_zone(settings.timezone)
+    url = settings.effective_database_url
+    await upgrade(url)  # the renders table (alembic, as every bot process does at start)
+    dsn = pg_dsn(url)
+    conn = await asyncpg.connect(dsn)  # the queue's: its LISTEN, picks, heartbeats and our advisory lock
+    pool = await asyncpg.create_pool(dsn, min_size=1, max_size=2, command_timeout=30)  # results
+    renderer = RenderPool(settings.render_processes)  # its own: closed when the worker stops
+    loop = asyncio.get_running_loop()
+    forwarding: asyncio.Task[None] | None = None
+    try:
+        await ensure_queue_schema(conn)
+        await conn.execute("SELECT pg_advisory_lock_shared($1, $2)", *WORKER_LOCK)  # "a worker is here"
+        qm = QueueManager(Queries(AsyncpgDriver(conn)))
+
+        def retried(parameters: Any) -> Any:
+            return DatabaseRetryEntrypointExecutor(parameters, max_attempts=3)
+
+        qm.entrypoint(ENTRYPOINT, accepts_context=True, executor_factory=retried)(
+            RenderWorker(settings, pool, renderer))
+
+        def stopping(signum: int) -> None:
+            log.info("%s: finishing the %d job(s) in hand, then stopping", signal.Signals(signum).name,
+                     len(qm.job_context))
+            qm.shutdown.set()
+
+        if signals:
+            for sig in (signal.SIGTERM, signal.SIGINT):
+                loop.add_signal_handler(sig, stopping, sig)
+        if stop is not None:
+            forwarding = loop.create_task(_forward(stop, qm.shutdown))
+        log.info("render worker %d taking jobs (PDF %s)", os.getpid(), "on" if settings.pdf else "off")
+        await qm.run(dequeue_timeout=timedelta(seconds=POLL_S), batch_size=BATCH,
+                     max_concurrent_tasks=2 * BATCH, heartbeat_timeout=timedelta(seconds=HEARTBEAT_S))
+    finally:
+        if forwarding is not None:
+            forwarding.cancel()
+        if signals:
+            for sig in (signal.SIGTERM, signal.SIGINT):
+                loop.remove_signal_handler(sig)
+        await pool.close()
+        await conn.close()
+        renderer.close()
+    log.info("render worker %d stopped", os.getpid())
+    return 0
+
+
+async def _forward(source: asyncio.Event, target: asyncio.Event) -> None:
+    await source.wait()
+    target.set()
