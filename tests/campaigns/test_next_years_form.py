@@ -1,5 +1,5 @@
 """Every year: last year's answers carry over. A firm that finished 2024's 对接表 opens it for a made-up 2025
-campaign whose form is next year's version (tests/campaigns/forms_2025/sme_match.py: the shipped form file
+campaign (loaded as a pack with load-campaign) whose form is next year's version (tests/campaigns/forms_2025/sme_match.py: the shipped form file
 plus a `changes` block — 法人代表 renamed 法定代表人, 上年度研发投入 added, 传真 removed, 企业性质's options
 changed). It takes last year's answers over in one tap, is asked only what is new or changed, and confirms;
 its 2024 submission and paper stay as they were printed.
@@ -13,6 +13,7 @@ from __future__ import annotations
 import copy
 import io
 from datetime import UTC, datetime
+from pathlib import Path
 
 import pytest
 from campaign_helpers import Clock
@@ -29,6 +30,8 @@ from tests.campaigns.forms_2025 import sme_match as sme_match_2025
 from tests.conftest import SME_STEPS, past_start
 from tests.documents.conftest import Read
 from tests.documents.test_printed_again_is_identical import body_hash
+
+PACKS = Path(__file__).resolve().parent / "packs"  # the made-up 2025 notices
 
 # What the 2025 form asks that 2024's answers do not answer: the new field, the choice whose old answer (民营)
 # is no longer offered, and this year's 拟揭榜事项 (picked from this year's 需求目录: never carried over).
@@ -85,15 +88,17 @@ async def finish_2024(app, clock) -> tuple[ChatClient, bytes]:
     return c, done.document.data
 
 
-async def to_2025(app, clock, monkeypatch) -> None:
-    """The clock moves to 2025; next year's form ships; the 2025 campaign is prepared and switched on."""
+async def to_2025(app, clock, monkeypatch, tmp_path) -> None:
+    """The clock moves to 2025; next year's form ships; the 2025 notices are loaded as packs, Shanghai's
+    naming version 2 of the 对接表 (the made-up packs of tests/campaigns/packs, one line changed)."""
     clock.at("2025-07-15 10:00")
     monkeypatch.setitem(FORMS, "sme_match", sme_match_2025.FORM)
-    settings = app.settings
-    await admin(settings, clock, "add-campaign", "2025-shanghai", "--copy-from", "2024-shanghai", "--year", "2025",
-                "--number", "沪经信企〔2025〕200号", "--title", "2025年度大企业“发榜”中小企业“揭榜”工作的通知")
-    await admin(settings, clock, "set-deadline", "2025-shanghai", "sme_match", "2025-09-30", "--no-announce")
-    await admin(settings, clock, "enable", "2025-shanghai")
+    shanghai = (PACKS / "2025-shanghai.yaml").read_text(encoding="utf-8")
+    assert shanghai.count("  sme_match:\n    version: 1\n") == 1
+    pack = tmp_path / "2025-shanghai.yaml"
+    pack.write_text(shanghai.replace("  sme_match:\n    version: 1\n", "  sme_match:\n    version: 2\n"), encoding="utf-8")
+    await admin(app.settings, clock, "load-campaign", str(PACKS / "2025-national.yaml"), "--yes")
+    assert "检查通过" in await admin(app.settings, clock, "load-campaign", str(pack), "--yes")
     app.store.forget()  # the bot sees the admin's campaign at once (else within its cache's seconds)
 
 
@@ -102,7 +107,7 @@ async def subs(app) -> list:
         return await tx.submissions("sme_match")
 
 
-async def test_last_years_answers_carry_over_in_one_tap_and_only_the_changes_are_asked(in_2024, monkeypatch):
+async def test_last_years_answers_carry_over_in_one_tap_and_only_the_changes_are_asked(in_2024, monkeypatch, tmp_path):
     app, clock = in_2024
     c, paper_2024 = await finish_2024(app, clock)
     [old] = await subs(app)
@@ -110,7 +115,7 @@ async def test_last_years_answers_carry_over_in_one_tap_and_only_the_changes_are
     kept_2024 = copy.deepcopy(old.answers)
     [file_2024] = (app.settings.documents_dir / str(old.user_id)).glob(f"{old.id}-*.docx")
 
-    await to_2025(app, clock, monkeypatch)
+    await to_2025(app, clock, monkeypatch, tmp_path)
     await open_form(c)
     assert c.last.screen == "start"
     assert [b.label for b in c.last.buttons] == [f"沿用去年《对接表》的答案（{len(CARRIED_2025)}项）", "逐项核对"]
@@ -147,11 +152,11 @@ async def test_last_years_answers_carry_over_in_one_tap_and_only_the_changes_are
     assert read_2024["企业性质"] == "民营"
 
 
-async def test_last_years_answers_one_by_one(in_2024, monkeypatch):
+async def test_last_years_answers_one_by_one(in_2024, monkeypatch, tmp_path):
     """The second button: each carried answer offered at its question (沿用上次：…？), the changes asked."""
     app, clock = in_2024
     c, _paper = await finish_2024(app, clock)
-    await to_2025(app, clock, monkeypatch)
+    await to_2025(app, clock, monkeypatch, tmp_path)
     await open_form(c)
     await c.click("逐项核对")
     offered, typed = [], []
@@ -170,10 +175,10 @@ async def test_last_years_answers_one_by_one(in_2024, monkeypatch):
     assert offered == [k for k in CARRIED_2025 if k != "reg_county"]
 
 
-async def test_the_offer_in_english(in_2024, monkeypatch):
+async def test_the_offer_in_english(in_2024, monkeypatch, tmp_path):
     app, clock = in_2024
     c, _paper = await finish_2024(app, clock)
-    await to_2025(app, clock, monkeypatch)
+    await to_2025(app, clock, monkeypatch, tmp_path)
     await c.send("English")
     await c.send("/start")
     await c.click("Matching Form")
