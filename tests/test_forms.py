@@ -18,9 +18,17 @@ def _catalog(lang: str):
         return read_po(f, locale=lang)
 
 
+def _versions(form: Form) -> list[Form]:
+    """The form as each of its versions asks it (Form.at): next year's labels and choices are checked too."""
+    return [form.at(v) for v in range(1, form.version + 1)]
+
+
+EVERY_VERSION = [at for f in FORMS.values() for at in _versions(f)]
+
+
 def _texts(form: Form) -> list[str]:
     out = [form.title, form.short_title, *form.notes]
-    for item in form.items:
+    for item in (i for at in _versions(form) for i in at.items):
         fields = item.fields if isinstance(item, Group) else (item,)
         if isinstance(item, Group):
             out += [item.label, item.more_question]
@@ -40,7 +48,7 @@ def test_every_label_is_in_both_catalogues_and_translated_to_english(form):
     assert untranslated == []
 
 
-@pytest.mark.parametrize("form", FORMS.values(), ids=list(FORMS))
+@pytest.mark.parametrize("form", EVERY_VERSION, ids=lambda f: f"{f.id}-{f.version}")
 def test_conditions_and_dependencies_name_real_fields(form):
     keys = set()
     for item in form.items:
@@ -56,7 +64,7 @@ def test_conditions_and_dependencies_name_real_fields(form):
             assert not (f.multi and not f.choices), f"{f.key}: multi-select without choices"
 
 
-@pytest.mark.parametrize("form", FORMS.values(), ids=list(FORMS))
+@pytest.mark.parametrize("form", EVERY_VERSION, ids=lambda f: f"{f.id}-{f.version}")
 def test_dependencies_come_before_what_depends_on_them(form):
     seen: set[str] = set()
     for item in form.items:

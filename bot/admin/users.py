@@ -65,7 +65,7 @@ async def rollup(store: Store, campaign_id: str | None, now: datetime) -> list[l
             district = uf.district(c)
             for sub in subs:
                 a = sub.answers or {}
-                done, total, missing = w.answered_count(form, a)
+                done, total, missing = w.answered_sub(form, sub)
                 rows.append([
                     uf.user.id, f"{uf.user.channel}:{uf.user.external_id}",
                     a.get("company_name") or profile.get("company_name") or "", uf.region.get("province") or "",
@@ -139,7 +139,7 @@ async def cmd_set_status(store: Store, args: argparse.Namespace, now: datetime, 
         unfinished = [x for x in latest if x.status == "draft"]
         if args.status in NEEDS_FINISHED and unfinished:
             form = FORMS[args.form]
-            done, total, _missing = w.answered_count(form, unfinished[0].answers or {})
+            done, total, _missing = w.answered_sub(form, unfinished[0])
             raise AdminError(f"《{form.short_title}》还没填完（已答 {done}/{total}），不能设为{STATUS_NAMES[args.status]}")
         for s in latest:
             s.status, s.status_note, s.updated_at = args.status, args.note, now

@@ -239,7 +239,7 @@ class Console:
             d = firm.campaign.deadline(sub.form_id)
             cards.append({
                 "sub": sub, "form": form, "title": firms.title_of(sub),
-                "sections": firms.answer_sections(form, sub.answers or {}),
+                "sections": firms.answer_sections(form.at(sub.form_version), sub.answers or {}),
                 "files": firms.documents_of(self.settings, firm.user_id, sub),
                 "events": events.get(sub.id, []),
                 "deadline": d, "left": None if d is None else days_left(d, now, firm.campaign.tz),

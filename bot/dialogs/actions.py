@@ -263,8 +263,8 @@ class AddItem(Action):
 @action
 @dataclass(frozen=True, slots=True)
 class StartForm(Action):
-    """Before question 1 of a new form: take the firm's facts over ("all"), check them one by one
-    ("each"), or just begin ("go")."""
+    """Before question 1 of a new form: take the earlier year's answers over ("carry") or the firm's facts
+    ("all"), check them one by one ("each"), or just begin ("go")."""
 
     prefix: ClassVar[str] = "st"
     how: str

@@ -77,25 +77,27 @@ def _step(field: Field, group: Group | None = None, index: int | None = None) ->
 _MORE_FIELDS: dict[int, Field] = {}
 
 
-_PLANS: dict[tuple[int, int], list[tuple[Field | Group, Step | None]]] = {}
+_PLANS: dict[int, tuple[Form, list[tuple[Field | Group, Step | None]]]] = {}
 
 
-def _plan(form: Form, version: int) -> list[tuple[Field | Group, Step | None]]:
-    """The items of the form's `version`, each with its Step when it is always asked (no condition)."""
-    plan = _PLANS.get((id(form), version))
-    if plan is None:
-        plan = _PLANS[(id(form), version)] = [
-            (item, _step(item) if isinstance(item, Field) and item.when is None else None)
-            for item in form.items if item.in_version(version)]
-    return plan
+def _plan(form: Form) -> list[tuple[Field | Group, Step | None]]:
+    """The items of `form` (a form at one version), each with its Step when it is always asked (no
+    condition). Kept with the form it was made for (an id alone may be a new form's, in tests)."""
+    made = _PLANS.get(id(form))
+    if made is None or made[0] is not form:
+        made = _PLANS[id(form)] = (form, [
+            (item, _step(item) if isinstance(item, Field) and item.when is None else None) for item in form.items])
+    return made[1]
 
 
 def steps(form: Form, answers: Answers, version: int | None = None) -> list[Step]:
     """The steps that apply, in order, given the answers so far (conditions are re-read each time), in the
-    form as it was at `version` (a submission's own; default: the form as it is now)."""
+    form as version `version` asks it (a submission's own; default: the form as it is now), in that
+    version's order, with its labels and choices (Form.at)."""
     out: list[Step] = []
-    v = form.version if version is None else version
-    for item, always in _plan(form, v):
+    form = form.at(version)
+    v = form.version
+    for item, always in _plan(form):
         if always is not None:
             out.append(always)
         elif isinstance(item, Group):

@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from bot.dialogs.fields import Form
 from bot.dialogs.forms.large_need import BASIC, FORM, NEEDS
 from bot.documents.layouts import (
     Attachment,
@@ -63,5 +64,7 @@ LAYOUT = Layout(
 )
 
 
-def render(answers: Mapping[str, Any]) -> bytes:
-    return render_document(FORM, LAYOUT, answers)
+def render(answers: Mapping[str, Any], form: Form = FORM) -> bytes:
+    """The .docx of `answers` as `form` prints them (Form.render passes the form at the submission's version;
+    the declared form prints its newest)."""
+    return render_document(form, LAYOUT, answers)

@@ -8,11 +8,14 @@ are not a field: titles, headings, notes. A field of the form that no row places
 in ``not_printed`` gets a row of its own at the end of its section (next year's new field).
 
 ``render_document(form, layout, answers)`` makes the .docx with the page and paragraphs of typeset.py and
-the table of tables.py; those know no form.
+the table of tables.py; those know no form. The form is taken as one version asks it (``Form.at``: a
+submission's own): labels and choices are that version's, a field it adds gets its row, and a cell naming a
+field it removed is left out, its columns going to the row's last answer (a row left with no field goes).
 """
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -234,9 +237,9 @@ class Layout:
     def unplaced(self, form: Form) -> list[Field]:
         """The form's fields (not of a group) that no row names and that are not left out on purpose: next
         year's new field is printed without a change here, in a row of its own at the end of its section;
-        give it a place in the layout to print it elsewhere."""
+        give it a place in the layout to print it elsewhere. `form` at one version (default: its newest)."""
         named, sections = set(self.keys()) | set(self.not_printed), set(self.sections())
-        return [f for f in form.items if isinstance(f, Field) and f.key not in named and f.section in sections]
+        return [f for f in form.at().items if isinstance(f, Field) and f.key not in named and f.section in sections]
 
 
 # -- printing it: each field bound to its answer ----------------------------------------------------
@@ -314,11 +317,29 @@ def _fields_of(form: Form) -> tuple[dict[str, Field], dict[str, Group]]:
 
 class _Renderer:
     def __init__(self, form: Form, answers: Mapping[str, Any]):
-        self.form = form
+        self.form = form = form.at()  # one version: its labels, choices and fields
         self.answers = answers
         self.fields, self.groups = _fields_of(form)
         self.doc = new_document()
         self.unplaced_fields: list[Field] = []
+
+    def removed(self, key: str, group: str = "") -> bool:
+        """A field of another version of the form, not asked (nor printed) in this one."""
+        fields = self.fields if not group else {f.key: f for f in self.groups[group].fields}
+        return key not in fields and self.form.declares(f"{group}.{key}" if group else key)
+
+    def kept(self, r: Row, group: str = "") -> Row | None:
+        """The row as this version prints it: cells naming a field it removed left out, their columns given
+        to the row's last answer (else its last cell); None when no field of the row is left."""
+        cells = [c for c in r.cells if not (isinstance(c, Label | Value) and self.removed(c.key, group))]
+        if len(cells) == len(r.cells):
+            return r
+        if not any(isinstance(c, Label | Value) for c in cells):
+            return None
+        freed = sum(c.span for c in r.cells) - sum(c.span for c in cells)
+        last = max((i for i, c in enumerate(cells) if isinstance(c, Value)), default=len(cells) - 1)
+        cells[last] = dataclasses.replace(cells[last], span=cells[last].span + freed)
+        return Row(tuple(cells), r.height_cm)
 
     def bound(self, key: str, fields: Mapping[str, Field] | None = None,
               answers: Mapping[str, Any] | None = None) -> Bound:
@@ -333,6 +354,8 @@ class _Renderer:
         self.unplaced_fields = layout.unplaced(self.form)
         doc = self.doc
         for block in layout.blocks:
+            if isinstance(block, CompanyLine | Line | Statement | Body | Listing) and self.removed(block.key):
+                continue
             if isinstance(block, Attachment):
                 attachment_label(doc, block.text)
             elif isinstance(block, Title):
@@ -395,7 +418,9 @@ class _Renderer:
                 section = r.text
                 t.section(r.text)
             elif isinstance(r, Row):
-                t.rows(self.cells(r, self.fields, self.answers), r.height_cm)
+                kept = self.kept(r)
+                if kept is not None:
+                    t.rows(self.cells(kept, self.fields, self.answers), kept.height_cm)
             else:
                 self.repeat(t, r)
         self.unplaced(t, block, section)
@@ -405,7 +430,7 @@ class _Renderer:
         if section is None:
             return
         for f in self.unplaced_fields:
-            if f.section == section and f.in_version(self.form.version):
+            if f.section == section:
                 cells = (Label(f.key), Value(f.key, len(block.widths_cm) - 1))
                 t.rows(self.cells(Row(cells), self.fields, self.answers))
 
@@ -430,7 +455,7 @@ class _Renderer:
             shown = spec.show(answers)
         elif b.options:
             detail = None
-            if spec.detail:
+            if spec.detail and spec.detail in fields:
                 detail = " ".join(paragraphs_of(self.bound(spec.detail, fields, answers).display()))
             shown = b.boxes(spec.sep, detail)
         else:
@@ -443,20 +468,21 @@ class _Renderer:
         if group is None:
             raise KeyError(f"the layout repeats {r.key!r}, which form {self.form.id!r} does not have as a group")
         fields = {f.key: f for f in group.fields}
+        rows = [k for k in (self.kept(declared, r.key) for declared in r.rows) if k is not None]
         items = items_of(self.answers, r.key) or [{}]  # a blank item to write in by hand rather than none
         for n, item in enumerate(items, start=1):
             number = f"{group.label}{n}"
             if not r.numbered:
-                for declared in r.rows:
+                for declared in rows:
                     t.rows(self.cells(declared, fields, item, number), declared.height_cm)
                 continue
             written: list[list[_Cell]] = []
             whole = 0  # the item's rows before one continues: the number's merged cell covers these
-            for i, declared in enumerate(r.rows):
+            for i, declared in enumerate(rows):
                 cells = [Cell(number, 1, label=True), *self.cells(declared, fields, item, number)]
                 if len(written) == whole:
                     whole += 1
-                written.extend(t.rows(cells, declared.height_cm, keep_with_next=i < len(r.rows) - 1))
+                written.extend(t.rows(cells, declared.height_cm, keep_with_next=i < len(rows) - 1))
             t.merge_first_column(written[:whole], number)
 
 

@@ -35,7 +35,7 @@ class Produced:
 
 
 def key_of(form: Form, answers: dict[str, Any]) -> str:
-    raw = json.dumps([form.id, answers], sort_keys=True, ensure_ascii=False, default=str)
+    raw = json.dumps([form.id, form.version, answers], sort_keys=True, ensure_ascii=False, default=str)
     return hashlib.sha256(raw.encode()).hexdigest()
 
 

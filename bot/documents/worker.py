@@ -31,6 +31,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import IO, Any
 
 from bot.dialogs.fields import Form
+from bot.dialogs.forms import get_form
 
 log = logging.getLogger(__name__)
 
@@ -50,10 +51,14 @@ class RenderProcessError(RuntimeError):
     """A render process died, could not start, or its renderer raised (then the bot's process says why)."""
 
 
-def render_named(renderer: str, answers: Mapping[str, Any]) -> bytes:
-    """A form's renderer ("module:function", Form.renderer) applied to its answers."""
+def render_named(renderer: str, answers: Mapping[str, Any], form_id: str, version: int) -> bytes:
+    """A form's renderer ("module:function", Form.renderer) applied to its answers, as `version` of the form
+    prints them (a submission's own: last year's paper is printed with last year's labels)."""
     module, _, name = renderer.partition(":")
-    return getattr(importlib.import_module(module), name)(answers)
+    form = get_form(form_id)
+    if form is None:
+        raise LookupError(f"no form {form_id!r}")
+    return getattr(importlib.import_module(module), name)(answers, form.at(version))
 
 
 def _send(stream: IO[bytes], obj: object) -> None:
@@ -92,10 +97,11 @@ class _RenderProcess:
         except (OSError, ValueError):
             return ""
 
-    def call(self, renderer: str, answers: dict[str, Any]) -> bytes:
+    def call(self, request: tuple[str, str, int, dict[str, Any]]) -> bytes:
+        """`request`: (Form.renderer, the form's id, its version, the answers)."""
         assert self.proc.stdin is not None and self.proc.stdout is not None
         try:
-            _send(self.proc.stdin, (renderer, answers))
+            _send(self.proc.stdin, request)
             ready, _, _ = select.select([self.proc.stdout], [], [], RENDER_TIMEOUT_S)
             if not ready:
                 self.kill()
@@ -166,10 +172,10 @@ class RenderPool:
             if proc in self._all:
                 self._all.remove(proc)
 
-    def _call(self, renderer: str, answers: dict[str, Any]) -> bytes:
+    def _call(self, request: tuple[str, str, int, dict[str, Any]]) -> bytes:
         proc = self._take()
         try:
-            made = proc.call(renderer, answers)
+            made = proc.call(request)
         except RenderProcessError:
             if proc.alive():
                 self._give_back(proc)  # its renderer raised: the process is fine
@@ -188,8 +194,8 @@ class RenderPool:
     async def render(self, form: Form, answers: Mapping[str, Any]) -> bytes:
         if self.processes > 0:
             try:
-                made = await asyncio.get_running_loop().run_in_executor(self._calls, self._call, form.renderer,
-                                                                        dict(answers))
+                request = (form.renderer, form.id, form.version, dict(answers))
+                made = await asyncio.get_running_loop().run_in_executor(self._calls, self._call, request)
                 self._failures = 0
                 return made
             except (RenderProcessError, OSError) as exc:  # it died (the OOM killer, say), could not start,
@@ -240,11 +246,11 @@ def main() -> None:
         importlib.import_module(module)
     while True:
         try:
-            renderer, answers = _receive(inp)
+            renderer, form_id, version, answers = _receive(inp)
         except EOFError:
             return
         try:
-            reply: tuple[bool, Any] = (True, render_named(renderer, answers))
+            reply: tuple[bool, Any] = (True, render_named(renderer, answers, form_id, version))
         except Exception as exc:  # the bot's process renders it again and raises it there
             reply = (False, f"{type(exc).__name__}: {exc}")
         try:

@@ -8,7 +8,7 @@ from typing import ClassVar
 
 from bot.campaigns import status as campaigns
 from bot.dialogs import actions as a
-from bot.dialogs import printed
+from bot.dialogs import carry, printed
 from bot.dialogs import walker as w
 from bot.dialogs.forms import FORMS
 from bot.dialogs.items import link_items
@@ -113,7 +113,9 @@ async def handle(ctx: Ctx, act: a.Action | None, text: str) -> list[Reply]:
 
 
 async def _this_years(session: FormSession) -> FormSession:
-    """A form confirmed for an earlier campaign stays with it; this year's campaign gets a new one."""
+    """A form confirmed for an earlier campaign stays with it; this year's campaign gets a new one, in the
+    form's newest version, holding the earlier answers that carry over (bot/dialogs/carry.py) for the screen
+    before question 1 to offer in one step."""
     sub, ctx = session.sub, session.ctx
     if sub.status == "draft" or not sub.campaign_id or session.form.per_item:
         return session
@@ -123,7 +125,13 @@ async def _this_years(session: FormSession) -> FormSession:
     earlier = next((c for c in await campaigns.tx_campaigns(ctx.tx) if c.id == sub.campaign_id), None)
     if earlier is not None and earlier.year >= current.year:
         return session
-    fresh = await ctx.tx.new_submission(session.form.id, {}, form_version=session.form.version)
+    form = session.declared
+    answers: dict = {}
+    taken = carry.carried(form, session.form.version, sub.answers or {}, form.version)
+    if taken:
+        answers[carry.CARRIED] = {"from": sub.id, "year": earlier.year if earlier else current.year - 1,
+                                  "version": session.form.version, "answers": taken}
+    fresh = await ctx.tx.new_submission(form.id, answers, form_version=form.version)
     ctx.state.submission = fresh.id
     ctx.state.reset_step()
     return FormSession(ctx, session.form, fresh)

@@ -18,7 +18,7 @@ from bot.campaigns.model import pick
 from bot.campaigns.repo import region_of
 from bot.catalogue import repo as catalogue
 from bot.config import Settings
-from bot.dialogs import printed
+from bot.dialogs import carry, printed
 from bot.dialogs import walker as w
 from bot.dialogs.fields import Field, Form, Group
 from bot.dialogs.forms import FORMS, get_form
@@ -41,7 +41,8 @@ _UNSAFE = re.compile(r'[\\/:*?"<>|\s\x00-\x1f]+')
 class FormSession:
     def __init__(self, ctx: Ctx, form: Form, sub: SubRow) -> None:
         self.ctx = ctx
-        self.form = form
+        self.declared = form.origin or form  # the form file's form, every version (new submissions: its newest)
+        self.form = form.at(sub.form_version)  # as this submission's version asks, reviews and prints it
         self.sub = sub
         self.answers: dict[str, Any] = dict(sub.answers or {})
         self._steps: list[w.Step] | None = None
@@ -163,9 +164,18 @@ class FormSession:
     # -- a firm's facts, asked once ------------------------------------------------------------------
 
     def profile_offer(self, step: w.Step) -> Any:
+        """What to offer at `step` ("沿用上次：…？"): last year's answer where it carries over (and was not
+        taken over in one step), else the firm's fact kept from its earlier forms."""
         if self.state.fresh or w.has_value(self.answers, step.path) or self.draft(step.path):
             return None
+        last = self.carried().get(step.path)
+        if last not in (None, "", []):
+            return last
         return self.profile_value(step.field)
+
+    def carried(self) -> dict[str, Any]:
+        """The earlier submission's answers that carry over into this one, until they are taken."""
+        return dict((self.answers.get(carry.CARRIED) or {}).get("answers") or {})
 
     def profile_value(self, field: Field) -> Any:
         """The firm's fact kept for this field (from an earlier form), when it would be a valid answer."""

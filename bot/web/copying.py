@@ -50,8 +50,9 @@ class CopyRow:
 def copy_rows(form: Form, sub: SubmissionLike, lang: str, marked: Collection[str] = ()) -> list[CopyRow]:
     """Every answer of `sub` in the official table's order, marked where `marked` names its path."""
     rows: list[CopyRow] = []
-    maxima = _max_chars(form)
-    for r in review_rows(form, sub.answers, getattr(sub, "form_version", None), lang):
+    version = getattr(sub, "form_version", None)
+    maxima = _max_chars(form.at(version))
+    for r in review_rows(form, sub.answers, version, lang):
         if not r.path:
             continue
         chars = ""

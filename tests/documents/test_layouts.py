@@ -7,14 +7,17 @@ import re
 
 import pytest
 
-from bot.dialogs.fields import Choice, Field, Form, Group
+from bot.dialogs.fields import Choice, Field, Form, Group, Remove
 from bot.dialogs.forms import application as application_form
 from bot.dialogs.forms import large_need as large_need_form
 from bot.dialogs.forms import sme_match as sme_match_form
 from bot.documents import application, large_need, sme_match
 from bot.documents.layouts import render_document
+from tests.campaigns.forms_2025.sme_match import FORM as NEXT_SME
+from tests.documents.conftest import unique_cells
 from tests.documents.test_docx_large_need import ANSWERS as LARGE_ANSWERS
 from tests.documents.test_docx_sme_match import ANSWERS as SME_ANSWERS
+from tests.documents.test_printed_again_is_identical import PINNED, body_hash
 
 DOCUMENTS = [
     pytest.param(sme_match_form.FORM, sme_match.LAYOUT, id="sme_match"),
@@ -42,20 +45,57 @@ def extra_choice(form: Form, key: str, value: str) -> Form:
     return with_field(form, key, choices=(*field.choices, Choice(value)))
 
 
+def versions(form: Form) -> list[Form]:
+    return [form.at(v) for v in range(1, form.version + 1)]
+
+
 @pytest.mark.parametrize(("form", "layout"), DOCUMENTS)
-def test_every_key_a_layout_names_is_a_field_of_its_form(form, layout):
-    fields = set(form.field_keys())
+def test_every_key_a_layout_names_is_a_field_of_some_version_of_its_form(form, layout):
+    fields = {k for f in versions(form) for k in f.field_keys()}
     assert set(layout.keys()) - fields == set()
     assert set(layout.not_printed) - fields == set()
-    groups = {item.key for item in form.items if isinstance(item, Group)}
+    groups = {item.key for f in versions(form) for item in f.items if isinstance(item, Group)}
     assert set(layout.groups()) <= groups
 
 
 @pytest.mark.parametrize(("form", "layout"), DOCUMENTS)
-def test_every_field_is_printed_or_listed_as_not_printed(form, layout):
-    printed = set(layout.keys()) | {f.key for f in layout.unplaced(form)}  # unplaced: a row at its section's end
-    assert set(form.field_keys()) - printed - set(layout.not_printed) == set()
-    assert printed & set(layout.not_printed) == set(), "a field both printed and listed as not printed"
+def test_every_field_of_every_version_is_printed_or_listed_as_not_printed(form, layout):
+    for at in versions(form):
+        printed = set(layout.keys()) | {f.key for f in layout.unplaced(at)}  # unplaced: a row at its section's end
+        assert set(at.field_keys()) - printed - set(layout.not_printed) == set()
+        assert printed & set(layout.not_printed) == set(), "a field both printed and listed as not printed"
+
+
+def test_next_years_form_prints_its_own_labels_choices_and_fields(read):
+    """The made-up 2025 对接表 (tests/campaigns/forms_2025): 法人代表 renamed 法定代表人, 上年度研发投入 added,
+    传真 removed, 企业性质's options changed; the layout (bot/documents/sme_match.py) is not touched."""
+    form = NEXT_SME.at(2)
+    answers = {**{k: v for k, v in SME_ANSWERS.items() if k != "fax"}, "rd_expense": "260", "ownership": "私营"}
+    doc = read(render_document(form, sme_match.LAYOUT, answers))
+    cells = [c for r in doc.rows() for c in r]
+    assert doc.beside("法定代表人") == "李四" and "法人代表" not in cells
+    assert "传真" not in cells
+    assert doc.beside("上年度研发投入(万元)") == "260"
+    firsts = [r[0] for r in doc.rows()]
+    assert firsts.index("上年度研发投入(万元)") == firsts.index("二、企业概况") - 1  # its section's last row
+    assert ticks(doc.beside("企业性质")) == (["私营"], ["国有", "集体", "混合所有制", "外资"])
+    # the 传真 row's columns went to 电子邮箱's answer: the row is still the table's six columns
+    email_row = next(r for r in doc.table.rows if any(c.text == "电子邮箱" for c in r.cells))
+    assert len(email_row.cells) == 6 and [c.text for c in unique_cells(email_row)] == ["电子邮箱", SME_ANSWERS["email"]]
+    assert read(NEXT_SME.at(2).render(answers)).rows() == doc.rows()  # the way the bot calls it
+
+
+def test_last_years_paper_printed_from_next_years_form_file_is_byte_for_byte_the_same():
+    assert body_hash(NEXT_SME.at(1).render(SME_ANSWERS)) == PINNED["sme_match"]
+    assert body_hash(render_document(NEXT_SME.at(1), sme_match.LAYOUT, SME_ANSWERS)) == PINNED["sme_match"]
+
+
+def test_a_removed_field_of_a_group_leaves_its_cells_out(read):
+    form = dataclasses.replace(sme_match_form.FORM, changes={2: (Remove("items.code"),)})
+    doc = read(render_document(form.at(2), sme_match.LAYOUT, SME_ANSWERS))
+    item_rows = [r for r in doc.rows() if r[0].startswith("事项")]
+    assert item_rows[0] == ["事项1", "事项名称", SME_ANSWERS["items"][0]["name"]]
+    assert "代码" not in [c for r in doc.rows() for c in r]
 
 
 def test_a_choice_added_to_the_form_is_ticked_in_the_docx(read):

@@ -80,7 +80,7 @@ async def test_a_render_process_is_replaced_after_its_share_of_documents(pool, m
     assert pool.pids() == [second]
 
 
-def stuck(answers):  # a renderer that never finishes, as a render process stuck in swap would look
+def stuck(answers, form=None):  # a renderer that never finishes, as a render process stuck in swap would look
     import time
 
     time.sleep(3600)

@@ -68,8 +68,9 @@ async def test_next_years_campaign_gets_new_forms_and_last_years_stay_with_their
     app.store.forget()  # as admin does after saving: this process sees the new campaign at once
     await c.send("菜单")
     await c.click("对接表")
-    assert c.last.screen == "start" and "2027年度上海" in c.text and "沿用上次的企业信息？" in c.text
-    await c.click("全部沿用")
+    assert c.last.screen == "start" and "2027年度上海" in c.text and "您已确认过2024年度的《对接表》" in c.text
+    assert [b.label for b in c.last.buttons] == ["沿用2024年度《对接表》的答案（24项）", "逐项核对"]  # not 去年: 2024
+    await c.click("沿用2024年度")
     subs = await app.store.hot.submissions(c_user_id := (await app.store.user("test", "u1")).id, "sme_match")
     assert len(subs) == 2 and subs[0].campaign_id == "2024-shanghai" and subs[0].status == "complete"
     assert subs[1].status == "draft" and c_user_id

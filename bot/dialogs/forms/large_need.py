@@ -64,6 +64,6 @@ FORM = Form(
                                     "需达到效果：适配电池外壳，成本控制在 XX 内\n时间要求：1 年\n拟采取的合作方式：项目委托")),
               )),
         Field("no_secret", N_("所有需求均不得涉密"), N_("请确认以上需求均不涉密"),
-              choices=(Choice(N_("确认"), N_("确认，均不涉密")),), section=NEEDS),
+              choices=(Choice(N_("确认"), N_("确认，均不涉密")),), section=NEEDS, carries=False),
     ),
 )

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 from bot.campaigns import status as campaigns
 from bot.catalogue import chat
 from bot.dialogs import actions as a
-from bot.dialogs import printed
+from bot.dialogs import carry, printed
 from bot.dialogs import walker as w
 from bot.dialogs.fields import Choice, Group
 from bot.dialogs.results import Ok
@@ -55,6 +55,45 @@ def is_new(s: FormSession) -> bool:
     return not [k for k in s.answers if not k.startswith("_") and k not in made_with]
 
 
+# How a change to the form since the earlier year reads (bot/dialogs/carry.py Changed.kind).
+TOLD = {"added": N_("新增：{label}"), "renamed": N_("{old} 改为 {label}"), "removed": N_("不再填写：{label}"),
+        "choices": N_("{label}：选项有变化")}
+
+
+def carried_facts(s: FormSession) -> list[tuple[w.Step, Any]]:
+    """Last year's answers that carry over into this form (bot/dialogs/carry.py), as the steps they answer
+    once taken (a condition they meet is counted: 所属行业（细分） after 所属行业)."""
+    taken = s.carried()
+    if not taken:
+        return []
+    merged = {**taken, **s.answers}
+    return [(x, taken[x.path]) for x in w.steps(s.form, merged) if not x.is_more and x.path in taken
+            and not w.has_value(s.answers, x.path)]
+
+
+def _carry_lines(s: FormSession, facts: list[tuple[w.Step, Any]], this_year: int | None,
+                 ) -> tuple[list[str], list[Option]]:
+    """The offer to take the earlier year's answers over: the answers, what changed in the form since, and
+    two buttons (all at once; one by one)."""
+    ctx, t = s.ctx, s.ctx.t
+    info = s.answers.get(carry.CARRIED) or {}
+    year = info.get("year")
+    title = t(s.form.short_title)
+    lines = [t(N_("您已确认过{year}年度的《{title}》。以下{n}项答案今年不变，可以一次沿用，之后只问新增或有变化的问题："),
+               year=year, title=title, n=len(facts))]
+    lines += [f"{ctx.label(x.field.label)}：{shorten(s.show(v, x.field))}" for x, v in facts[:12]]
+    if len(facts) > 12:
+        lines.append(t(N_("……共{n}项"), n=len(facts)))
+    told = carry.changed(s.declared, int(info.get("version") or 1), s.form.version)
+    if told:
+        lines.append(t(N_("今年的表格有变化：")))
+        lines += ["· " + t(TOLD[c.kind], label=ctx.label(c.label), old=ctx.label(c.old_label)) for c in told]
+    take = (t(N_("沿用去年《{title}》的答案（{n}项）"), title=title, n=len(facts))
+            if year is None or this_year is None or this_year - int(year) == 1 else
+            t(N_("沿用{year}年度《{title}》的答案（{n}项）"), year=year, title=title, n=len(facts)))
+    return lines, [(take, a.StartForm("carry")), (t(N_("逐项核对")), a.StartForm("each"))]
+
+
 def profile_facts(s: FormSession) -> list[tuple[w.Step, Any]]:
     """The firm's facts kept from its earlier forms that this form asks, with their values."""
     return [(x, v) for x in s.steps() if not x.is_more and not w.has_value(s.answers, x.path)
@@ -85,14 +124,18 @@ async def start(s: FormSession, prefix: str = "", *, always: bool = False) -> Re
         lines.append(t(N_("《{title}》：{campaign}（{number}）"), title=title, campaign=campaign.short_name,
                        number=campaign.number))
         lines.append(campaigns.deadline_line(ctx.lang, campaign, s.form.id, ctx.now()))
+    last_year = carried_facts(s)
     facts = profile_facts(s)
-    if not (late or len(facts) >= 2 or always):
+    if not (late or last_year or len(facts) >= 2 or always):
         return question(s, "\n".join(x for x in lines if x))
     s.state.screen = Screen.START
     if campaign is None:
         lines.append(t(N_("《{title}》"), title=title))
     options: list[Option] = []
-    if len(facts) >= 2:
+    if last_year:
+        more, options = _carry_lines(s, last_year, campaign.year if campaign is not None else None)
+        lines += more
+    elif len(facts) >= 2:
         lines.append(t(N_("沿用上次的企业信息？（{n}项）"), n=len(facts)))
         lines += [f"{ctx.label(x.field.label)}：{shorten(s.show(v, x.field))}" for x, v in facts[:12]]
         if len(facts) > 12:

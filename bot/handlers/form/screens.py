@@ -13,6 +13,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, ClassVar
 
 from bot.dialogs import actions as a
+from bot.dialogs import carry
 from bot.dialogs import walker as w
 from bot.dialogs.state import Screen
 from bot.handlers import navigate
@@ -22,6 +23,7 @@ from bot.handlers.form.confirm import confirm
 from bot.handlers.form.draw import (
     Shown,
     ask_cancel,
+    carried_facts,
     edit_list,
     prefixed,
     preview,
@@ -109,6 +111,14 @@ class StartScreen(FormScreen):
         if campaign is not None and campaign.year not in prefs.get("went_on", []):
             # they chose to go on with this (past) year's programme: its other forms do not ask again
             s.ctx.tx.update_prefs(went_on=[*prefs.get("went_on", []), campaign.year])
+        if act.how == "carry":  # the earlier year's answers that carry over, all at once
+            last_year = carried_facts(s)
+            for x, value in last_year:
+                w.set_value(s.answers, x.path, value)
+            s.answers.pop(carry.CARRIED, None)
+            s.save()
+            return question(s, s.ctx.t(N_("✓ 已沿用{n}项答案，只需再回答新增或有变化的问题；可随时回复“修改”更改。"),
+                                       n=len(last_year)))
         if act.how == "all":
             taken = 0
             for x, value in profile_facts(s):
