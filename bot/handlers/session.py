@@ -274,18 +274,19 @@ class FormSession:
 
 async def kept_documents(settings: Settings, store: Store, user_id: int, sub: SubmissionLike) -> list[Document]:
     """The files a confirm kept for a submission (its .docx, and PDF where one was made): from the database
-    (through the local folder, its cache: storage/file_models.py), else — a form confirmed before the files
-    were stored there — from the folder alone."""
+    (through the local folder, its cache: storage/file_models.py), and those only in the folder — kept
+    before the files were stored in the database."""
     folder = settings.documents_dir / str(user_id)
     prefix = f"{sub.id}-"
-    paths: list[Path] = []
+    found: dict[str, Path] = {}
     for row in await stored.listed(store, DOCUMENT, user_id, sub.id):
         path = await stored.local_copy(store, settings.documents_dir, DOCUMENT, row.name, row.sha256)
-        if path is not None and path.suffix in (".docx", ".pdf"):
-            paths.append(path)
-    if not paths:
-        paths = await asyncio.to_thread(
-            lambda: [p for p in sorted(folder.glob(f"{prefix}*")) if p.suffix in (".docx", ".pdf") and p.is_file()])
+        if path is not None:
+            found[path.name] = path
+    local = await asyncio.to_thread(lambda: [p for p in folder.glob(f"{prefix}*") if p.is_file()])
+    for path in local:
+        found.setdefault(path.name, path)
+    paths = [found[n] for n in sorted(found) if found[n].suffix in (".docx", ".pdf")]
     return [Document(path.name.removeprefix(prefix), await asyncio.to_thread(path.read_bytes), path,
                      PDF_MIME if path.suffix == ".pdf" else DOCX_MIME)
             for path in paths]
