@@ -255,13 +255,15 @@ class FormSession:
     def filename(self, suffix: str | None = None) -> str:
         return document_filename(self.form, self.answers, suffix)
 
-    def document(self, filename: str, data: bytes, mime: str = DOCX_MIME) -> Document:
+    def document(self, filename: str, data: bytes, mime: str = DOCX_MIME, *, keep: bool = True) -> Document:
         """A finished document, kept in the database with the confirm's commit (any process hands it out)
-        and under the user's folder, its cache, where `kept_documents` finds it again."""
+        and under the user's folder, its cache, where `kept_documents` finds it again. `keep=False`: in
+        the folder only (the review's picture of page 1, made again at the confirm)."""
         name = f"{self.ctx.tx.user.id}/{self.sub.id}-{filename}"
         path = self.ctx.settings.documents_dir / str(self.ctx.tx.user.id) / f"{self.sub.id}-{filename}"
         self.ctx.writes.append(FileWrite(path, data))
-        self.ctx.tx.keep_file(DOCUMENT, name, data, mime, self.sub.id)
+        if keep:
+            self.ctx.tx.keep_file(DOCUMENT, name, data, mime, self.sub.id)
         return Document(filename=filename, data=data, path=path, mime=mime)
 
     def show(self, value: Any, field: Field | None = None) -> str:
