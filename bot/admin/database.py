@@ -10,8 +10,9 @@ commits during the copy is in it whole or not at all). The copy is checked (inte
 called done. `restore` checks the file first (an SQLite database of this bot's), keeps the database it
 replaces beside it (`<name>.before-restore-<time>`), asks (or --yes), then brings the schema up to date.
 
-Only the database: the documents and the files users sent are plain files under the data folder
-(documents/, files/), written atomically, and are copied as files (cp -a, rsync). PostgreSQL has its own
+Only the database: the documents and the files users sent are in it (`stored_files`) since migration
+0009; those kept before are plain files under the data folder (documents/, files/), written atomically,
+and are copied as files (cp -a, rsync). PostgreSQL has its own
 tools (pg_dump / pg_restore, README "Deployment").
 """
 
