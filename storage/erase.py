@@ -1,9 +1,9 @@
 """删除我的数据: everything the bot keeps of one user, gone in one transaction.
 
-The user's answers (submissions), documents, received files' records, conversation, retry records,
+The user's answers (submissions), documents, the stored documents and received files (`stored_files`), conversation, retry records,
 reminders, outbox, the channel's bookkeeping and page links, and the user row itself. A 需求 an admin
 published in the 需求目录 from the firm's 需求表 stays in the catalogue (it is the ministry's list now),
-unlinked from the deleted submission. The files on disk are the caller's (bot/engine.py) to remove.
+unlinked from the deleted submission. The files on disk (the cache of `stored_files`) are the caller's (bot/engine.py) to remove.
 """
 
 from __future__ import annotations

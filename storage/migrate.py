@@ -25,6 +25,7 @@ import storage.catalogue_models  # noqa: F401
 import storage.channel_models  # noqa: F401
 import storage.console_models  # noqa: F401
 import storage.copy_models  # noqa: F401
+import storage.file_models  # noqa: F401
 import storage.link_models  # noqa: F401
 import storage.models  # noqa: F401
 import storage.render_models  # noqa: F401

@@ -6,8 +6,8 @@ One row per (submission, version): the version is the digest of the form and its
 result once (`ON CONFLICT DO NOTHING`: a job run twice, its first worker killed after storing, stores one
 row), drops the rows of older versions of the same submission and every row older than `KEEP` in the
 same statement, and says so on NOTIFY channel `RENDERED` (payload `submission:version:ok|failed`). The
-rows are a hand-over, not the archive (the confirming bot writes the files under the data folder and
-`documents`): a confirm that finds none makes them again. 删除我的数据 removes a user's rows with their
+rows are a hand-over, not the archive (the confirming bot stores the files in `stored_files`,
+storage/file_models.py, and its data folder): a confirm that finds none makes them again. 删除我的数据 removes a user's rows with their
 submissions (storage/erase.py deletes every table's rows that name a submission), and a worker that
 finishes after that stores nothing (the foreign key).
 

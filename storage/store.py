@@ -25,6 +25,7 @@ from bot.messages import Reply, reply_from_dict, reply_to_dict
 from storage.hot import (
     Commit,
     Conflict,
+    FileRow,
     HotPath,
     Loaded,
     SubRow,
@@ -96,6 +97,7 @@ class UserTx:
         self._outbox_waiting = loaded.outbox
         self._outbox_upto: int | None = None
         self._replies: list[Reply] | None = None
+        self._files: dict[tuple[str, str], FileRow] = {}
         if loaded.submission is not None:
             self._subs[loaded.submission.id] = loaded.submission
 
@@ -163,6 +165,11 @@ class UserTx:
             self._outbox_upto = max(rid for rid, _ in rows)
         return [reply_from_dict(d) for _rid, replies in rows for d in replies]
 
+    def keep_file(self, kind: str, name: str, data: bytes, mime: str, submission_id: int | None) -> None:
+        """Store a file with this message's commit (storage/file_models.py): `name` is its path under its
+        folder, as it is written there too (the folder is a cache of these rows)."""
+        self._files[(kind, name)] = FileRow.of(kind, name, submission_id, mime, data)
+
     def remember(self, replies: Sequence[Reply]) -> None:
         """Keep the replies with the delivery's id: a retried delivery gets them again."""
         self._replies = list(replies)
@@ -190,7 +197,7 @@ class UserTx:
         return Commit(user_id=self.user.id, version=self.version, state=dumps(self.state), now=utcnow(),
                       user=(self.user.language, dumps(self.user.prefs or {})) if self._user_dirty else None,
                       subs=writes, processed=processed, outbox_upto=self._outbox_upto,
-                      outbox_owner=(self.user.channel, self.user.external_id))
+                      outbox_owner=(self.user.channel, self.user.external_id), files=list(self._files.values()))
 
     async def commit(self) -> bool:
         """Write everything; False when another process wrote this user's conversation first (nothing

@@ -10,8 +10,9 @@ commits during the copy is in it whole or not at all). The copy is checked (inte
 called done. `restore` checks the file first (an SQLite database of this bot's), keeps the database it
 replaces beside it (`<name>.before-restore-<time>`), asks (or --yes), then brings the schema up to date.
 
-Only the database: the documents and the files users sent are plain files under the data folder
-(documents/, files/), written atomically, and are copied as files (cp -a, rsync). PostgreSQL has its own
+Only the database: the documents and the files users sent are in it (`stored_files`) since migration
+0010; those kept before are plain files under the data folder (documents/, files/), written atomically,
+and are copied as files (cp -a, rsync). PostgreSQL has its own
 tools (pg_dump / pg_restore, README "Deployment").
 """
 
@@ -103,7 +104,8 @@ async def cmd_backup(store: Store, args: argparse.Namespace, now: datetime, out:
         raise AdminError(f"文件已存在，不覆盖：{target}")
     await asyncio.to_thread(copy_database, live, target)
     print(f"已备份数据库 {live} → {target}（{target.stat().st_size:,} 字节，校验通过）", file=out)
-    print(f"文件与表格另在 {live.parent / 'documents'} 和 {live.parent / 'files'}，请一并复制。", file=out)
+    print(f"生成的表格和用户发送的文件已在数据库中；此前保存的仍在 {live.parent / 'documents'} 和 "
+          f"{live.parent / 'files'}，请一并复制。", file=out)
     return 0
 
 

@@ -9,11 +9,12 @@ campaign has no district offices). Anything else is not found, whatever the URL.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -26,8 +27,14 @@ from bot.dialogs.fields import Field, Form, Group
 from bot.dialogs.forms import FORMS
 from bot.domain.industries import industry
 from bot.domain.places import place_parts
+from bot.handlers.session import kept_documents
+from bot.messages import PDF_MIME
 from storage.console_models import Officer, ReviewEvent
+from storage.file_models import EVIDENCE, local_copy
 from storage.models import Submission
+
+if TYPE_CHECKING:
+    from storage.store import Store
 
 STATE_NAMES = {"draft": "填写中", "complete": "已填完待报送", "submitted": "已盖章报送", "received": "已收到纸质件",
                "approved": "初审通过", "returned": "退回"}
@@ -242,26 +249,34 @@ class FileRef:
     kind: str  # "pdf" | "docx" | "file"
 
 
-def documents_of(settings: Settings, user_id: int, sub: Submission) -> list[FileRef]:
+async def documents_of(settings: Settings, store: Store, user_id: int, sub: Submission) -> list[FileRef]:
     """The files kept for a submission: its .docx and PDF (stored as "<submission id>-<name>" in the
-    user's folder, as bot.handlers.session keeps them) and the evidence files the firm sent."""
-    out: list[FileRef] = []
-    folder = Path(settings.documents_dir) / str(user_id)
-    prefix = f"{sub.id}-"
-    if folder.is_dir():
-        for path in sorted(folder.glob(f"{prefix}*")):
-            if path.suffix in (".docx", ".pdf") and path.is_file():
-                out.append(FileRef(path.name.removeprefix(prefix), path, path.suffix[1:]))
-    root = (Path(settings.files_dir) / str(user_id)).resolve()
+    user's folder, as bot.handlers.session keeps them) and the evidence files the firm sent — the
+    database's copies through this process's data folder (storage/file_models.py), or, kept before they
+    were stored there, the folder's own."""
+    out: list[FileRef] = [FileRef(doc.filename, doc.path, "pdf" if doc.mime == PDF_MIME else "docx")
+                          for doc in await kept_documents(settings, store, user_id, sub) if doc.path is not None]
+    files_dir = Path(settings.files_dir)
+    root = (files_dir / str(user_id)).resolve()
     for item in (sub.answers or {}).get("_files") or []:
-        try:
-            path = Path(item["path"]).resolve()
-        except (KeyError, TypeError):
+        if not isinstance(item, dict) or not item.get("filename"):
             continue
-        if root in path.parents and path.is_file():
-            out.append(FileRef(str(item.get("filename") or path.name), path,
-                               "pdf" if path.suffix.lower() == ".pdf" else "file"))
+        name = str(item["filename"])
+        path = await local_copy(store, files_dir, EVIDENCE, f"{user_id}/{sub.id}/{name}")
+        if path is None:  # kept where an older version of the bot wrote it
+            path = await asyncio.to_thread(_kept_at, root, item.get("path"))
+            if path is None:
+                continue
+        out.append(FileRef(name, path, "pdf" if path.suffix.lower() == ".pdf" else "file"))
     return out
+
+
+def _kept_at(root: Path, where: Any) -> Path | None:
+    try:
+        path = Path(where).resolve()
+    except TypeError:
+        return None
+    return path if root in path.parents and path.is_file() else None
 
 
 async def events_of(session: AsyncSession, submission_ids: Sequence[int]) -> dict[int, list[ReviewEvent]]:

@@ -240,7 +240,7 @@ class Console:
             cards.append({
                 "sub": sub, "form": form, "title": firms.title_of(sub),
                 "sections": firms.answer_sections(form.at(sub.form_version), sub.answers or {}),
-                "files": firms.documents_of(self.settings, firm.user_id, sub),
+                "files": await firms.documents_of(self.settings, self.store, firm.user_id, sub),
                 "events": events.get(sub.id, []),
                 "deadline": d, "left": None if d is None else days_left(d, now, firm.campaign.tz),
                 "deadline_text": firm.campaign.deadline_text(sub.form_id),
@@ -281,7 +281,8 @@ class Console:
         if sub is None:
             raise web.HTTPNotFound()
         name = request.match_info["name"]
-        ref = next((f for f in firms.documents_of(self.settings, firm.user_id, sub) if f.name == name), None)
+        ref = next((f for f in await firms.documents_of(self.settings, self.store, firm.user_id, sub)
+                    if f.name == name), None)
         if ref is None:
             raise web.HTTPNotFound(text="文件不存在。", headers=HEADERS)
         mime = {"pdf": "application/pdf",

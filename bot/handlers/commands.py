@@ -71,7 +71,7 @@ async def files_reply(ctx: Ctx) -> Reply | None:
     """文件: the documents of every finished form again (fresh download links where a channel needs
     them, e.g. after a link expired); None when there are none yet."""
     docs = [doc for subs in latest_per_item(await ctx.tx.submissions()).values() for sub in subs
-            if sub.status != "draft" for doc in kept_documents(ctx.settings, ctx.tx.user.id, sub)]
+            if sub.status != "draft" for doc in await kept_documents(ctx.settings, ctx.tx.store, ctx.tx.user.id, sub)]
     if not docs:
         return None
     names = "\n".join(f"· {d.filename}" for d in docs)

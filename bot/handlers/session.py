@@ -4,11 +4,14 @@ The screens (bot/handlers/form/) draw and handle; this binds a `Form` to a submi
 the steps are computed once per message (and again only after an answer changes them), an accepted
 answer clears what was derived from it, runs the form's cross-field rules and is kept in the profile.
 Nothing here touches a file or the network: where a file is to be written, the screen names it in
-`ctx.writes` and the engine writes it before the message's commit.
+`ctx.writes` and the engine writes it before the message's commit (its bytes go into the database with
+that commit: `UserTx.keep_file`).
 """
 
 from __future__ import annotations
 
+import asyncio
+import mimetypes
 import re
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -30,10 +33,13 @@ from bot.domain.charcount import count_chars
 from bot.handlers.context import Ctx, FileWrite
 from bot.i18n import N_
 from bot.messages import DOCX_MIME, PDF_MIME, Document
+from storage import file_models as stored
+from storage.file_models import DOCUMENT, EVIDENCE
 from storage.hot import SubmissionLike, SubRow
 
 if TYPE_CHECKING:
     from bot.campaigns.model import Campaign
+    from storage.store import Store
 
 _UNSAFE = re.compile(r'[\\/:*?"<>|\s\x00-\x1f]+')
 
@@ -234,6 +240,8 @@ class FormSession:
             n += 1
             name = f"{stem}-{n}{suffix}"
         self.ctx.writes.append(FileWrite(folder / name, data))
+        self.ctx.tx.keep_file(EVIDENCE, f"{self.ctx.tx.user.id}/{self.sub.id}/{name}", data,
+                              mimetypes.guess_type(name)[0] or "application/octet-stream", self.sub.id)
         files.append({"filename": name, "path": str(folder / name)})
         self.answers["_files"] = files
         self.save()
@@ -257,10 +265,15 @@ class FormSession:
     def filename(self, suffix: str | None = None) -> str:
         return document_filename(self.form, self.answers, suffix)
 
-    def document(self, filename: str, data: bytes, mime: str = DOCX_MIME) -> Document:
-        """A finished document, kept under the user's folder where `kept_documents` finds it again."""
+    def document(self, filename: str, data: bytes, mime: str = DOCX_MIME, *, keep: bool = True) -> Document:
+        """A finished document, kept in the database with the confirm's commit (any process hands it out)
+        and under the user's folder, its cache, where `kept_documents` finds it again. `keep=False`: in
+        the folder only (the review's picture of page 1, made again at the confirm)."""
+        name = f"{self.ctx.tx.user.id}/{self.sub.id}-{filename}"
         path = self.ctx.settings.documents_dir / str(self.ctx.tx.user.id) / f"{self.sub.id}-{filename}"
         self.ctx.writes.append(FileWrite(path, data))
+        if keep:
+            self.ctx.tx.keep_file(DOCUMENT, name, data, mime, self.sub.id)
         return Document(filename=filename, data=data, path=path, mime=mime)
 
     def show(self, value: Any, field: Field | None = None) -> str:
@@ -271,13 +284,24 @@ class FormSession:
         return next((i for i in self.form.items if isinstance(i, Group) and i.key == key), None)
 
 
-def kept_documents(settings: Settings, user_id: int, sub: SubmissionLike) -> list[Document]:
-    """The files a confirm kept for a submission (its .docx, and PDF where one was made)."""
+async def kept_documents(settings: Settings, store: Store, user_id: int, sub: SubmissionLike) -> list[Document]:
+    """The files a confirm kept for a submission (its .docx, and PDF where one was made): from the database
+    (through the local folder, its cache: storage/file_models.py), and those only in the folder — kept
+    before the files were stored in the database."""
     folder = settings.documents_dir / str(user_id)
     prefix = f"{sub.id}-"
-    return [Document(path.name.removeprefix(prefix), path.read_bytes(), path,
+    found: dict[str, Path] = {}
+    for row in await stored.listed(store, DOCUMENT, user_id, sub.id):
+        path = await stored.local_copy(store, settings.documents_dir, DOCUMENT, row.name, row.sha256)
+        if path is not None:
+            found[path.name] = path
+    local = await asyncio.to_thread(lambda: [p for p in folder.glob(f"{prefix}*") if p.is_file()])
+    for path in local:
+        found.setdefault(path.name, path)
+    paths = [found[n] for n in sorted(found) if found[n].suffix in (".docx", ".pdf")]
+    return [Document(path.name.removeprefix(prefix), await asyncio.to_thread(path.read_bytes), path,
                      PDF_MIME if path.suffix == ".pdf" else DOCX_MIME)
-            for path in sorted(folder.glob(f"{prefix}*")) if path.suffix in (".docx", ".pdf")]
+            for path in paths]
 
 
 # -- opening a form -----------------------------------------------------------------------------------

@@ -32,6 +32,7 @@ from typing import TYPE_CHECKING
 from aiohttp import web
 
 from bot.web.filenames import content_disposition, download_name
+from storage.file_models import DOCUMENT, local_copy
 
 if TYPE_CHECKING:
     from bot.app import App
@@ -116,9 +117,11 @@ async def _resolve(app: App, token: str) -> Path:
     path = (root / Path(*rel.parts)).resolve()
     if root not in path.parents:
         raise LinkError(403, "bad path")
-    if not path.is_file():
+    # the database's copy (any process made it), through this process's folder
+    local = await local_copy(app.store, root, DOCUMENT, rel.as_posix())
+    if local is None or not local.is_file():
         raise LinkError(404, "gone")
-    return path
+    return local
 
 
 async def _language(app: App, request: web.Request, owner: str) -> str:

@@ -1,4 +1,4 @@
-"""What 我的文件 shows of one user's forms, read from the database and the documents folder.
+"""What 我的文件 shows of one user's forms, read from the database (documents through the folder, their cache).
 
 Each form (the newest of each, one 申请书 per current 事项, as 状态 lists them) with its state as the
 user reads it, the documents its confirm kept (`kept_documents`), the page-1 picture of its PDF (made
@@ -32,6 +32,7 @@ from storage.models import Submission, User
 
 if TYPE_CHECKING:
     from bot.app import App
+    from storage.store import Store
 
 log = logging.getLogger(__name__)
 
@@ -63,10 +64,11 @@ def title_of(lang: str, sub: SubmissionLike) -> tuple[str, str]:
     return gettext(lang, form.title), str(item or "")
 
 
-def documents(settings: Settings, sub: SubmissionLike) -> tuple[Path | None, Path | None]:
-    """The kept PDF and .docx of a submission (None where there is none)."""
+async def documents(settings: Settings, store: Store, sub: SubmissionLike) -> tuple[Path | None, Path | None]:
+    """The kept PDF and .docx of a submission (None where there is none), as local files (the database's
+    copies, cached in this process's data folder)."""
     pdf = docx = None
-    for doc in kept_documents(settings, sub.user_id, sub):
+    for doc in await kept_documents(settings, store, sub.user_id, sub):
         if doc.mime == PDF_MIME:
             pdf = doc.path
         else:
@@ -74,7 +76,8 @@ def documents(settings: Settings, sub: SubmissionLike) -> tuple[Path | None, Pat
     return pdf, docx
 
 
-def card(settings: Settings, lang: str, sub: Submission, deadline: str = "", where: str = "") -> Card:
+async def card(settings: Settings, store: Store, lang: str, sub: Submission, deadline: str = "",
+               where: str = "") -> Card:
     assert sub.id is not None, "a card shows a stored submission"
     form = FORMS[sub.form_id]
     state = print_state(sub)
@@ -84,7 +87,7 @@ def card(settings: Settings, lang: str, sub: Submission, deadline: str = "", whe
         done, total, _missing = w.answered_sub(form, sub)
         progress = word(lang, "progress", done=done, total=total)
     note = (sub.status_note or word(lang, "no_note")) if state == "returned" else ""
-    pdf, docx = documents(settings, sub) if state != "draft" else (None, None)
+    pdf, docx = await documents(settings, store, sub) if state != "draft" else (None, None)
     return Card(sub.id, title, item, state, state_name(lang, state), note, progress, pdf, docx,
                 deadline if state in TO_HAND_IN else "", where if state in TO_HAND_IN else "")
 
@@ -103,7 +106,7 @@ async def cards(app: App, user: User | None, lang: str, now: datetime) -> list[C
         campaign = uf.campaign(form_id)
         deadline = deadline_line(lang, campaign, form_id, now)
         where = where_line(lang, uf, campaign, form_id)
-        out.extend(card(app.settings, lang, sub, deadline, where) for sub in subs)
+        out.extend([await card(app.settings, app.store, lang, sub, deadline, where) for sub in subs])
     return out
 
 

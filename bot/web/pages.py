@@ -203,7 +203,8 @@ class Pages:
         rows = review_rows(form, sub.answers, sub.form_version, seen.lang)
         title, item = files.title_of(seen.lang, sub)
         state = print_state(sub)
-        pdf, docx = files.documents(self.app.settings, sub) if state != "draft" else (None, None)
+        pdf, docx = (await files.documents(self.app.settings, self.app.store, sub) if state != "draft"
+                     else (None, None))
         notes = [gettext(seen.lang, n) for n in form.notes]
         return self.page("review.html", seen.lang, title=title, item=item, state=state,
                          state_name=state_name(seen.lang, state), note=sub.status_note or "", rows=rows,
@@ -213,7 +214,7 @@ class Pages:
         sub = await files.submission_of(self.app, seen.user, request.match_info["sid"])
         if sub is None:
             return self.message(seen.lang, 403, "invalid")
-        pdf, docx = files.documents(self.app.settings, sub)
+        pdf, docx = await files.documents(self.app.settings, self.app.store, sub)
         if pick == "preview":
             png = await files.cached_preview(pdf) if pdf is not None else None
             if png is None:

@@ -32,6 +32,7 @@ import sqlite3
 from storage.hot.contract import (
     Commit,
     Conflict,
+    FileRow,
     HotPath,
     Loaded,
     SubmissionLike,
@@ -50,6 +51,7 @@ from storage.hot.sqlite import SqliteHotPath
 __all__ = [
     "Commit",
     "Conflict",
+    "FileRow",
     "HotPath",
     "Loaded",
     "PgHotPath",

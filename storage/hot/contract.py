@@ -10,6 +10,7 @@ columns (`SUB_COLUMNS`, `sub_row`).
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections import Counter
 from collections.abc import Callable, Sequence
@@ -122,6 +123,22 @@ class SubWrite:
     removed: list[str] | None = None
 
 
+@dataclass(frozen=True, slots=True)
+class FileRow:
+    """A file a message's commit stores with the conversation (table `stored_files`, storage/file_models.py)."""
+
+    kind: str
+    name: str
+    submission_id: int | None
+    mime: str
+    data: bytes
+    sha256: str
+
+    @classmethod
+    def of(cls, kind: str, name: str, submission_id: int | None, mime: str, data: bytes) -> FileRow:
+        return cls(kind, name, submission_id, mime, data, hashlib.sha256(data).hexdigest())
+
+
 @dataclass(slots=True)
 class Commit:
     """One message's writes, applied all or nothing, only if the conversation is still at `version`."""
@@ -135,6 +152,7 @@ class Commit:
     processed: tuple[str, str, str] | None = None  # (channel, key, replies JSON)
     outbox_upto: int | None = None  # mark the user's waiting outbox rows up to this id delivered
     outbox_owner: tuple[str, str] = ("", "")
+    files: list[FileRow] = field(default_factory=list)  # at a confirm, or an answer that sends a file
 
 
 class HotPath(Protocol):

@@ -142,6 +142,13 @@ class PgHotPath:
             ctes.append(f"o AS (UPDATE outbox SET delivered_at = $2 WHERE channel = {arg(c.outbox_owner[0])} "
                         f"AND external_id = {arg(c.outbox_owner[1])} AND delivered_at IS NULL "
                         f"AND id <= {arg(c.outbox_upto)} AND EXISTS (SELECT 1 FROM c) RETURNING 1)")
+        for i, f in enumerate(c.files):  # a confirm's documents, a received file: only if `c` wrote
+            ctes.append(f"f{i} AS (INSERT INTO stored_files (user_id, submission_id, kind, name, mime, data, sha256, "
+                        f"created_at) SELECT user_id, {arg(f.submission_id)}::integer, {arg(f.kind)}, {arg(f.name)}, "
+                        f"{arg(f.mime)}, {arg(f.data)}::bytea, {arg(f.sha256)}, $2 FROM c "
+                        "ON CONFLICT (kind, name) DO UPDATE SET user_id = excluded.user_id, "
+                        "submission_id = excluded.submission_id, mime = excluded.mime, data = excluded.data, "
+                        "sha256 = excluded.sha256, created_at = excluded.created_at RETURNING 1)")
         if c.processed is not None:
             ctes.append(f"p AS (INSERT INTO processed_messages (channel, message_id, user_id, replies, created_at) "
                         f"SELECT {arg(c.processed[0])}, {arg(c.processed[1])}, user_id, {arg(c.processed[2])}::jsonb, "

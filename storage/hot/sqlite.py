@@ -378,6 +378,14 @@ class SqliteHotPath:
                 n += 1
                 conn.execute("UPDATE outbox SET delivered_at = ? WHERE channel = ? AND external_id = ? "
                              "AND delivered_at IS NULL AND id <= ?", (ts, *c.outbox_owner, c.outbox_upto))
+            for f in c.files:  # a confirm's documents, a received file: stored with the form that names them
+                n += 1
+                conn.execute("INSERT INTO stored_files (user_id, submission_id, kind, name, mime, data, sha256, "
+                             "created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (kind, name) DO UPDATE SET "
+                             "user_id = excluded.user_id, submission_id = excluded.submission_id, "
+                             "mime = excluded.mime, data = excluded.data, sha256 = excluded.sha256, "
+                             "created_at = excluded.created_at",
+                             (c.user_id, f.submission_id, f.kind, f.name, f.mime, f.data, f.sha256, ts))
             if c.processed is not None:
                 n += 1
                 conn.execute("INSERT INTO processed_messages (channel, message_id, user_id, replies, created_at) "

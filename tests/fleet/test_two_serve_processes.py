@@ -15,18 +15,15 @@ them (deploy/Caddyfile). One follower's messages go to A and B in turn, and:
   `login_attempts`, 5 a login name in 15 minutes);
 - SIGTERM to A while a message of the user is in A's hands (held, deterministically, behind a row lock
   the test takes on the user's `channel_states` row): A stops listening, answers that message, keeps its
-  effect and exits 0; B alone carries on with the same user and sees that effect.
+  effect and exits 0; B alone carries on with the same user and sees that effect;
+- a confirm's documents open on both: the download link the confirming process made serves the same
+  bytes on the other (which had never seen the file: it takes it from the database's `stored_files` and
+  keeps it in its own data folder, its cache), 文件 there lists it, and the console's firm page on both
+  lists it (storage/file_models.py; the files a user sends (佐证材料) are stored the same way).
 
-What IS kept per process (the documents and the deliveries in progress, asserted here so that a change
-to them shows), and what is no longer:
+What IS kept per process (the deliveries in progress, asserted here so that a change to them shows), and
+what is no longer:
 
-- Documents: a confirm writes the form's .docx (and PDF) under the data folder of the process that took
-  the confirm (JIEBANG_DATA_DIR/documents/<user>/); the files a user sends (佐证材料) likewise go under
-  JIEBANG_DATA_DIR/files/. The download link in that reply (/files/<signed token>) opens only there: on the
-  other process it is the 404 page; 文件 there answers 还没有生成的文件 (a user who confirmed a form is told
-  there is none); the console's firm page there lists no document. With one data folder shared by every
-  process (deploy/: one machine, /var/lib/jiebang) nobody meets this; processes on several machines need
-  that folder on shared storage.
 - Locks: one user's messages are taken one at a time by an asyncio lock in each process (the engine's and
   the channel's); across processes the order rows (bot/adapters/wechat/order.py) and the conversation's
   version do it, so nothing a user meets depends on the locks being shared.
@@ -263,7 +260,7 @@ async def stored_answers(conn: asyncpg.Connection) -> tuple[int, str, dict]:
     return row["user_id"], row["status"], json.loads(answers) if isinstance(answers, str) else answers
 
 
-async def test_two_serve_processes_share_everything_a_user_needs_but_documents(tmp_path):
+async def test_two_serve_processes_share_everything_a_user_needs(tmp_path):
     db_url, db_name = await _create_pg_database()
     raw_url = db_url.replace("postgresql+asyncpg", "postgresql")
     fleet: list[Serve] = []
@@ -327,7 +324,7 @@ async def test_two_serve_processes_share_everything_a_user_needs_but_documents(t
             async with http.get(f"{other.url}/m/{link_id}") as r:  # the short link itself: 我的文件
                 assert r.status == 200 and "对接表" in await r.text(), other.said(f"/m/<id> {r.status}")
 
-            # -- confirm on the other process: the document is on its disk only ------------------------------
+            # -- confirm on the other process: the document is in the database, so both hand it out ----------
             confirmed = await chat.say(other, "1")
             assert "已生成《中小企业“揭榜”对接表》" in confirmed.text, confirmed.text
             download = re.search(rf"{re.escape(PUBLIC_URL)}/files/\S+", confirmed.text).group(0)
@@ -339,12 +336,16 @@ async def test_two_serve_processes_share_everything_a_user_needs_but_documents(t
                 + [c.text for t in docx.Document(io.BytesIO(body)).tables for row in t.rows for c in row.cells])
             made = list((other.data_dir / "documents" / str(user_id)).glob("*.docx"))
             assert len(made) == 1 and not (maker.data_dir / "documents" / str(user_id)).exists()
-            # per process: the link made by `other` names a file only `other` has
+            # the link made by `other` opens on `maker` too, with the same bytes, now cached there
             async with http.get(at(maker, download)) as r:
-                assert r.status == 404, maker.said(f"download elsewhere {r.status}")
-            assert "还没有生成的文件" in (await chat.say(maker, "文件")).text
-            again = (await chat.say(other, "文件")).text  # where the file is: the list, a fresh link, the menu
-            assert "您的文件（1个）" in again and f"{PUBLIC_URL}/files/" in again and "请选择要填写的表格" in again
+                assert r.status == 200, maker.said(f"download elsewhere {r.status}")
+                assert await r.read() == body
+            cached = list((maker.data_dir / "documents" / str(user_id)).glob("*.docx"))
+            assert [p.name for p in cached] == [p.name for p in made] and cached[0].read_bytes() == body
+            for serve in (maker, other):  # 文件 on both: the list, a fresh link, the menu
+                again = (await chat.say(serve, "文件")).text
+                assert "您的文件（1个）" in again and f"{PUBLIC_URL}/files/" in again and "请选择要填写的表格" in again, \
+                    serve.said(again)
             async with pg(raw_url) as conn:
                 assert (await stored_answers(conn))[1] == "complete"
 
@@ -360,10 +361,10 @@ async def test_two_serve_processes_share_everything_a_user_needs_but_documents(t
             status, queue = await console_get(http, b, "/console/", session)  # A's session, on B
             assert status == 200 and f"浦东 · {officer}" in queue, b.said(f"console {status}")
             assert "上海测试科技有限公司" in queue
-            for serve in (a, b):  # the firm's page on both; its document only where it was made
+            for serve in (a, b):  # the firm's page on both, with its document
                 status, firm = await console_get(http, serve, f"/console/firm/{user_id}", session)
                 assert status == 200 and "上海测试科技有限公司" in firm, serve.said(f"firm page {status}")
-                assert ("上海测试科技有限公司.docx" in firm) == (serve is other), serve.name
+                assert "上海测试科技有限公司.docx" in firm, serve.name
             async with http.post(f"{b.url}/console/logout", data={"csrf": csrf_of(queue)},
                                  headers={"Cookie": f"jiebang_console={session}"}, allow_redirects=False) as r:
                 assert r.status == 302, b.said(f"logout {r.status}")

@@ -359,5 +359,5 @@ async def with_picture(s: FormSession, reply: Reply) -> Reply:
     made = await s.ctx.produce(s.form, s.answers, s.sub.id)
     if made.preview is None:
         return reply
-    return dataclasses.replace(reply, image=s.document(s.filename(".png"), made.preview, PNG_MIME))
+    return dataclasses.replace(reply, image=s.document(s.filename(".png"), made.preview, PNG_MIME, keep=False))
 
