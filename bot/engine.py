@@ -65,7 +65,7 @@ class Engine:
         self.renderer = render_pool(settings.render_processes)  # its process starts at the first review
         # PostgreSQL: render workers make the files (`python -m bot worker`); it connects at the first review
         self.queue = RenderQueue(settings.effective_database_url) if settings.queue_renders else None
-        self._made = ProducedCache(renderer=self.renderer, queue=self.queue)
+        self._made = ProducedCache(renderer=self.renderer, queue=self.queue, making=self.metrics.rendering)
         self._last: tuple[tuple[str, str], float] = (("", ""), 0.0)  # the last message's user, when it ended
 
     def _lock(self, channel: str, user_id: str) -> asyncio.Lock:

@@ -9,15 +9,14 @@ Counting touches memory only: no statement, no I/O, so the engine's one-read-one
 A registry of its own (never prometheus_client's global one) keeps two apps in one process, as in the
 tests, from counting into each other.
 
-Hooks defined here and not yet counted by their owners (the WeChat channel and the document renderer are
-being reworked elsewhere; each is one call where the thing happens):
+Counted where the thing happens:
 
-- `wechat_passive_reply(channel, sent)`: a reply in the HTTP response to WeChat's callback (sent), or one
-  that missed WeChat's 5 s and had to go another way (missed);
-- `wechat_customer_service(channel, errcode)`: a 客服消息 sent; errcode ≠ 0 is also counted as an error, by
-  WeChat's errcode;
-- `render_queue_depth` (a gauge: `.inc()` when a render is asked for, `.dec()` when it is done, or `.set(n)`)
-  and `render_job(seconds)`; `rendering()` is a context manager doing both around one job.
+- `wechat_passive_reply(channel, sent)` (bot/adapters/wechat/callbacks.py): a reply in the HTTP response to
+  WeChat's callback (sent), or one that missed WeChat's 5 s and went through the API instead (missed);
+- `wechat_customer_service(channel, errcode)` (bot/adapters/wechat/delivery.py): a 客服消息 (WeCom: an app
+  message) sent; errcode ≠ 0 is also counted as an error, by WeChat's errcode;
+- `rendering()` (bot/documents/produce.py, around each form's files: made here or by a render worker):
+  `render_queue_depth` while they are awaited, `render_job_seconds` when they are there.
 """
 
 from __future__ import annotations
@@ -63,7 +62,7 @@ class Metrics:
         self.console_logins_refused = Counter("jiebang_console_logins_refused",
                                               "Console logins refused: bad (wrong name or password), limited "
                                               "(too many failures).", ["reason"], registry=r)
-        # hooks, wired by their owners later (see the module's docstring)
+        # WeChat (bot/adapters/wechat/callbacks.py, delivery.py) and the forms' files (bot/documents/produce.py)
         self.wechat_passive_replies = Counter("jiebang_wechat_passive_replies",
                                               "Replies to a WeChat callback: sent in the HTTP response, or missed "
                                               "(too late for it).", ["channel", "outcome"], registry=r)
@@ -74,8 +73,11 @@ class Metrics:
                                                       "Customer-service messages WeChat refused, by its errcode.",
                                                       ["channel", "errcode"], registry=r)
         self.render_queue_depth = Gauge("jiebang_render_queue_depth",
-                                        "Documents asked for and not yet made.", registry=r)
-        self.render_job_seconds = Histogram("jiebang_render_job_seconds", "Time to make one document.",
+                                        "Forms' files this process asked for (a review, a confirm) and has not "
+                                        "got yet: being made here or waiting for a render worker.", registry=r)
+        self.render_job_seconds = Histogram("jiebang_render_job_seconds",
+                                            "From asking for a form's files to having them (.docx, and the PDF "
+                                            "and page 1 where they are made), here or by a render worker.",
                                             buckets=RENDER_BUCKETS, registry=r)
 
     # -- counted now --------------------------------------------------------------------------------------
@@ -92,7 +94,7 @@ class Metrics:
         """`reason`: bad or limited (bot/console/auth.py LoginResult.problem)."""
         self.console_logins_refused.labels(reason).inc()
 
-    # -- hooks ------------------------------------------------------------------------------------------
+    # -- WeChat, the forms' files ---------------------------------------------------------------------------
 
     def wechat_passive_reply(self, channel: str, sent: bool) -> None:
         self.wechat_passive_replies.labels(channel, "sent" if sent else "missed").inc()

@@ -10,9 +10,10 @@
                    set. Neither: 404, nothing to find from outside.
 
 Readiness checks are a list of named async functions (`Probes.checks`), each returning None when fine or a
-short reason: the database answers, and its schema is at the migrations' head (storage/migrate.py). A job
-queue, when the bot has one, adds its own: `probes.add_check("queue", ping)`. The reasons are short and
-carry no connection details; the error itself goes to the log, once when a check starts failing.
+short reason: the database answers, its schema is at the migrations' head (storage/migrate.py), and on
+PostgreSQL the render jobs' queue answers (`queue`). More can be added: `probes.add_check(name, ping)`.
+The reasons are short and carry no connection details; the error itself goes to the log, once when a check
+starts failing.
 """
 
 from __future__ import annotations
@@ -48,6 +49,9 @@ class Probes:
         self.timeout = timeout
         self.checks: list[Check] = checks if checks is not None else [
             Check("database", self.database), Check("migrations", self.migrations)]
+        queue = getattr(app.engine, "queue", None)  # PostgreSQL's render jobs (bot/documents/render_queue.py)
+        if checks is None and queue is not None:
+            self.checks.append(Check("queue", queue.ping))
         self._head: str | None = None
         self._failing: frozenset[str] = frozenset()
         self.draining = False  # `serve` is stopping: send no new work here (the port closes next)

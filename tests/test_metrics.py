@@ -47,3 +47,25 @@ def test_the_exposition_is_prometheus_text_and_openmetrics_when_asked():
             "jiebang_render_queue_depth"} <= names
     body, content_type = m.exposition("application/openmetrics-text; version=1.0.0")
     assert content_type.startswith("application/openmetrics-text") and body.rstrip().endswith(b"# EOF")
+
+
+async def test_a_confirmed_forms_files_are_counted_while_awaited_and_timed(app):
+    """jiebang_render_queue_depth goes back to 0 once the files are there; each form's files are timed
+    once (the review makes them ahead, the confirm takes them: one job, whichever process or worker)."""
+    from bot.testing import ChatClient
+    from tests.conftest import SME_STEPS, past_start
+
+    def seen(name: str) -> float:
+        return app.metrics.registry.get_sample_value(name) or 0.0
+
+    c = ChatClient(app.engine)
+    await c.send("/start")
+    await c.click("中小企业")
+    await c.click("对接表")
+    await past_start(c)
+    await c.fill(SME_STEPS)
+    assert c.last.screen == "review"
+    done = await c.click("确认并生成文件")
+    assert any(r.all_documents() for r in done)
+    assert seen("jiebang_render_job_seconds_count") == 1
+    assert seen("jiebang_render_queue_depth") == 0

@@ -14,6 +14,7 @@ import json
 import logging
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -73,19 +74,24 @@ class ProducedCache:
     review enqueues them, the confirm waits for them, in whichever bot process it arrives; without a
     submission id, or without a queue, they are made here."""
 
-    def __init__(self, size: int = 64, renderer: RenderPool | None = None, queue: Queue | None = None) -> None:
+    def __init__(self, size: int = 64, renderer: RenderPool | None = None, queue: Queue | None = None,
+                 making: Callable[[], AbstractContextManager[object]] | None = None) -> None:
         self.size = size
         self.renderer = renderer
         self.queue = queue
+        # around each form's files while they are made (bot/metrics.py Metrics.rendering: how many are
+        # waiting, how long each took, whether here or by a worker)
+        self.making = making or nullcontext
         self._made: OrderedDict[str, asyncio.Task[Produced]] = OrderedDict()
 
     async def _make(self, form: Form, answers: dict[str, Any], pdf: bool, submission: int | None) -> Produced:
         def here() -> Awaitable[Produced]:
             return produce(form, answers, pdf, self.renderer)
 
-        if self.queue is None or submission is None:
-            return await here()
-        return await self.queue.produce(form, answers, submission, pdf, here)
+        with self.making():
+            if self.queue is None or submission is None:
+                return await here()
+            return await self.queue.produce(form, answers, submission, pdf, here)
 
     def start(self, form: Form, answers: dict[str, Any], pdf: bool = True,
               submission: int | None = None) -> asyncio.Task[Produced]:

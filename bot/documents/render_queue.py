@@ -159,6 +159,13 @@ class RenderQueue:
             w.status = status
             w.woken.set()
 
+    async def ping(self) -> str | None:
+        """For /readyz: None when the queue's table answers (made first if it is not there yet)."""
+        pool = await self._connect()
+        async with pool.acquire() as conn:
+            await conn.fetchval(f"SELECT count(*) FROM {queue_table()} WHERE entrypoint = $1", ENTRYPOINT)
+        return None
+
     async def enqueue(self, job: RenderJob) -> None:
         """Queue a render; older versions' jobs of the same submission are cancelled."""
         from pgqueuer.db import AsyncpgDriver
