@@ -56,7 +56,7 @@ from tests.fakes.wechat_api import FakeWeChatAPI  # noqa: E402
 
 RUN = uuid.uuid4().hex[:6]
 PASSIVE = 5.0  # WeChat's window for a passive reply
-WAIT = 90.0  # the bound on every wait for a reply here
+WAIT = 90.0  # the bound on every wait for a reply here (--wait)
 MADE = re.compile(r": made \(\.docx")
 MADE_AT = re.compile(r"^(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3}) .*: made \(\.docx", re.M)
 
@@ -370,6 +370,8 @@ def table(results: list[dict], users: int) -> None:
 
 
 async def main(args) -> None:
+    global WAIT
+    WAIT = args.wait
     workers = [int(x) for x in args.workers.split(",")]
     pdfs = [x.strip() == "on" for x in args.pdf.split(",")]
     cluster = None
@@ -404,6 +406,8 @@ if __name__ == "__main__":
     parser.add_argument("--users", type=int, default=200, help="WeChat users at once (default 200)")
     parser.add_argument("--workers", default="1,2", help="render workers, one configuration each (default 1,2)")
     parser.add_argument("--pdf", default="off", help="on, off or both as off,on (default off)")
+    parser.add_argument("--wait", type=float, default=WAIT,
+                        help="seconds a user waits for a reply before it counts as lost (default 90)")
     parser.add_argument("--database-url", default="",
                         help="a PostgreSQL to make databases beside; default: a throw-away cluster, fsync on")
     asyncio.run(main(parser.parse_args()))
