@@ -31,6 +31,19 @@ def _int(env: Mapping[str, str], name: str, default: int) -> int:
         raise SettingsError(f"{name}={raw!r}: a whole number is needed (default {default})") from None
 
 
+def _seconds(env: Mapping[str, str], name: str, default: float) -> float:
+    raw = env.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        raise SettingsError(f"{name}={raw!r}: a number of seconds is needed (default {default:g})") from None
+    if value < 0:
+        raise SettingsError(f"{name}={raw!r}: a number of seconds is needed (default {default:g})")
+    return value
+
+
 def _switch(env: Mapping[str, str], name: str, default: bool) -> bool:
     raw = env.get(name, "").strip().lower()
     if not raw:
@@ -107,6 +120,9 @@ class Settings:
     timezone: str = DEFAULT_TIMEZONE
     pdf: bool = True  # a PDF beside each .docx where LibreOffice is installed (JIEBANG_PDF=off: never)
     render_processes: int = 1  # processes that make .docx files (0: a thread of the bot's process)
+    # how long a review waits for its page-1 picture: WeChat takes a reply within 5 s, so a review whose
+    # PDF is not made by then goes without it (the files go on being made for the confirm)
+    review_picture_seconds: float = 2.0
     # On PostgreSQL, the files are made by render workers (`python -m bot worker`) through a job queue in
     # the database; off: in the bot's process as on SQLite (where this setting does nothing)
     render_queue: bool = True
@@ -157,6 +173,7 @@ class Settings:
             timezone=g("JIEBANG_TIMEZONE", "") or DEFAULT_TIMEZONE,
             pdf=g("JIEBANG_PDF", "").strip().lower() not in ("off", "0", "no", "false"),
             render_processes=_int(env, "JIEBANG_RENDER_PROCESSES", 1),
+            review_picture_seconds=_seconds(env, "JIEBANG_REVIEW_PICTURE_SECONDS", 2.0),
             render_queue=_switch(env, "JIEBANG_RENDER_QUEUE", True),
             telegram_token=g("TELEGRAM_TOKEN", ""),
             telegram_api_base_url=g("TELEGRAM_API_BASE_URL", ""),

@@ -89,7 +89,8 @@ async def test_a_menu_takes_the_words_people_type_for_an_option(app):
 
 
 async def test_whole_form_gives_a_docx_with_every_answer(settings):
-    app = await open_app(dataclasses.replace(settings, pdf=True))  # the PDF and the page-1 picture are the point
+    app = await open_app(dataclasses.replace(settings, pdf=True, review_picture_seconds=180.0))  # the PDF and
+    # the page-1 picture are the point (the review waits for it as long as it takes: a cold LibreOffice)
     try:
         await _whole_form_gives_a_docx_with_every_answer(app)
     finally:

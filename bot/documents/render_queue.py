@@ -236,7 +236,21 @@ class RenderQueue:
                 made = await renders.find(conn, job.submission, job.version)
             if made is not None:
                 return made, ""
+        await self.withdraw(job)  # made here now: a worker that picks it later would make them twice
         return None, f"no render worker made them within {WAIT_S:.0f} s"
+
+    async def withdraw(self, job: RenderJob) -> None:
+        """Cancel the job if it is still queued or in hand (the bot makes the files itself instead)."""
+        from pgqueuer.db import AsyncpgDriver
+        from pgqueuer.queries import Queries
+
+        pool = await self._connect()
+        async with pool.acquire() as conn:
+            ids = [r["id"] for r in await conn.fetch(
+                f"SELECT id FROM {queue_table()} WHERE entrypoint = $1 AND dedupe_key = $2",
+                ENTRYPOINT, job.dedupe_key)]
+            if ids:
+                await Queries(AsyncpgDriver(conn)).mark_job_as_cancelled(ids)
 
     async def close(self) -> None:
         if self._listener is not None:

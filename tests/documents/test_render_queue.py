@@ -185,7 +185,8 @@ async def test_a_confirm_hands_over_the_documents_a_worker_made(pg_url, tmp_path
 async def test_the_worker_makes_the_pdf_and_the_picture_the_review_shows(pg_url, tmp_path, workers, caplog):
     """With PDFs on, the review waits for its picture of page 1: the worker's, as are the confirm's PDF."""
     caplog.set_level(logging.INFO, logger="bot.documents.render_queue")
-    app = await open_app(Settings(data_dir=tmp_path / "data", database_url=pg_url, pdf=True))
+    app = await open_app(Settings(data_dir=tmp_path / "data", database_url=pg_url, pdf=True,
+                                  review_picture_seconds=180.0))
     conn = await connect(pg_url)
     try:
         workers(pg_url, pdf=True)
@@ -423,4 +424,47 @@ async def test_admin_migrate_makes_the_job_queue_on_postgresql(pg_url, tmp_path)
     try:
         assert await conn.fetchval("SELECT count(*) FROM pgqueuer") == 0
     finally:
+        await conn.close()
+
+
+async def test_a_job_the_bot_stopped_waiting_for_is_withdrawn_not_made_twice(pg_url, tmp_path, workers,
+                                                                             monkeypatch):
+    """A worker busy with another form; the bot stops waiting (WAIT_S) and makes the files itself: its job is
+    cancelled, so the worker never makes them a second time (at 200 users, 1 worker, PDFs on, 62 forms were
+    made twice, each bot process starting a LibreOffice of its own on cores already full)."""
+    await upgrade(pg_url)
+    conn = await connect(pg_url)
+    queue = RenderQueue(pg_url)
+    gate = tmp_path / "gate"
+    try:
+        busy = await a_submission(conn)
+        waited = await conn.fetchval("INSERT INTO submissions (user_id, form_id, status, answers, form_version, "
+                                     "created_at, updated_at) SELECT user_id, 'sme_match', 'draft', '{}', 1, now(), "
+                                     "now() FROM submissions WHERE id = $1 RETURNING id", busy)
+        w = workers(pg_url, gate)
+        await until(lambda: workers_connected(conn), "the worker is connected")
+        held = job_of(FORM, ANSWERS, busy, pdf=False)
+        await queue.enqueue(held)
+        await until(lambda: "job held until" in w.said(), "the worker holds the first job")
+        monkeypatch.setattr(render_queue, "WAIT_S", 0.5)  # the bound of this one wait: the worker is held
+        here = Produced("made-here", b"docx made here", None)
+
+        async def made_here() -> Produced:
+            return here
+
+        got = await queue.produce(FORM, {**ANSWERS, "employees": "86"}, waited, False, made_here)
+        assert got is here
+        withdrawn = job_of(FORM, {**ANSWERS, "employees": "86"}, waited, pdf=False)
+        assert await conn.fetchval("SELECT count(*) FROM pgqueuer WHERE dedupe_key = $1 AND status = 'queued'",
+                                   withdrawn.dedupe_key) == 0
+        gate.touch()
+        await until(lambda: stored(conn), "the held job is stored")
+
+        async def queue_empty() -> bool:
+            return await conn.fetchval("SELECT count(*) FROM pgqueuer") == 0
+
+        await until(queue_empty, "the queue is empty")
+        assert await stored(conn) == [(busy, held.version)]  # never the withdrawn one
+    finally:
+        await queue.close()
         await conn.close()

@@ -4,6 +4,7 @@ screen; nothing here takes an answer (bot/handlers/form/answer.py does)."""
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import re
 from typing import TYPE_CHECKING, Any
@@ -349,15 +350,28 @@ def review(s: FormSession, prefix: str = "") -> Reply:
 
 async def with_picture(s: FormSession, reply: Reply) -> Reply:
     """A review comes with a picture of page 1 as it will print (where PDFs are made): people would rather
-    look than read. The files made for it wait for the confirm (bot/documents/produce.py ProducedCache)."""
+    look than read. The files made for it wait for the confirm (bot/documents/produce.py ProducedCache).
+    It waits for the picture `review_picture_seconds` at most (JIEBANG_REVIEW_PICTURE_SECONDS, 2 s): 200
+    reviews at once on one LibreOffice took 5-45 s, and WeChat's passive reply would have been missed."""
     if reply.screen != "review" or reply.image is not None or s.ctx.produce is None:
         return reply
     if not s.ctx.settings.pdf:  # no picture to show: the .docx is made while they read, for the confirm
         if s.ctx.prefetch is not None:
             s.ctx.prefetch(s.form, s.answers, s.sub.id)
         return reply
-    made = await s.ctx.produce(s.form, s.answers, s.sub.id)
+    making = asyncio.ensure_future(s.ctx.produce(s.form, s.answers, s.sub.id))
+    making.add_done_callback(_quietly)
+    try:  # the review goes within WeChat's 5 s: without its picture when the PDF is not made by then
+        made = await asyncio.wait_for(asyncio.shield(making), s.ctx.settings.review_picture_seconds)
+    except TimeoutError:
+        return reply  # the files go on being made, for the confirm
     if made.preview is None:
         return reply
     return dataclasses.replace(reply, image=s.document(s.filename(".png"), made.preview, PNG_MIME, keep=False))
 
+
+
+def _quietly(task: asyncio.Future) -> None:
+    """A review's files that failed are made again, and said, at the confirm: no loose traceback here."""
+    if not task.cancelled():
+        task.exception()
