@@ -28,8 +28,8 @@ what is no longer:
   the channel's); across processes the order rows (bot/adapters/wechat/order.py) and the conversation's
   version do it, so nothing a user meets depends on the locks being shared.
 - A delivery in progress (bot/adapters/wechat/callbacks.py `Callbacks.jobs`): WeChat's retry of it that
-  reaches the process handling it gets the same passive reply; one that reaches another process gets
-  `success` (one effect, the nonce row says it is a retry) and no reply of its own.
+  reaches the process handling it gets the same passive reply; one that reaches another process is
+  answered there by the engine from what it stored for that message id (the same reply, one effect).
 - The access_token (and the JS-SDK ticket) is NOT kept per process. It was: each process fetched its own,
   and each fetch retired the other's token, so every turn cost a fetch of the 2000 a day. It is the
   database's `wechat_tokens` row (storage/token_models.py): the two processes fetch ONE between them,
@@ -229,12 +229,13 @@ async def fill_alternately(chat: Chat, turn: Iterator[Serve], first: Said) -> tu
 
 async def replays(chat: Chat, said: Said) -> None:
     """The callback just answered, sent again: to the process that answered it (WeChat's retry: the same
-    passive reply), to the other (a retry there: `success`, no second effect), and the same timestamp and
-    nonce with another message (a replay: refused by both)."""
+    passive reply), to the other (a retry there, as when the first process died or its answer was lost:
+    the same reply, from what the engine stored for that message, and no second effect), and the same
+    timestamp and nonce with another message (a replay: refused by both)."""
     other = chat.peer(said.by)
     again = await chat.follower.post(said.by.url, said.callback)
     assert again == (200, said.passive), said.by.said("a retry to the same process")
-    assert await chat.follower.post(other.url, said.callback) == (200, None), other.said("a retry elsewhere")
+    assert await chat.follower.post(other.url, said.callback) == (200, said.passive), other.said("a retry elsewhere")
     q = said.callback.query
     forged = chat.follower.text("伪造的回答", ts=q["timestamp"], nonce=q["nonce"])
     assert forged.query["signature"] == q["signature"]  # the plain signature covers the pair only

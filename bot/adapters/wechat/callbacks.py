@@ -183,7 +183,8 @@ class Callbacks:
     async def respond(self, msg: dict[str, str], root, retry: bool = False, deadline: float | None = None
                       ) -> str | None:
         """The passive reply text, or None for `success` (the rest goes through the API). `retry`: the
-        same request came before; answered from its job if this process has it, else `success`.
+        same request came before; answered from its job if this process has it, else by the engine again
+        (which replays what it stored for that message: one effect).
         `deadline` (loop time): when the passive reply must be on its way, `reply_window` after the
         request arrived (checking it took some of that)."""
         loop = asyncio.get_running_loop()
@@ -191,8 +192,9 @@ class Callbacks:
         key = delivery_id(msg)
         job = self.jobs.get(key)
         if job is None:
-            if retry:
-                return None
+            # New, or WeChat retrying a delivery another process took (it may have died with it, or its
+            # answer was lost on the way): handled here, the engine answers a message id it has seen from
+            # what it stored for it (one effect), so the user gets the reply instead of nothing.
             job = Job(rendered=asyncio.get_running_loop().create_future())
             self.jobs[key] = job
             job.task = self.spawn(self._run(job, key, msg, root))
