@@ -3,6 +3,7 @@
     python benchmarks/bench_fleet.py                                  # 200 users; 1, then 2 workers; PDFs off
     python benchmarks/bench_fleet.py --users 40 --workers 1,2 --pdf off,on
     python benchmarks/bench_fleet.py --database-url postgresql+asyncpg://postgres@127.0.0.1:55500/postgres
+    python benchmarks/bench_fleet.py --workers 2 --kill serve       # kill -9 one serve mid-way: what is lost?
 
 Without --database-url a throw-away PostgreSQL cluster is made (initdb into a temporary folder, as user
 postgres, fsync ON, a free loopback port) and removed at the end; with it, a database of its own is made
@@ -185,19 +186,28 @@ async def fsync_setting(url: str) -> str:
 # -- clients -----------------------------------------------------------------------------------------
 
 class Proxy:
-    """What the users post to: the serve processes in turn, one message each (round robin)."""
+    """What the users post to: the serve processes in turn, one message each (round robin); one that was
+    killed (--kill serve) is skipped from then on, as a proxy's health check would."""
 
     def __init__(self, urls: list[str]) -> None:
+        self.urls = urls
         self._next = itertools.cycle(urls)
+        self.dead: set[str] = set()
 
     @property
     def url(self) -> str:
-        return next(self._next)
+        for _ in range(len(self.urls)):
+            url = next(self._next)
+            if url not in self.dead:
+                return url
+        raise RuntimeError("every serve process is dead")
 
 
 class FleetUser(User):
     """bench_wechat_load's user, but a confirm's time runs to the message with the .docx link (a reply
     before it, if any, is skipped) and the wait for a customer-service message is WAIT."""
+
+    retried = 0  # deliveries sent again because the process they went to was killed (--kill serve)
 
     async def post(self, xml: str) -> str | None:
         import secrets
@@ -214,9 +224,17 @@ class FleetUser(User):
         body = f"<xml><ToUserName>{cdata('gh_bench')}</ToUserName><Encrypt>{cdata(enc)}</Encrypt></xml>"
         seen = len(self.inbox.texts.get(self.openid, []))
         t0 = time.perf_counter()
-        url = self.server.url
-        async with self.http.post(f"{url}/wechat?{urlencode(query)}", data=body.encode()) as r:
-            status, out = r.status, await r.text()
+        for attempt in range(4):  # WeChat tries a delivery 3 more times when it gets no answer
+            url = self.server.url
+            try:
+                async with self.http.post(f"{url}/wechat?{urlencode(query)}", data=body.encode()) as r:
+                    status, out = r.status, await r.text()
+                break
+            except (aiohttp.ClientConnectionError, ConnectionError):  # its process was killed under it
+                self.retried += 1
+                if attempt == 3:
+                    raise
+                await asyncio.sleep(0.2)
         if status != 200:
             raise RuntimeError(f"HTTP {status}: {out[:200]}")
         missed = out == "success"
@@ -305,7 +323,9 @@ async def configuration(args, base_url: str, workers: int, pdf: bool) -> dict:
                 scpu0 = sum(tree_cpu_s(s.proc.pid) for s in serves)
                 t0, epoch0 = time.perf_counter(), time.time()
                 start.set()
+                killer = asyncio.create_task(kill_one(args.kill, users, serves, pool, proxy)) if args.kill else None
                 results = await asyncio.gather(*tasks, return_exceptions=True)
+                killed = await killer if killer else ""
                 wall = time.perf_counter() - t0
                 wcpu = sum(tree_cpu_s(w.proc.pid) for w in pool) - wcpu0
                 scpu = sum(tree_cpu_s(s.proc.pid) for s in serves) - scpu0
@@ -333,7 +353,23 @@ async def configuration(args, base_url: str, workers: int, pdf: bool) -> dict:
             "busy": (stamps[-1] - stamps[0]) if len(stamps) > 1 else float("nan"),
             "busy_jobs_s": (len(stamps) - 1) / (stamps[-1] - stamps[0]) if len(stamps) > 1 else float("nan"), "serve_cpu_ms": 1000 * scpu / max(1, len(rows)),
             "fallback": fallback, "finished": sum(1 for u in users if "已生成《" in u.last),
+            "killed": killed, "retried": sum(u.retried for u in users),
+            "told": [sum("已生成《" in t for t in inbox.texts.get(u.openid, []))
+                     + sum(1 for k, _t, m in u.times if k == "confirm" and not m) for u in users],
             "failures": [r for r in results if isinstance(r, BaseException)], "folder": folder}
+
+
+async def kill_one(what: str, users: list, serves: list[Proc], pool: list[Proc], proxy: Proxy) -> str:
+    """SIGKILL serve-0 or worker-0 once a third of the answers are in: what nothing accepted may be lost to."""
+    goal = len(users) * 10
+    while sum(len(u.times) for u in users) < goal:  # noqa: ASYNC110 - a benchmark watching its own counters
+        await asyncio.sleep(0.05)
+    victim = serves[0] if what == "serve" else pool[0]
+    if what == "serve":
+        proxy.dead.add(proxy.urls[0])  # the proxy's health check: no new requests there
+    os.killpg(victim.proc.pid, signal.SIGKILL)
+    answered = sum(len(u.times) for u in users)
+    return f"{victim.name} killed (SIGKILL) after {answered} answers"
 
 
 def show(r: dict, users: int) -> None:
@@ -351,6 +387,11 @@ def show(r: dict, users: int) -> None:
           f"serves' CPU {r['serve_cpu_ms']:.1f} ms a message; made by a serve itself {r['fallback']}")
     print(f"  first to last document {r['busy']:.1f} s: {r['busy_jobs_s']:.2f} jobs/s all workers, "
           f"{r['busy_jobs_s'] / r['workers']:.2f} a worker")
+    if r["killed"]:
+        told = r["told"]
+        print(f"  {r['killed']}: deliveries sent again {r['retried']}; users told their documents once "
+              f"{sum(1 for n in told if n == 1)}, more than once {sum(1 for n in told if n > 1)}, never "
+              f"{sum(1 for n in told if n == 0)}")
     if r["failures"]:
         print(f"  {len(r['failures'])} users failed; first: {r['failures'][0]!r}")
     print(f"  logs in {r['folder']}")
@@ -408,6 +449,8 @@ if __name__ == "__main__":
     parser.add_argument("--pdf", default="off", help="on, off or both as off,on (default off)")
     parser.add_argument("--wait", type=float, default=WAIT,
                         help="seconds a user waits for a reply before it counts as lost (default 90)")
+    parser.add_argument("--kill", choices=["serve", "worker"], default="",
+                        help="SIGKILL serve-0 or worker-0 a third of the way through, once per configuration")
     parser.add_argument("--database-url", default="",
                         help="a PostgreSQL to make databases beside; default: a throw-away cluster, fsync on")
     asyncio.run(main(parser.parse_args()))

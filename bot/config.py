@@ -122,7 +122,7 @@ class Settings:
     render_processes: int = 1  # processes that make .docx files (0: a thread of the bot's process)
     # how long a review waits for its page-1 picture: WeChat takes a reply within 5 s, so a review whose
     # PDF is not made by then goes without it (the files go on being made for the confirm)
-    review_picture_seconds: float = 2.0
+    review_picture_seconds: float = 1.0
     # On PostgreSQL, the files are made by render workers (`python -m bot worker`) through a job queue in
     # the database; off: in the bot's process as on SQLite (where this setting does nothing)
     render_queue: bool = True
@@ -173,7 +173,7 @@ class Settings:
             timezone=g("JIEBANG_TIMEZONE", "") or DEFAULT_TIMEZONE,
             pdf=g("JIEBANG_PDF", "").strip().lower() not in ("off", "0", "no", "false"),
             render_processes=_int(env, "JIEBANG_RENDER_PROCESSES", 1),
-            review_picture_seconds=_seconds(env, "JIEBANG_REVIEW_PICTURE_SECONDS", 2.0),
+            review_picture_seconds=_seconds(env, "JIEBANG_REVIEW_PICTURE_SECONDS", 1.0),
             render_queue=_switch(env, "JIEBANG_RENDER_QUEUE", True),
             telegram_token=g("TELEGRAM_TOKEN", ""),
             telegram_api_base_url=g("TELEGRAM_API_BASE_URL", ""),

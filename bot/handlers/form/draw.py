@@ -351,7 +351,7 @@ def review(s: FormSession, prefix: str = "") -> Reply:
 async def with_picture(s: FormSession, reply: Reply) -> Reply:
     """A review comes with a picture of page 1 as it will print (where PDFs are made): people would rather
     look than read. The files made for it wait for the confirm (bot/documents/produce.py ProducedCache).
-    It waits for the picture `review_picture_seconds` at most (JIEBANG_REVIEW_PICTURE_SECONDS, 2 s): 200
+    It waits for the picture `review_picture_seconds` at most (JIEBANG_REVIEW_PICTURE_SECONDS, 1 s): 200
     reviews at once on one LibreOffice took 5-45 s, and WeChat's passive reply would have been missed."""
     if reply.screen != "review" or reply.image is not None or s.ctx.produce is None:
         return reply
