@@ -23,7 +23,9 @@ Printed per configuration:
   `success`), → the customer-service message at the fake API;
 - passive replies missed: answers past WeChat's 5 s window (count and %), and those the server answered
   by customer service (past its own 4.5 s window);
-- confirm → the message with the .docx link: p50 / p99 / max;
+- confirm → the message with the .docx link: p50 / p99 / max; with PDFs on, confirm → the PDF's link too
+  (in the confirm's reply when the worker made it within JIEBANG_CONFIRM_PDF_SECONDS, else in the message
+  that follows it);
 - the workers' CPU (their processes and all their descendants: the render process, LibreOffice) per
   document made, the documents each worker made, and jobs/s per worker (its documents / the run's wall
   clock); the serve processes' CPU per message; documents a serve made itself (the fallback) if any.
@@ -208,6 +210,25 @@ class FleetUser(User):
     before it, if any, is skipped) and the wait for a customer-service message is WAIT."""
 
     retried = 0  # deliveries sent again because the process they went to was killed (--kill serve)
+    confirmed_at = 0.0  # when the confirm was sent (time.perf_counter)
+    confirm_text = ""  # its reply: with the PDF's link, or saying that the PDF follows
+
+    def pdf_after(self, inbox: Inbox) -> float | None:
+        """Seconds from the confirm to the PDF's link (in the confirm's reply, or the message after it);
+        None: not (yet) come."""
+        if ".pdf》" in self.confirm_text:
+            return next((t for k, t, _m in self.times if k == "confirm"), None)
+        for text, at in zip(inbox.texts.get(self.openid, []), inbox.at.get(self.openid, []), strict=True):
+            if at > self.confirmed_at and ("的 PDF 已生成" in text or "的 PDF 暂时生成失败" in text):
+                return at - self.confirmed_at
+        return None
+
+
+async def pdfs_come(users: list[FleetUser], inbox: Inbox, seconds: float) -> None:
+    """Until every confirmed user has their PDF (the follow-up messages), `seconds` at most."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline and any(u.confirmed_at and u.pdf_after(inbox) is None for u in users):  # noqa: ASYNC110
+        await asyncio.sleep(0.2)
 
     async def post(self, xml: str) -> str | None:
         import secrets
@@ -251,6 +272,8 @@ class FleetUser(User):
                                    f"to {sent.group(2) if sent else xml[:80]!r} sent to {url} (passive "
                                    f"{'missed' if missed else 'came'}) after {self.last[-120:]!r}")
             seen += 1
+        if confirming:
+            self.confirmed_at, self.confirm_text = t0, text
         kind = "confirm" if confirming else "review" if "确认并生成文件" in text else "answer"
         self.times.append((kind, time.perf_counter() - t0, missed))
         self.last = text
@@ -327,6 +350,8 @@ async def configuration(args, base_url: str, workers: int, pdf: bool) -> dict:
                 results = await asyncio.gather(*tasks, return_exceptions=True)
                 killed = await killer if killer else ""
                 wall = time.perf_counter() - t0
+                if pdf:
+                    await pdfs_come(users, inbox, WAIT)
                 wcpu = sum(tree_cpu_s(w.proc.pid) for w in pool) - wcpu0
                 scpu = sum(tree_cpu_s(s.proc.pid) for s in serves) - scpu0
                 made = [len(MADE.findall(w.log())) - m for w, m in zip(pool, made0, strict=True)]
@@ -341,6 +366,7 @@ async def configuration(args, base_url: str, workers: int, pdf: bool) -> dict:
     conf = [t for k, t, _m in rows if k == "confirm"]
     times = [t for t, _m in ans]
     docs = sum(made)
+    pdf_s = [t for u in users if (t := u.pdf_after(inbox)) is not None]
     return {"workers": workers, "pdf": pdf, "load": load, "wall": wall, "answers": len(ans),
             "answers_s": len(ans) / wall, "p50": benchlib.pct(times, 50), "p99": benchlib.pct(times, 99),
             "past5": sum(1 for t in times if t > PASSIVE), "by_cs": sum(1 for _t, m in ans if m),
@@ -348,6 +374,8 @@ async def configuration(args, base_url: str, workers: int, pdf: bool) -> dict:
             "rpast5": sum(1 for t in review if t > PASSIVE), "reviews": len(review),
             "confirms": len(conf), "c50": benchlib.pct(conf, 50), "c99": benchlib.pct(conf, 99),
             "cmax": max(conf, default=float("nan")), "conf_by_cs": sum(1 for k, _t, m in rows if k == "confirm" and m),
+            "pdfs": len(pdf_s), "p_50": benchlib.pct(pdf_s, 50), "p_99": benchlib.pct(pdf_s, 99),
+            "p_max": max(pdf_s, default=float("nan")),
             "made": made, "docs": docs, "cpu_doc_ms": 1000 * wcpu / docs if docs else float("nan"),
             "jobs_s_worker": [m / wall for m in made],
             "busy": (stamps[-1] - stamps[0]) if len(stamps) > 1 else float("nan"),
@@ -382,6 +410,9 @@ def show(r: dict, users: int) -> None:
           f"max {r['rmax']:.2f} s, past 5 s {r['rpast5']}")
     print(f"  confirm → .docx link {r['confirms']}: p50 {r['c50']:.2f} s, p99 {r['c99']:.2f} s, max {r['cmax']:.2f} s "
           f"(by customer service {r['conf_by_cs']}); finished forms {r['finished']}/{users}")
+    if r["pdf"]:
+        print(f"  confirm → PDF link {r['pdfs']}/{r['confirms']}: p50 {r['p_50']:.2f} s, p99 {r['p_99']:.2f} s, "
+              f"max {r['p_max']:.2f} s (in the confirm's reply, or the message that follows it)")
     per = ", ".join(f"{m} ({j:.2f}/s)" for m, j in zip(r["made"], r["jobs_s_worker"], strict=True))
     print(f"  documents made {r['docs']}, by worker {per}; workers' CPU {r['cpu_doc_ms']:.0f} ms a document; "
           f"serves' CPU {r['serve_cpu_ms']:.1f} ms a message; made by a serve itself {r['fallback']}")
@@ -399,15 +430,17 @@ def show(r: dict, users: int) -> None:
 
 def table(results: list[dict], users: int) -> None:
     print("\n| users | workers | PDFs | answers/s | answer p50 / p99 s | past 5 s | review p50 / max s | confirm → .docx p50 / p99 / "
-          "max s | CPU ms a document | jobs/s a worker (run) | jobs/s all, first → last document | load average |")
-    print("|---|---|---|---|---|---|---|---|---|---|---|---|")
+          "max s | confirm → PDF p50 / max s | CPU ms a document | jobs/s a worker (run) | jobs/s all, first → last document | load average |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|---|")
     for r in results:
         jobs = " + ".join(f"{j:.2f}" for j in r["jobs_s_worker"])
         one = r["load"].split("load average ")[1].split(" ")[0]
+        pdf_cell = f"{r['p_50']:.2f} / {r['p_max']:.2f}" if r["pdf"] else "–"
         print(f"| {users} | {r['workers']} | {'on' if r['pdf'] else 'off'} | {r['answers_s']:.1f} | "
               f"{r['p50']:.2f} / {r['p99']:.2f} | {r['past5']} ({100 * r['past5'] / max(1, r['answers']):.1f} %) | "
               f"{r['r50']:.2f} / {r['rmax']:.2f} | "
-              f"{r['c50']:.2f} / {r['c99']:.2f} / {r['cmax']:.2f} | {r['cpu_doc_ms']:.0f} | {jobs} | {r['busy_jobs_s']:.2f} | {one} |")
+              f"{r['c50']:.2f} / {r['c99']:.2f} / {r['cmax']:.2f} | "
+              f"{pdf_cell} | {r['cpu_doc_ms']:.0f} | {jobs} | {r['busy_jobs_s']:.2f} | {one} |")
 
 
 async def main(args) -> None:

@@ -131,6 +131,7 @@ class Inbox:
 
     def __init__(self, fake: FakeWeChatAPI) -> None:
         self.texts: dict[str, list[str]] = {}
+        self.at: dict[str, list[float]] = {}  # when each came (time.perf_counter)
         self.events: dict[str, asyncio.Event] = {}
         fake.on_call = self._on_call
 
@@ -139,6 +140,7 @@ class Inbox:
         if call.errcode == 0 and body.get("msgtype") == "text":
             user = body.get("touser", "")
             self.texts.setdefault(user, []).append(body["text"]["content"])
+            self.at.setdefault(user, []).append(time.perf_counter())
             self.events.setdefault(user, asyncio.Event()).set()
 
     async def next_after(self, user: str, seen: int, within: float) -> str | None:

@@ -123,6 +123,8 @@ class Settings:
     # how long a review waits for its page-1 picture: WeChat takes a reply within 5 s, so a review whose
     # PDF is not made by then goes without it (the files go on being made for the confirm)
     review_picture_seconds: float = 1.0
+    # a confirm waits this long for the PDF a render worker makes, then hands the .docx over and the PDF follows
+    confirm_pdf_seconds: float = 1.0
     # On PostgreSQL, the files are made by render workers (`python -m bot worker`) through a job queue in
     # the database; off: in the bot's process as on SQLite (where this setting does nothing)
     render_queue: bool = True
@@ -174,6 +176,7 @@ class Settings:
             pdf=g("JIEBANG_PDF", "").strip().lower() not in ("off", "0", "no", "false"),
             render_processes=_int(env, "JIEBANG_RENDER_PROCESSES", 1),
             review_picture_seconds=_seconds(env, "JIEBANG_REVIEW_PICTURE_SECONDS", 1.0),
+            confirm_pdf_seconds=_seconds(env, "JIEBANG_CONFIRM_PDF_SECONDS", 1.0),
             render_queue=_switch(env, "JIEBANG_RENDER_QUEUE", True),
             telegram_token=g("TELEGRAM_TOKEN", ""),
             telegram_api_base_url=g("TELEGRAM_API_BASE_URL", ""),

@@ -22,11 +22,12 @@ import weakref
 from collections.abc import Callable
 from datetime import UTC, datetime
 
+from bot.campaigns.reminders import follow_pdf
 from bot.config import PRIVATE_DIR, PRIVATE_FILE, Settings
 from bot.dialogs import actions as a
 from bot.dialogs import words
 from bot.dialogs.state import ConversationState, Screen
-from bot.documents.produce import ProducedCache
+from bot.documents.produce import PdfToFollow, ProducedCache
 from bot.documents.render_queue import RenderQueue
 from bot.documents.worker import render_pool
 from bot.handlers import commands, menu, navigate
@@ -67,6 +68,8 @@ class Engine:
         self.queue = RenderQueue(settings.effective_database_url) if settings.queue_renders else None
         self._made = ProducedCache(renderer=self.renderer, queue=self.queue, making=self.metrics.rendering)
         self._last: tuple[tuple[str, str], float] = (("", ""), 0.0)  # the last message's user, when it ended
+        # called when a PDF that follows a confirm is made (serve: the reminder service's wake, which sends it)
+        self.pdf_made: Callable[[], None] | None = None
 
     def _lock(self, channel: str, user_id: str) -> asyncio.Lock:
         key = (channel, user_id)
@@ -86,6 +89,30 @@ class Engine:
 
     async def produce(self, form, answers, submission: int | None = None):
         return await self._made.get(form, answers, self.settings.pdf, submission)
+
+    async def hand_over(self, form, answers, submission: int):
+        """A confirm's files: the .docx at once when a render worker's PDF is not there within
+        JIEBANG_CONFIRM_PDF_SECONDS; the PDF follows (`_follow`) where something sends it (`pdf_made`:
+        serve's reminder service; the terminal waits for the PDF, as on SQLite)."""
+        if self.pdf_made is None:
+            return await self.produce(form, answers, submission)
+        return await self._made.first(form, answers, self.settings.pdf, submission, self.settings.confirm_pdf_seconds)
+
+    async def _follow(self, user_id: int, pdfs: list[PdfToFollow]) -> None:
+        """After the confirm's commit: a row per PDF to send when it is made (any serve process sends it,
+        bot/campaigns/reminders.py), and a wake-up of this one's reminders when its wait for the PDF ends."""
+        try:
+            await follow_pdf(self.store, user_id, pdfs, self.now())
+        except Exception as exc:  # the user has the .docx and 我的文件; the PDF is not sent by itself
+            log.error("user %s: the PDF to follow a confirm was not planned: %r", user_id, exc)
+            return
+        hook = self.pdf_made
+        if hook is None:
+            return
+        for pdf in pdfs:
+            making = self._made.task_of(pdf.version)
+            if making is not None:
+                making.add_done_callback(lambda _task: hook())
 
     async def close(self) -> None:
         await self._made.close()
@@ -183,6 +210,8 @@ class Engine:
             tx.remember(replies)
         if not await tx.commit():
             return None
+        if ctx.pdfs_to_follow:
+            await self._follow(tx.user.id, ctx.pdfs_to_follow)
         return replies
 
     async def erase(self, tx: UserTx) -> None:
@@ -194,7 +223,7 @@ class Engine:
     def context(self, tx: UserTx, incoming: Incoming) -> Ctx:
         return Ctx(tx=tx, settings=self.settings, incoming=incoming, now=self.now,
                    state=ConversationState.from_json(tx.state), lang=tx.user.language, produce=self.produce,
-                   prefetch=self.prefetch)
+                   prefetch=self.prefetch, hand_over=self.hand_over)
 
     async def route(self, ctx: Ctx) -> list[Reply]:
         """Length guard, the words that work anywhere, stale taps, then the current screen."""

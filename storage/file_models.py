@@ -22,14 +22,14 @@ from datetime import datetime
 from pathlib import Path, PurePosixPath
 from typing import Any, Protocol
 
-from sqlalchemy import Column, DateTime, Index, LargeBinary, UniqueConstraint, select
+from sqlalchemy import Column, DateTime, Index, LargeBinary, UniqueConstraint, delete, select
 from sqlmodel import Field, SQLModel, col
 
 from bot.config import PRIVATE_DIR, PRIVATE_FILE
 from storage.hot.contract import FileRow
 from storage.models import utcnow
 
-__all__ = ["DOCUMENT", "EVIDENCE", "FileRow", "Listed", "StoredFile", "listed", "local_copy"]
+__all__ = ["DOCUMENT", "EVIDENCE", "FileRow", "Listed", "StoredFile", "keep_file", "listed", "local_copy"]
 
 
 
@@ -82,6 +82,16 @@ async def listed(store: Store, kind: str, user_id: int, submission_id: int | Non
                    col(StoredFile.submission_id) == submission_id)
             .order_by(col(StoredFile.name)))).all()
     return [Listed(*r) for r in rows]
+
+
+async def keep_file(session: Any, user_id: int, kind: str, name: str, submission_id: int | None, mime: str,
+                    data: bytes, now: datetime) -> None:
+    """Store a file outside a message's commit (a PDF that follows its confirm), replacing one of that name,
+    in the caller's transaction."""
+    await session.execute(delete(StoredFile).where(col(StoredFile.kind) == kind, col(StoredFile.name) == name))
+    row = FileRow.of(kind, name, submission_id, mime, data)
+    session.add(StoredFile(user_id=user_id, submission_id=submission_id, kind=kind, name=name, mime=mime, data=data,
+                           sha256=row.sha256, created_at=now))
 
 
 def _matches(path: Path, sha256: str) -> bool:

@@ -5,7 +5,8 @@ One row per (submission, version): the version is the digest of the form and its
 (`bot.documents.produce.key_of`), so a row is the files of exactly those answers. A worker stores its
 result once (`ON CONFLICT DO NOTHING`: a job run twice, its first worker killed after storing, stores one
 row), drops the rows of older versions of the same submission and every row older than `KEEP` in the
-same statement, and says so on NOTIFY channel `RENDERED` (payload `submission:version:ok|failed`). The
+same statement, and says so on NOTIFY channel `RENDERED` (payload `submission:version:docx|ok|failed`). With
+PDFs on, a worker stores the .docx first (`pdf_pending`, notice "docx") and its PDF after ("ok"). The
 rows are a hand-over, not the archive (the confirming bot stores the files in `stored_files`,
 storage/file_models.py, and its data folder): a confirm that finds none makes them again. 删除我的数据 removes a user's rows with their
 submissions (storage/erase.py deletes every table's rows that name a submission), and a worker that
@@ -45,6 +46,9 @@ class Render(SQLModel, table=True):
     pdf: bytes | None = Field(default=None, sa_column=Column(LargeBinary, nullable=True))
     preview: bytes | None = Field(default=None, sa_column=Column(LargeBinary, nullable=True))
     pdf_failed: bool = Field(default=False, sa_column=Column(Boolean, nullable=False, server_default="false"))
+    # the .docx is here, its PDF still being made (a job of its own, PDF_ENTRYPOINT): the confirm hands the
+    # .docx over at once and the PDF follows (bot/campaigns/reminders.py follow_pdf)
+    pdf_pending: bool = Field(default=False, sa_column=Column(Boolean, nullable=False, server_default="false"))
     made_at: datetime = Field(default_factory=utcnow, sa_type=DateTime(timezone=True))
 
 
@@ -56,6 +60,7 @@ class Made:
     pdf: bytes | None
     preview: bytes | None
     pdf_failed: bool
+    pdf_pending: bool = False
 
 
 def notice(submission: int, version: str, status: str) -> str:
@@ -72,9 +77,11 @@ def read_notice(payload: str) -> tuple[int, str, str] | None:
 
 
 async def find(conn: Any, submission: int, version: str) -> Made | None:
-    row = await conn.fetchrow("SELECT docx, pdf, preview, pdf_failed FROM renders "
+    row = await conn.fetchrow("SELECT docx, pdf, preview, pdf_failed, pdf_pending FROM renders "
                               "WHERE submission_id = $1 AND version = $2", submission, version)
-    return Made(bytes(row[0]), _bytes(row[1]), _bytes(row[2]), bool(row[3])) if row is not None else None
+    if row is None:
+        return None
+    return Made(bytes(row[0]), _bytes(row[1]), _bytes(row[2]), bool(row[3]), bool(row[4]))
 
 
 def _bytes(value: Any) -> bytes | None:
@@ -84,16 +91,29 @@ def _bytes(value: Any) -> bytes | None:
 async def store(conn: Any, submission: int, version: str, form_id: str, job_id: int, made: Made) -> None:
     """Keep a result (once per submission and version), drop older versions' rows and rows older than
     KEEP, and NOTIFY: one statement, so the notice goes out with the commit that makes the row visible. Raises asyncpg's
-    ForeignKeyViolationError when the submission is gone (erased while it was being made)."""
+    ForeignKeyViolationError when the submission is gone (erased while it was being made). A result with
+    `pdf_pending` is the .docx alone (notice "docx"); `store_pdf` adds its PDF later (notice "ok")."""
     await conn.execute(
         "WITH kept AS (INSERT INTO renders (submission_id, version, form_id, job_id, docx, pdf, preview, "
-        "pdf_failed, made_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, now()) "
+        "pdf_failed, pdf_pending, made_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $11, now()) "
         "ON CONFLICT (submission_id, version) DO NOTHING RETURNING 1), "
         "older AS (DELETE FROM renders WHERE submission_id = $1 AND version <> $2 AND job_id < $4 RETURNING 1), "
         f"old AS (DELETE FROM renders WHERE made_at < now() - interval '{KEEP}' RETURNING 1) "
         "SELECT pg_notify($9, $10)",
         submission, version, form_id, job_id, made.docx, made.pdf, made.preview, made.pdf_failed, RENDERED,
-        notice(submission, version, "ok"))
+        notice(submission, version, "docx" if made.pdf_pending else "ok"), made.pdf_pending)
+
+
+async def store_pdf(conn: Any, submission: int, version: str, pdf: bytes | None, preview: bytes | None,
+                    failed: bool) -> bool:
+    """The PDF (and picture of page 1) of a result stored with `pdf_pending`, and NOTIFY "ok". False when
+    that row is gone (a newer version replaced it, its user erased their data) or already has its PDF."""
+    done = await conn.fetchval(
+        "WITH done AS (UPDATE renders SET pdf = $3, preview = $4, pdf_failed = $5, pdf_pending = false "
+        "WHERE submission_id = $1 AND version = $2 AND pdf_pending RETURNING 1) "
+        "SELECT count(*) FROM done, LATERAL (SELECT pg_notify($6, $7)) n",
+        submission, version, pdf, preview, failed, RENDERED, notice(submission, version, "ok"))
+    return bool(done)
 
 
 async def say_failed(conn: Any, submission: int, version: str) -> None:

@@ -12,6 +12,10 @@
 - A channel that cannot deliver now (or no channel running) → the reply goes to the outbox and is
   shown at the user's next message. A channel that can say when it may write unprompted
   (`allowance(user id, at)`, WeChat's windows) is asked first, and not sent into a closed window.
+- A PDF that follows a confirm (`follow_pdf`: a render worker was still making it when the .docx was
+  handed over) is a `pdf:<submission>` row due at once: sent when the worker has stored it, looked at
+  again every PDF_AGAIN until then (PDF_GIVE_UP at most), quiet hours or not (it answers what the user
+  just did). The serving process that handed the .docx over is woken when it hears the PDF is made.
 - Announcements (a deadline moved, a form approved or returned, the new notice a user waited for:
   `tell_waiting`, bot/campaigns/waiting.py) are written to the outbox and a `notice:<outbox id>` row: the
   serving process pushes them; a pushed notice is marked delivered in the outbox, so it is not shown twice.
@@ -41,17 +45,24 @@ from bot.campaigns.status import MAX_MISSING, _title, where_line
 from bot.dialogs import walker as w
 from bot.dialogs.forms import FORMS
 from bot.i18n import N_, gettext, official
-from bot.messages import Button, Reply, reply_from_dict, reply_to_dict
+from bot.messages import PDF_MIME, Button, Document, Reply, reply_from_dict, reply_to_dict
 from bot.metrics import Metrics
 from storage.campaign_models import Reminder
-from storage.models import Outbox, User
+from storage.file_models import DOCUMENT, keep_file, write_private
+from storage.models import Outbox, Submission, User
+from storage.render_models import Render
 from storage.store import Store, rowcount
 from storage.tables import table_of
+from storage.times import aware
 
 if TYPE_CHECKING:
     from bot.config import Settings
 
 log = logging.getLogger(__name__)
+
+PDF_AGAIN = timedelta(seconds=10)  # a PDF to follow not made yet is looked at again this much later
+PDF_GIVE_UP = timedelta(minutes=15)  # and no longer after this (the user has the .docx, and 我的文件)
+PDF_KIND = "pdf:"
 
 Clock = Callable[[], datetime]
 RESUME = "cmd:resume"  # the reminder's button: the engine opens the form where the user left it
@@ -75,6 +86,29 @@ class Wired(Protocol):
 
 def system_clock() -> datetime:
     return datetime.now(UTC)
+
+
+class PdfToFollow(Protocol):
+    """bot/documents/produce.py PdfToFollow, as far as the reminders need it."""
+
+    @property
+    def submission(self) -> int: ...
+    @property
+    def form_id(self) -> str: ...
+    @property
+    def version(self) -> str: ...
+    @property
+    def filename(self) -> str: ...
+
+
+async def follow_pdf(store: Store, user_id: int, pdfs: Sequence[PdfToFollow], now: datetime) -> None:
+    """Plan the PDFs a confirm could not hand over yet (bot/documents/produce.py PdfToFollow): one row each,
+    due now, that any serving process sends once the render worker has stored the PDF."""
+    async with store.sessions() as session, session.begin():
+        for pdf in pdfs:
+            session.add(Reminder(user_id=user_id, campaign_id="", form_id=pdf.form_id,
+                                 kind=f"{PDF_KIND}{pdf.submission}", deadline=None, due_at=now,
+                                 body=[pdf.version, pdf.filename], created_at=now))
 
 
 @dataclass
@@ -127,6 +161,8 @@ class ReminderService:
         self.metrics: Metrics | None = metrics or getattr(app, "metrics", None)
         self.parallel = max(1, parallel)  # reminders sent at once
         settings = getattr(app, "settings", None)
+        self.documents_dir = settings.documents_dir if settings is not None else None  # a followed PDF's
+        self._wake = asyncio.Event()
         self.senders = dict(senders or {})
         self.clock = clock or system_clock
         self.lease = lease
@@ -211,11 +247,14 @@ class ReminderService:
 
     # -- sending ----------------------------------------------------------------------------------
 
-    async def claim(self, now: datetime) -> list[tuple[int, str, int]]:
-        """Take up to `batch` due rows for this worker: [(id, claim token, user id)]. Atomic across processes."""
+    async def claim(self, now: datetime, only: str | None = None) -> list[tuple[int, str, int]]:
+        """Take up to `batch` due rows for this worker: [(id, claim token, user id)]. Atomic across processes.
+        `only`: rows whose kind starts so."""
         token = f"{self.worker}:{uuid.uuid4().hex[:8]}"
         free = or_(col(Reminder.claimed_at).is_(None), col(Reminder.claimed_at) < now - self.lease)
         due = and_(col(Reminder.state) == "pending", col(Reminder.due_at) <= now, free)
+        if only is not None:
+            due = and_(due, col(Reminder.kind).startswith(only))
         pick = select(col(Reminder.id)).where(due).order_by(col(Reminder.due_at), col(Reminder.id)).limit(self.batch)
         if self._pg:
             pick = pick.with_for_update(skip_locked=True)
@@ -250,6 +289,8 @@ class ReminderService:
             user = await session.get(User, row.user_id)
             if user is None:
                 return "skip", "no user", None, [], None
+            if row.kind.startswith(PDF_KIND):
+                return await self._prepare_pdf(session, row, user, now)
             if row.kind.startswith("notice:"):
                 box = await session.get(Outbox, int(row.kind.split(":", 1)[1]))
                 if box is None or box.delivered_at is not None:
@@ -277,14 +318,57 @@ class ReminderService:
                 return "skip", "a newer reminder is due", user, [], None
             return "send", "", user, [reminder_reply(user.language, uf, campaign, row.form_id, now)], None
 
+    async def _prepare_pdf(self, session: AsyncSession, row: Reminder, user: User,
+                           now: datetime) -> tuple[str, str, User | None, list[Reply], int | None]:
+        """A PDF that follows its confirm: "later" while the worker is making it; sent (and kept with the
+        user's documents) once it is stored; said to have failed when it did."""
+        sub = await session.get(Submission, int(row.kind.removeprefix(PDF_KIND)))
+        version, filename = (row.body or ["", ""])[:2]
+        if sub is None:
+            return "skip", "gone", user, [], None
+        render = await session.get(Render, (sub.id, version))
+        if render is None:
+            return "skip", "its answers changed, or it is older than the renders kept", user, [], None
+        lang = user.language
+        title = _title(lang, sub)
+        if render.pdf_pending:
+            if now - aware(row.created_at) > PDF_GIVE_UP:
+                return "skip", "no PDF came", user, [], None
+            return "later", "", user, [], None
+        if render.pdf is None:
+            return "send", "PDF failed", user, [Reply(gettext(lang, N_("《{title}》的 PDF 暂时生成失败，请使用 Word 文件。"),
+                                                            title=title), language=lang)], None
+        assert user.id is not None and sub.id is not None
+        name = f"{user.id}/{sub.id}-{filename}"
+        path = self.documents_dir / str(user.id) / f"{sub.id}-{filename}" if self.documents_dir else None
+        async with self.store.sessions() as w, w.begin():  # kept as the confirm keeps its files (我的文件)
+            await keep_file(w, user.id, DOCUMENT, name, sub.id, PDF_MIME, render.pdf, now)
+        if path is not None:
+            await asyncio.to_thread(write_private, path, render.pdf)  # the local copy (the outbox reads it)
+        doc = Document(filename=filename, data=render.pdf, path=path, mime=PDF_MIME)
+        text = gettext(lang, N_("《{title}》的 PDF 已生成，可打印盖章。"), title=title)
+        return "send", "", user, [Reply(text, document=doc, language=lang)], None
+
+    async def _later(self, rid: int, token: str, now: datetime) -> None:
+        """Give a claimed row back, due again PDF_AGAIN from now."""
+        async with self.store.sessions() as session, session.begin():
+            await session.execute(
+                update(Reminder).where(col(Reminder.id) == rid, col(Reminder.claimed_by) == token,
+                                       col(Reminder.state) == "pending")
+                .values(due_at=now + PDF_AGAIN, claimed_at=None, claimed_by=None)
+                .execution_options(synchronize_session=False))
+
+    def wake(self) -> None:
+        """Look at what is due now rather than at the next tick (a PDF that follows a confirm is made)."""
+        self._wake.set()
+
     async def run_due(self, now: datetime | None = None) -> RunResult:
         """Send what is due now (nothing in quiet hours). Safe to run in several processes at once."""
         now = now or self.clock()
         result = RunResult()
-        if self.is_quiet(now):
-            result.quiet = True
-            return result
-        claimed = await self.claim(now)
+        quiet = self.is_quiet(now)
+        result.quiet = quiet
+        claimed = await self.claim(now, only=PDF_KIND if quiet else None)  # in quiet hours the PDFs alone
         # Several users at once: a real channel spends most of a send waiting on the network (its own
         # rate limits still hold). One user's reminders go one after another, in order: a channel's
         # per-user bookkeeping (WeChat's 5 messages per 48 h) is read and written around each send.
@@ -309,6 +393,9 @@ class ReminderService:
             log.exception("reminder %s: could not prepare", rid)
             result.retry += 1
             self._count("unknown", "failed")  # whose it is was not read
+            return
+        if verdict == "later":
+            await self._later(rid, token, now)
             return
         if verdict == "skip" or user is None:  # (a row to send always has its user)
             await self._finish(rid, token, "skipped", now, note)
@@ -436,10 +523,12 @@ class ReminderService:
                 await self.run_due()
             except Exception:
                 log.exception("reminders: tick failed")
-            try:
-                await asyncio.wait_for(self._stop.wait(), timeout=tick)
-            except TimeoutError:
-                pass
+            woken = asyncio.ensure_future(self._wake.wait())
+            stopped = asyncio.ensure_future(self._stop.wait())
+            await asyncio.wait((woken, stopped), timeout=tick, return_when=asyncio.FIRST_COMPLETED)
+            woken.cancel()
+            stopped.cancel()
+            self._wake.clear()
 
     def stop(self) -> None:
         self._stop.set()

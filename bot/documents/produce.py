@@ -33,6 +33,19 @@ class Produced:
     pdf: bytes | None  # None: no LibreOffice here, or it failed (then pdf_failed)
     pdf_failed: bool = False
     preview: bytes | None = None  # page 1 as it will print (PNG), where a PDF was made
+    # the .docx alone, its PDF still being made by a render worker: it follows (ProducedCache.get_docx)
+    pdf_pending: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class PdfToFollow:
+    """A confirm handed over the .docx alone (its PDF still being made by a render worker): the PDF is
+    sent after it (bot/campaigns/reminders.py follow_pdf), as `filename`."""
+
+    submission: int
+    form_id: str
+    version: str
+    filename: str
 
 
 def key_of(form: Form, answers: dict[str, Any]) -> str:
@@ -48,13 +61,19 @@ async def produce(form: Form, answers: dict[str, Any], pdf: bool = True,
     docx = await (renderer or render_pool(0)).render(form, answers)
     if not pdf:
         return Produced(key_of(form, answers), docx, None)
+    pdf_data, failed, preview = await make_pdf(form.id, docx)
+    return Produced(key_of(form, answers), docx, pdf_data, failed, preview)
+
+
+async def make_pdf(form_id: str, docx: bytes) -> tuple[bytes | None, bool, bytes | None]:
+    """(PDF, failed, picture of page 1) of a .docx; a failed conversion is logged, not raised."""
     try:
         pdf_data, failed = await to_pdf(docx), False
     except PdfError:
-        log.exception("PDF conversion failed for %s", form.id)
+        log.exception("PDF conversion failed for %s", form_id)
         pdf_data, failed = None, True
     preview = await page_preview(pdf_data) if pdf_data else None
-    return Produced(key_of(form, answers), docx, pdf_data, failed, preview)
+    return pdf_data, failed, preview
 
 
 class Queue(Protocol):
@@ -62,7 +81,8 @@ class Queue(Protocol):
     this process when they cannot."""
 
     async def produce(self, form: Form, answers: dict[str, Any], submission: int, pdf: bool,
-                      here: Callable[[], Awaitable[Produced]]) -> Produced: ...
+                      here: Callable[[], Awaitable[Produced]] | None,
+                      docx_only: bool = False) -> Produced | None: ...
 
 
 class ProducedCache:
@@ -91,7 +111,9 @@ class ProducedCache:
         with self.making():
             if self.queue is None or submission is None:
                 return await here()
-            return await self.queue.produce(form, answers, submission, pdf, here)
+            made = await self.queue.produce(form, answers, submission, pdf, here)
+            assert made is not None, "with `here` the queue always gives files"
+            return made
 
     def start(self, form: Form, answers: dict[str, Any], pdf: bool = True,
               submission: int | None = None) -> asyncio.Task[Produced]:
@@ -112,6 +134,10 @@ class ProducedCache:
         self._made.move_to_end(key)
         return task
 
+    def task_of(self, key: str) -> asyncio.Task[Produced] | None:
+        """The making of the files of answers whose `key_of` is `key`, if this process has it."""
+        return self._made.get(key)
+
     async def close(self) -> None:
         """Stop what is still being made for a review nobody confirmed (the process is closing)."""
         pending = [t for t in self._made.values() if not t.done()]
@@ -128,6 +154,24 @@ class ProducedCache:
             self._made.pop(key_of(form, answers), None)
             made = await asyncio.shield(self.start(form, answers, pdf, submission))
         return made
+
+
+    async def first(self, form: Form, answers: dict[str, Any], pdf: bool, submission: int | None,
+                    wait: float) -> Produced:
+        """A confirm's files: all of them when they are there within `wait` seconds; else, where render
+        workers make them, the .docx as soon as it is stored, with `pdf_pending` (the PDF goes on being
+        made, and `start` of the same answers is the wait for it)."""
+        if not pdf or self.queue is None or submission is None:
+            return await self.get(form, answers, pdf, submission)
+        task = self.start(form, answers, pdf, submission)
+        try:
+            return await asyncio.wait_for(asyncio.shield(task), wait)
+        except TimeoutError:
+            pass
+        docx = await self.queue.produce(form, answers, submission, pdf, None, docx_only=True)
+        if docx is None:  # no worker, or the queue failed: the full wait decides (and makes them here)
+            return await asyncio.shield(task)
+        return docx
 
 
 def _quietly(task: asyncio.Task[Produced]) -> None:

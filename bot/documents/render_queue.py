@@ -8,6 +8,13 @@ in hand a no-op. A newer version supersedes an older one: enqueueing it cancels 
 submission (the queue's own cancellation: a queued one is dropped, one in hand is told to stop), and a
 worker checks at pick time that no newer job or result of that submission exists before it renders.
 
+With PDFs on, a render is two jobs: the .docx (this one, DOCX_PRIORITY: every waiting .docx before any
+PDF), stored as soon as it is made with `pdf_pending`, and in the same transaction a PDF job of its own
+(PDF_ENTRYPOINT, priority 0, at most PDF_AT_ONCE per worker) that adds the PDF and the picture of page 1.
+A confirm hands the .docx over when the PDF is not there within JIEBANG_CONFIRM_PDF_SECONDS
+(`produce(..., docx_only=True)`), and the PDF follows (bot/campaigns/reminders.py follow_pdf): 200
+confirms at once wait for 200 .docx, not for 200 PDFs on one LibreOffice.
+
 `RenderQueue.produce` is what the engine's ProducedCache calls: it takes a stored result if there is one,
 else enqueues and waits for the worker's NOTIFY (storage/render_models.py: one LISTEN connection per
 process, and a look at the table every POLL_S in case a notice was missed), bounded by WAIT_S. When no
@@ -39,6 +46,8 @@ from storage.hot.postgres import pg_dsn
 log = logging.getLogger(__name__)
 
 ENTRYPOINT = "render"
+PDF_ENTRYPOINT = "render_pdf"  # the PDF of a .docx already stored (pdf_pending)
+DOCX_PRIORITY = 10  # the queue takes higher first: a waiting .docx goes before any PDF
 WAIT_S = 60.0  # a confirm waits this long for a worker, then makes its files itself
 POLL_S = 5.0  # a waiting process looks at the table this often, beside the NOTIFY
 # Every worker holds this advisory lock (shared) on its queue connection while it runs; it goes when the
@@ -72,6 +81,27 @@ class RenderJob:
 
 def submission_prefix(submission: int) -> str:
     return f"render:{submission}:"
+
+
+@dataclass(frozen=True, slots=True)
+class PdfJob:
+    """The PDF of a .docx a worker stored with `pdf_pending` (it reads the .docx from there)."""
+
+    submission: int
+    form_id: str
+    version: str
+
+    @property
+    def dedupe_key(self) -> str:
+        return f"{submission_prefix(self.submission)}{self.version}:pdf"
+
+    def payload(self) -> bytes:
+        return json.dumps({"submission": self.submission, "form": self.form_id, "version": self.version}).encode()
+
+    @classmethod
+    def of(cls, payload: bytes | None) -> PdfJob:
+        d = json.loads(payload or b"{}")
+        return cls(int(d["submission"]), str(d["form"]), str(d["version"]))
 
 
 def job_of(form: Form, answers: dict[str, Any], submission: int, pdf: bool) -> RenderJob:
@@ -174,17 +204,21 @@ class RenderQueue:
         pool = await self._connect()
         async with pool.acquire() as conn:
             queries = Queries(AsyncpgDriver(conn))
-            older = await conn.fetch(f"SELECT id FROM {queue_table()} WHERE entrypoint = $1 "
-                                     "AND dedupe_key LIKE $2 AND dedupe_key <> $3",
-                                     ENTRYPOINT, submission_prefix(job.submission) + "%", job.dedupe_key)
+            older = await conn.fetch(f"SELECT id FROM {queue_table()} WHERE entrypoint IN ($1, $2) "
+                                     "AND dedupe_key LIKE $3 AND dedupe_key NOT LIKE $4",
+                                     ENTRYPOINT, PDF_ENTRYPOINT, submission_prefix(job.submission) + "%",
+                                     job.dedupe_key + "%")
             if older:
                 await queries.mark_job_as_cancelled([r["id"] for r in older])
-            await queries.enqueue(ENTRYPOINT, job.payload(), dedupe_key=job.dedupe_key, on_conflict="skip")
+            await queries.enqueue(ENTRYPOINT, job.payload(), priority=DOCX_PRIORITY, dedupe_key=job.dedupe_key,
+                                  on_conflict="skip")
 
     async def produce(self, form: Form, answers: dict[str, Any], submission: int, pdf: bool,
-                      here: Callable[[], Awaitable[Produced]]) -> Produced:
+                      here: Callable[[], Awaitable[Produced]] | None, docx_only: bool = False) -> Produced | None:
         """The form's files from a render worker; made `here` when no worker is connected, none made them
-        within WAIT_S, the worker's render failed, or the queue cannot be reached."""
+        within WAIT_S, the worker's render failed, or the queue cannot be reached. `docx_only`: the .docx
+        as soon as it is stored, its PDF perhaps still being made (`pdf_pending`); None instead of making
+        anything here (the caller has a full wait going that does)."""
         import asyncpg
 
         job = job_of(form, answers, submission, pdf)
@@ -193,7 +227,7 @@ class RenderQueue:
         self._waiters.setdefault(key, set()).add(waiter)  # before anything: no notice can pass unheard
         try:
             async with asyncio.timeout(WAIT_S + 2 * POLL_S):  # a database that hangs is waited for no longer
-                made, why = await self._from_workers(job, waiter)
+                made, why = await self._from_workers(job, waiter, docx_only)
         except (OSError, TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
             made, why = None, f"the job queue failed ({exc!r})"  # the confirm goes on without it
         finally:
@@ -203,24 +237,33 @@ class RenderQueue:
                 if not waiting:
                     del self._waiters[key]
         if made is not None:
-            return Produced(job.version, made.docx, made.pdf, made.pdf_failed, made.preview)
+            return Produced(job.version, made.docx, made.pdf, made.pdf_failed, made.preview, made.pdf_pending)
+        if here is None:
+            return None
         if why:
             log.warning("%s: making submission %d's files in this process", why, submission)
         return await here()
 
-    async def _from_workers(self, job: RenderJob, waiter: _Waiter) -> tuple[renders.Made | None, str]:
+    async def _from_workers(self, job: RenderJob, waiter: _Waiter,
+                            docx_only: bool = False) -> tuple[renders.Made | None, str]:
+        def enough(made: renders.Made | None) -> bool:
+            return made is not None and (docx_only or not made.pdf_pending)
+
         pool = await self._connect()
         async with pool.acquire() as conn:
             made = await renders.find(conn, job.submission, job.version)
-            if made is not None:
+            if enough(made):
                 return made, ""
             if not await workers_connected(conn):
+                if docx_only:
+                    return None, ""
                 now = time.monotonic()
                 if now - self._no_worker_logged > _NO_WORKER_LOG_S:
                     self._no_worker_logged = now
                     return None, "no render worker is connected (start `python -m bot worker`)"
                 return None, ""
-        await self.enqueue(job)
+        if made is None:  # (stored with its PDF still being made: that job is queued already)
+            await self.enqueue(job)
         deadline = time.monotonic() + WAIT_S
         while (left := deadline - time.monotonic()) > 0:
             try:
@@ -234,8 +277,10 @@ class RenderQueue:
                 await self._connect()  # listen again; every waiter looks at the table once more
             async with pool.acquire() as conn:
                 made = await renders.find(conn, job.submission, job.version)
-            if made is not None:
+            if enough(made):
                 return made, ""
+        if docx_only:
+            return None, ""  # the full wait beside this one goes on, and decides
         await self.withdraw(job)  # made here now: a worker that picks it later would make them twice
         return None, f"no render worker made them within {WAIT_S:.0f} s"
 
@@ -247,8 +292,8 @@ class RenderQueue:
         pool = await self._connect()
         async with pool.acquire() as conn:
             ids = [r["id"] for r in await conn.fetch(
-                f"SELECT id FROM {queue_table()} WHERE entrypoint = $1 AND dedupe_key = $2",
-                ENTRYPOINT, job.dedupe_key)]
+                f"SELECT id FROM {queue_table()} WHERE entrypoint IN ($1, $2) AND dedupe_key LIKE $3",
+                ENTRYPOINT, PDF_ENTRYPOINT, job.dedupe_key + "%")]
             if ids:
                 await Queries(AsyncpgDriver(conn)).mark_job_as_cancelled(ids)
 

@@ -6,6 +6,9 @@ the bot does: worker.py) and, where JIEBANG_PDF is on and LibreOffice is install
 the picture of page 1 (produce.py), stores them in `renders` (storage/render_models.py) and NOTIFYs the
 process waiting for them.
 
+- With PDFs on, the .docx is stored as soon as it is made (`pdf_pending`) together with a PDF job of its
+  own (PDF_ENTRYPOINT, lower priority, PDF_AT_ONCE at a time): every waiting .docx is made before any
+  PDF, so a crowd's confirms do not wait behind LibreOffice. The PDF job adds the PDF and the picture.
 - At pick time a job is checked: its result already stored (the job ran before, its worker killed after
   storing) or a newer version of the same submission queued or made: then it is not rendered again.
 - A job in hand sends a heartbeat every HEARTBEAT_S / 2; one whose heartbeat is older than HEARTBEAT_S
@@ -29,11 +32,14 @@ from typing import Any
 
 from bot.config import Settings, set_local_zone
 from bot.dialogs.forms import FORMS
-from bot.documents.produce import produce
+from bot.documents.pdf import pdf_available
+from bot.documents.produce import make_pdf, produce
 from bot.documents.render_queue import (
     ENTRYPOINT,
+    PDF_ENTRYPOINT,
     POLL_S,
     WORKER_LOCK,
+    PdfJob,
     RenderJob,
     ensure_queue_schema,
     queue_table,
@@ -48,9 +54,11 @@ log = logging.getLogger(__name__)
 
 HEARTBEAT_S = 10.0  # a job in hand whose worker has been silent this long is picked again
 BATCH = 2  # jobs taken in one go; at most twice as many in hand (PDFs of jobs in hand share LibreOffice runs)
+PDF_AT_ONCE = 2  # PDF jobs in hand at once: the other slots stay free for the .docx of the next confirms
 # Test-only: a job waits before it renders until the file this names exists, so a test can hold a job in
 # a worker's hand (to kill or stop the worker then). Read by this module only; never set it in production.
 TEST_GATE = "JIEBANG_TEST_RENDER_GATE"
+TEST_PDF_GATE = "JIEBANG_TEST_PDF_GATE"  # the same, for a PDF job (after its .docx was stored)
 
 
 class RenderWorker:
@@ -74,8 +82,10 @@ class RenderWorker:
                                                    submission_prefix(rj.submission) + "%", int(job.id))
             if done:  # made before: its worker was killed between storing and saying it was done
                 log.info("%s: already made", what)
+                pending = await conn.fetchval("SELECT pdf_pending FROM renders WHERE submission_id = $1 "
+                                              "AND version = $2", rj.submission, rj.version)
                 await conn.execute("SELECT pg_notify($1, $2)", renders.RENDERED,
-                                   renders.notice(rj.submission, rj.version, "ok"))
+                                   renders.notice(rj.submission, rj.version, "docx" if pending else "ok"))
                 return
             if superseded:
                 log.info("%s: skipped, a newer version of the answers is queued or made", what)
@@ -85,11 +95,13 @@ class RenderWorker:
             log.error("%s: no form %r here (is this worker older than the bot?)", what, rj.form_id)
             await self._failed(rj)
             return
-        await _test_gate()
+        await _test_gate(TEST_GATE)
+        pdf_after = rj.pdf and self.settings.pdf and pdf_available()  # a PDF job of its own, after the .docx
         made = None
         with context.cancellation:
             try:
-                made = await produce(form, rj.answers, rj.pdf and self.settings.pdf, self.renderer)
+                made = await produce(form, rj.answers, rj.pdf and self.settings.pdf and not pdf_after,
+                                     self.renderer)
             except Exception:
                 log.exception("%s: rendering failed", what)
                 await self._failed(rj)
@@ -97,26 +109,70 @@ class RenderWorker:
         if made is None or context.cancellation.cancel_called:
             log.info("%s: cancelled, a newer version of the answers was queued", what)
             return
-        result = renders.Made(made.docx, made.pdf, made.preview, made.pdf_failed)
+        result = renders.Made(made.docx, made.pdf, made.preview, made.pdf_failed, pdf_pending=pdf_after)
         try:
-            async with self.pool.acquire() as conn:
+            async with self.pool.acquire() as conn, conn.transaction():  # the .docx and its PDF job, or neither
                 await renders.store(conn, rj.submission, rj.version, rj.form_id, int(job.id), result)
+                if pdf_after:
+                    pdf_job = PdfJob(rj.submission, rj.form_id, rj.version)
+                    await _queries(conn).enqueue(PDF_ENTRYPOINT, pdf_job.payload(), dedupe_key=pdf_job.dedupe_key,
+                                                 on_conflict="skip")
         except asyncpg.ForeignKeyViolationError:
             log.info("%s: the submission is gone (its user's data erased): nothing kept", what)
             return
         log.info("%s: made (.docx %d bytes%s)", what, len(made.docx),
-                 f", PDF {len(made.pdf)} bytes" if made.pdf else "")
+                 ", its PDF next" if pdf_after else f", PDF {len(made.pdf)} bytes" if made.pdf else "")
 
     async def _failed(self, rj: RenderJob) -> None:
         async with self.pool.acquire() as conn:
             await renders.say_failed(conn, rj.submission, rj.version)
 
 
-async def _test_gate() -> None:
-    gate = os.environ.get(TEST_GATE)
+class PdfWorker:
+    """What one PDF job is: the stored .docx, still `pdf_pending`, to a PDF and the picture of page 1."""
+
+    def __init__(self, pool: Any) -> None:
+        self.pool = pool
+
+    async def __call__(self, job: Any, context: Any) -> None:
+        pj = PdfJob.of(job.payload)
+        what = f"submission {pj.submission} ({pj.form_id}, version {pj.version[:12]}, PDF job {job.id})"
+        async with self.pool.acquire() as conn:
+            row = await conn.fetchrow("SELECT docx FROM renders WHERE submission_id = $1 AND version = $2 "
+                                      "AND pdf_pending", pj.submission, pj.version)
+        if row is None:  # made already (a job run twice), or a newer version or 删除我的数据 took the row
+            log.info("%s: nothing to make (its PDF is made, or its .docx is gone)", what)
+            return
+        await _test_gate(TEST_PDF_GATE)
+        made = None
+        with context.cancellation:
+            try:
+                made = await make_pdf(pj.form_id, bytes(row[0]))
+            except Exception:  # the user has the .docx; they are told the PDF failed
+                log.exception("%s: the PDF failed", what)
+                made = (None, True, None)
+        if made is None or context.cancellation.cancel_called:
+            log.info("%s: cancelled, a newer version of the answers was queued", what)
+            return
+        pdf, failed, preview = made
+        async with self.pool.acquire() as conn:
+            kept = await renders.store_pdf(conn, pj.submission, pj.version, pdf, preview, failed)
+        log.info("%s: %s", what, ("PDF failed" if failed else f"made (PDF {len(pdf or b'')} bytes)") if kept
+                 else "made, but its .docx is gone or has its PDF already: not kept")
+
+
+def _queries(conn: Any) -> Any:
+    from pgqueuer.db import AsyncpgDriver
+    from pgqueuer.queries import Queries
+
+    return Queries(AsyncpgDriver(conn))
+
+
+async def _test_gate(setting: str) -> None:
+    gate = os.environ.get(setting)
     if not gate:
         return
-    log.info("job held until %s exists (%s, a test setting)", gate, TEST_GATE)
+    log.info("job held until %s exists (%s, a test setting)", gate, setting)
     while not _exists(gate):  # noqa: ASYNC110 - another process makes the file: nothing here to wait on
         await asyncio.sleep(0.05)
 
@@ -139,7 +195,7 @@ async def run_worker(settings: Settings, stop: asyncio.Event | None = None, sign
     await upgrade(url)  # the renders table (alembic, as every bot process does at start)
     dsn = pg_dsn(url)
     conn = await asyncpg.connect(dsn)  # the queue's: its LISTEN, picks, heartbeats and our advisory lock
-    pool = await asyncpg.create_pool(dsn, min_size=1, max_size=2, command_timeout=30)  # results
+    pool = await asyncpg.create_pool(dsn, min_size=1, max_size=3, command_timeout=30)  # results
     renderer = RenderPool(settings.render_processes)  # its own: closed when the worker stops
     loop = asyncio.get_running_loop()
     forwarding: asyncio.Task[None] | None = None
@@ -153,6 +209,8 @@ async def run_worker(settings: Settings, stop: asyncio.Event | None = None, sign
 
         qm.entrypoint(ENTRYPOINT, accepts_context=True, executor_factory=retried)(
             RenderWorker(settings, pool, renderer))
+        qm.entrypoint(PDF_ENTRYPOINT, accepts_context=True, executor_factory=retried,
+                      concurrency_limit=PDF_AT_ONCE)(PdfWorker(pool))
 
         def stopping(signum: int) -> None:
             log.info("%s: finishing the %d job(s) in hand, then stopping", signal.Signals(signum).name,

@@ -23,7 +23,7 @@ from storage.store import UserTx
 
 if TYPE_CHECKING:
     from bot.dialogs.fields import Form
-    from bot.documents.produce import Produced
+    from bot.documents.produce import PdfToFollow, Produced
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,6 +55,9 @@ class Ctx:
     # pass another
     produce: Callable[[Form, dict[str, Any], int], Awaitable[Produced]] | None = None
     prefetch: Callable[[Form, dict[str, Any], int], None] | None = None  # start making them, not waiting
+    # a confirm's: the .docx at once where a render worker is still making the PDF (Produced.pdf_pending)
+    hand_over: Callable[[Form, dict[str, Any], int], Awaitable[Produced]] | None = None
+    pdfs_to_follow: list[PdfToFollow] = field(default_factory=list)  # sent after the commit (the engine)
     writes: list[FileWrite] = field(default_factory=list)  # files the engine writes before the commit
     erase: bool = False  # 删除我的数据 confirmed: the engine removes the user instead of committing
 

@@ -12,6 +12,7 @@ from bot.dialogs import printed
 from bot.dialogs.forms import FORMS
 from bot.dialogs.items import link_items, parent_items
 from bot.dialogs.state import Screen
+from bot.documents.produce import PdfToFollow
 from bot.handlers.context import Option
 from bot.handlers.form.draw import question
 from bot.handlers.session import FormSession, campaign_of
@@ -29,11 +30,14 @@ async def confirm(s: FormSession) -> list[Reply]:
     if s.step() is not None:
         return [question(s, t(N_("还有未填的项目。")))]
     assert ctx.produce is not None, "the engine passes the document maker"
-    made = await ctx.produce(s.form, s.answers, s.sub.id)
+    made = await (ctx.hand_over or ctx.produce)(s.form, s.answers, s.sub.id)
     docs = [s.document(s.filename(), made.docx)]
     lines = [t(N_("已生成《{title}》。"), title=t(s.form.title))]
     if made.pdf is not None:
         docs.append(s.document(s.filename(".pdf"), made.pdf, PDF_MIME))
+    elif made.pdf_pending:  # a render worker is still making it: it follows in a message of its own
+        lines.append(t(N_("（PDF 正在生成，稍后单独发给您。）")))
+        ctx.pdfs_to_follow.append(PdfToFollow(s.sub.id, s.form.id, made.key, s.filename(".pdf")))
     elif made.pdf_failed:
         lines.append(t(N_("（PDF 暂时生成失败，请使用 Word 文件。）")))
     campaign = await campaign_of(ctx, s.form.id, s.sub)

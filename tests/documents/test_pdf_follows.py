@@ -1,0 +1,173 @@
+"""With PDFs on and render workers, a confirm hands over the .docx as soon as a worker has stored it, and
+the PDF follows in a message of its own once the worker's PDF job has made it (a crowd's confirms wait for
+their .docx, not behind LibreOffice).
+
+A real worker (`python -m bot worker`) and real LibreOffice; the PDF job is held by the test-only gate
+(JIEBANG_TEST_PDF_GATE) so that the PDF is still being made when the user confirms, whatever the machine's
+speed. The reminder service that sends the PDF runs on an injected clock; nothing waits on a timing.
+"""
+
+from __future__ import annotations
+
+import signal
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from sqlalchemy import select
+from sqlmodel import col
+
+from bot.app import open_app
+from bot.campaigns import reminders as r
+from bot.campaigns.reminders import ReminderService
+from bot.config import Settings
+from bot.documents import render_worker
+from bot.documents.pdf import pdf_available
+from bot.documents.render_queue import workers_connected
+from bot.i18n import gettext
+from bot.messages import PDF_MIME
+from bot.testing import ChatClient
+from storage.campaign_models import Reminder
+from storage.file_models import DOCUMENT, StoredFile
+from tests.campaigns.campaign_helpers import RecordingChannel
+from tests.conftest import SME_STEPS
+from tests.documents import test_render_queue as rq
+from tests.documents.test_render_queue import BOUND, Worker, connect, until
+from tests.test_conversation import start_form
+
+pytestmark = [pytest.mark.slow,
+              pytest.mark.skipif(not pdf_available(), reason="needs LibreOffice (libreoffice-writer-nogui)")]
+
+pg_url = rq.pg_url  # the fixture: a database of the test's own
+
+PENDING = "（PDF 正在生成，稍后单独发给您。）"
+# 14:00 in Shanghai, and 22:30 (quiet hours: reminders wait for the morning, a PDF the user waits for does not)
+AFTERNOON = datetime(2026, 6, 2, 6, 0, tzinfo=UTC)
+NIGHT = datetime(2026, 6, 2, 14, 30, tzinfo=UTC)
+
+
+@pytest.fixture
+def workers(tmp_path, monkeypatch):
+    started: list[Worker] = []
+
+    def start(url: str, pdf_gate=None) -> Worker:
+        if pdf_gate is None:
+            monkeypatch.delenv(render_worker.TEST_PDF_GATE, raising=False)
+        else:
+            monkeypatch.setenv(render_worker.TEST_PDF_GATE, str(pdf_gate))
+        w = Worker(url, tmp_path / "workers", pdf=True)
+        started.append(w)
+        return w
+
+    yield start
+    for w in started:
+        w.stop()
+
+
+async def a_confirm_whose_pdf_is_held(tmp_path, pg_url, workers, now):
+    """A user who confirmed while the worker's PDF job was held: (app, client, done reply, service, the
+    channel the service sends through, the held worker, the gate, a database connection)."""
+    gate = tmp_path / "pdf-gate"
+    app = await open_app(Settings(data_dir=tmp_path / "data", database_url=pg_url, pdf=True,
+                                  review_picture_seconds=0.0, confirm_pdf_seconds=0.0), now=lambda: now)
+    channel = RecordingChannel("test")
+    service = ReminderService(app, senders={"test": channel}, clock=lambda: now)
+    app.engine.pdf_made = service.wake
+    conn = await connect(pg_url)
+    held = workers(pg_url, pdf_gate=gate)
+    await until(lambda: workers_connected(conn), "a worker is connected")
+    c = ChatClient(app.engine)
+    await start_form(c)
+    await c.fill(SME_STEPS)
+    done, _next = await c.click("确认")
+    return app, c, done, service, channel, held, gate, conn
+
+
+async def test_the_docx_comes_at_once_and_the_pdf_follows_once(pg_url, tmp_path, workers):
+    app, c, done, service, channel, held, gate, conn = await a_confirm_whose_pdf_is_held(
+        tmp_path, pg_url, workers, AFTERNOON)
+    try:
+        [docx] = done.all_documents()
+        assert docx.filename.endswith(".docx")
+        assert PENDING in done.text
+        assert done.image is None  # the picture of page 1 comes from the PDF, which is not made yet
+        row = await conn.fetchrow("SELECT docx, pdf_pending FROM renders")
+        assert docx.data == bytes(row["docx"]) and row["pdf_pending"]
+
+        first = await service.run_due(AFTERNOON)  # the worker is still at it: looked at again later
+        assert channel.sent == [] and first.sent == 0
+        [planned] = await conn.fetch("SELECT kind, state, due_at FROM reminders WHERE kind LIKE 'pdf:%'")
+        assert planned["state"] == "pending" and planned["due_at"] == AFTERNOON + r.PDF_AGAIN
+
+        gate.touch()
+        await until(lambda: conn.fetchval("SELECT NOT pdf_pending FROM renders"), "the worker makes the PDF")
+        later = AFTERNOON + r.PDF_AGAIN
+        sent = await service.run_due(later)
+        assert sent.sent == 1
+        [(user, [follow])] = channel.sent
+        assert user == c.user_id
+        pdf = follow.document
+        assert pdf is not None and pdf.mime == PDF_MIME and pdf.filename == docx.filename[:-5] + ".pdf"
+        assert pdf.data.startswith(b"%PDF") and pdf.data == bytes(await conn.fetchval("SELECT pdf FROM renders"))
+        assert follow.text == gettext("zh_CN", "《{title}》的 PDF 已生成，可打印盖章。", title="对接表")
+        async with app.store.sessions() as session:  # kept beside the .docx: 我的文件 lists it, any process serves it
+            kept = list((await session.execute(select(col(StoredFile.name)).where(
+                col(StoredFile.kind) == DOCUMENT).order_by(col(StoredFile.name)))).scalars())
+        assert sorted(n.rsplit(".", 1)[1] for n in kept) == ["docx", "pdf"]
+
+        assert (await service.run_due(later + timedelta(hours=1))).sent == 0  # once
+        assert len(channel.sent) == 1
+        assert "its PDF next" in held.said()
+    finally:
+        await conn.close()
+        await app.close()
+
+
+async def test_a_worker_killed_while_making_the_pdf_loses_nothing(pg_url, tmp_path, workers):
+    """kill -9 of the worker holding the PDF job, at night: the user already has the .docx; another worker
+    takes the PDF job once the first one's heartbeat is stale, and the PDF is sent once, quiet hours or not."""
+    app, c, done, service, channel, held, gate, conn = await a_confirm_whose_pdf_is_held(
+        tmp_path, pg_url, workers, NIGHT)
+    try:
+        assert [d.filename.rsplit(".", 1)[1] for d in done.all_documents()] == ["docx"]
+        await until(lambda: "job held until" in held.said(), "the PDF job is in the first worker's hand")
+        held.proc.send_signal(signal.SIGKILL)
+        assert await held.exited() == -signal.SIGKILL
+        second = workers(pg_url)
+        await until(lambda: conn.fetchval("SELECT NOT pdf_pending FROM renders"), "the second worker makes the PDF",
+                    BOUND)
+        assert service.is_quiet(NIGHT)
+        assert (await service.run_due(NIGHT)).sent == 1
+        [(_user, [follow])] = channel.sent
+        assert follow.document is not None and follow.document.data.startswith(b"%PDF")
+        assert (await service.run_due(NIGHT + timedelta(minutes=5))).sent == 0
+        assert "made (PDF" in second.said() and "made (PDF" not in held.said()
+        async with app.store.sessions() as session:
+            [row] = (await session.execute(select(Reminder).where(col(Reminder.kind).like("pdf:%")))).scalars()
+        assert row.state == "sent"
+    finally:
+        await conn.close()
+        await app.close()
+
+
+async def test_a_pdf_that_fails_is_said_and_a_changed_form_is_not_followed(pg_url, tmp_path, workers):
+    """The worker's PDF failed: the user is told to use the Word file (once). A PDF whose answers were
+    changed and confirmed again before it came is not sent (the newer confirm has its own)."""
+    app, c, done, service, channel, held, gate, conn = await a_confirm_whose_pdf_is_held(
+        tmp_path, pg_url, workers, AFTERNOON)
+    try:
+        held.stop()
+        await conn.execute("UPDATE renders SET pdf_pending = false, pdf_failed = true")  # as a failed PDF job
+        assert (await service.run_due(AFTERNOON)).sent == 1
+        [(_user, [said])] = channel.sent
+        assert said.document is None
+        assert said.text == gettext("zh_CN", "《{title}》的 PDF 暂时生成失败，请使用 Word 文件。", title="对接表")
+
+        await conn.execute("INSERT INTO reminders (user_id, campaign_id, form_id, kind, due_at, state, body, "
+                           "attempts, note, created_at) SELECT user_id, '', form_id, kind, $1, 'pending', "
+                           "'[\"an older version\", \"x.pdf\"]', 0, '', $1 FROM reminders WHERE kind LIKE 'pdf:%'",
+                           AFTERNOON)
+        assert (await service.run_due(AFTERNOON)).skipped == 1
+        assert len(channel.sent) == 1
+    finally:
+        await conn.close()
+        await app.close()
