@@ -223,13 +223,6 @@ class FleetUser(User):
                 return at - self.confirmed_at
         return None
 
-
-async def pdfs_come(users: list[FleetUser], inbox: Inbox, seconds: float) -> None:
-    """Until every confirmed user has their PDF (the follow-up messages), `seconds` at most."""
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline and any(u.confirmed_at and u.pdf_after(inbox) is None for u in users):  # noqa: ASYNC110
-        await asyncio.sleep(0.2)
-
     async def post(self, xml: str) -> str | None:
         import secrets
         from urllib.parse import urlencode
@@ -278,6 +271,13 @@ async def pdfs_come(users: list[FleetUser], inbox: Inbox, seconds: float) -> Non
         self.times.append((kind, time.perf_counter() - t0, missed))
         self.last = text
         return text
+
+
+async def pdfs_come(users: list[FleetUser], inbox: Inbox, seconds: float) -> None:
+    """Until every confirmed user has their PDF (the follow-up messages), `seconds` at most."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline and any(u.confirmed_at and u.pdf_after(inbox) is None for u in users):  # noqa: ASYNC110
+        await asyncio.sleep(0.2)
 
 
 # -- one configuration -------------------------------------------------------------------------------

@@ -247,12 +247,15 @@ class ReminderService:
 
     # -- sending ----------------------------------------------------------------------------------
 
-    async def claim(self, now: datetime, only: str | None = None) -> list[tuple[int, str, int]]:
+    async def claim(self, now: datetime, only: str | None = None, pdfs_early: bool = False) -> list[tuple[int, str, int]]:
         """Take up to `batch` due rows for this worker: [(id, claim token, user id)]. Atomic across processes.
-        `only`: rows whose kind starts so."""
+        `only`: rows whose kind starts so. `pdfs_early`: PDFs to follow that were put off (PDF_AGAIN) too."""
         token = f"{self.worker}:{uuid.uuid4().hex[:8]}"
         free = or_(col(Reminder.claimed_at).is_(None), col(Reminder.claimed_at) < now - self.lease)
-        due = and_(col(Reminder.state) == "pending", col(Reminder.due_at) <= now, free)
+        when = col(Reminder.due_at) <= now
+        if pdfs_early:
+            when = or_(when, and_(col(Reminder.kind).startswith(PDF_KIND), col(Reminder.due_at) <= now + PDF_AGAIN))
+        due = and_(col(Reminder.state) == "pending", when, free)
         if only is not None:
             due = and_(due, col(Reminder.kind).startswith(only))
         pick = select(col(Reminder.id)).where(due).order_by(col(Reminder.due_at), col(Reminder.id)).limit(self.batch)
@@ -362,13 +365,14 @@ class ReminderService:
         """Look at what is due now rather than at the next tick (a PDF that follows a confirm is made)."""
         self._wake.set()
 
-    async def run_due(self, now: datetime | None = None) -> RunResult:
-        """Send what is due now (nothing in quiet hours). Safe to run in several processes at once."""
+    async def run_due(self, now: datetime | None = None, pdfs_early: bool = False) -> RunResult:
+        """Send what is due now (in quiet hours the PDFs that follow confirms alone). Safe to run in several
+        processes at once. `pdfs_early` (woken: a PDF was made): also the PDFs put off until it was."""
         now = now or self.clock()
         result = RunResult()
         quiet = self.is_quiet(now)
         result.quiet = quiet
-        claimed = await self.claim(now, only=PDF_KIND if quiet else None)  # in quiet hours the PDFs alone
+        claimed = await self.claim(now, only=PDF_KIND if quiet else None, pdfs_early=pdfs_early)
         # Several users at once: a real channel spends most of a send waiting on the network (its own
         # rate limits still hold). One user's reminders go one after another, in order: a channel's
         # per-user bookkeeping (WeChat's 5 messages per 48 h) is read and written around each send.
@@ -511,6 +515,7 @@ class ReminderService:
     async def loop(self, tick: float = 30.0, plan_every: float = 600.0) -> None:
         """Plan every `plan_every` seconds, send what is due every `tick`; until `stop()`."""
         last_plan = last_forget = None
+        woken = False
         while not self._stop.is_set():
             try:
                 mono = asyncio.get_running_loop().time()
@@ -520,13 +525,14 @@ class ReminderService:
                 if last_forget is None or mono - last_forget >= 86400:
                     await self.store.forget_processed()
                     last_forget = mono
-                await self.run_due()
+                await self.run_due(pdfs_early=woken)
             except Exception:
                 log.exception("reminders: tick failed")
-            woken = asyncio.ensure_future(self._wake.wait())
+            waking = asyncio.ensure_future(self._wake.wait())
             stopped = asyncio.ensure_future(self._stop.wait())
-            await asyncio.wait((woken, stopped), timeout=tick, return_when=asyncio.FIRST_COMPLETED)
-            woken.cancel()
+            await asyncio.wait((waking, stopped), timeout=tick, return_when=asyncio.FIRST_COMPLETED)
+            woken = self._wake.is_set()
+            waking.cancel()
             stopped.cancel()
             self._wake.clear()
 

@@ -76,9 +76,14 @@ _OFF = ("off", "0", "no", "false")
 # is shadowed), a watchdog on stdin, then unoserver's own command line (argv after the folders). Its working
 # directory is the server's folder: when our end of the pipe closes (we ended, however), the watchdog kills
 # the rest of its process group (LibreOffice), removes the folder, and kills the group, itself included.
+# LibreOffice runs at this niceness (it inherits unoserver's): a PDF is the least urgent work on a machine
+# that also answers chats (200 confirms' PDFs on two cores kept the serves' answers waiting for the CPU)
+NICE = 10
+
 _LAUNCHER = """\
 import os, shutil, signal, sys, threading
 sys.path.extend(p for p in sys.argv.pop(1).split(os.pathsep) if p)
+os.nice(int(sys.argv.pop(1)))
 def watch():
     while os.read(0, 4096):  # the fd, not sys.stdin: a daemon thread in its lock aborts the exit
         pass
@@ -188,7 +193,7 @@ class _Server:
             (self.folder / "tmp").mkdir()
             self.port, uno_port = _free_ports(2)
             self.proc = subprocess.Popen(
-                [sys.executable, "-c", _LAUNCHER, os.pathsep.join(paths),
+                [sys.executable, "-c", _LAUNCHER, os.pathsep.join(paths), str(NICE),
                  "--interface", "127.0.0.1", "--port", str(self.port),
                  "--uno-interface", "127.0.0.1", "--uno-port", str(uno_port),
                  "--executable", binary, "--user-installation", str(self.folder / "profile"),

@@ -210,7 +210,9 @@ async def _convert(binary: str, forms: list[bytes], limit_seconds: float) -> lis
             source.write_bytes(docx)
         profile = (work / "profile").as_uri()
         env = libreoffice_env(work)
+        nice = shutil.which("nice")  # as the resident one: office.NICE
         proc = await asyncio.create_subprocess_exec(
+            *([nice, "-n", str(office.NICE)] if nice else []),
             binary, f"-env:UserInstallation={profile}", "--headless", "--norestore", "--nologo",
             "--convert-to", "pdf", "--outdir", str(work), *map(str, sources),
             stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
