@@ -50,6 +50,7 @@ PDF_ENTRYPOINT = "render_pdf"  # the PDF of a .docx already stored (pdf_pending)
 DOCX_PRIORITY = 10  # the queue takes higher first: a waiting .docx goes before any PDF
 WAIT_S = 60.0  # a confirm waits this long for a worker, then makes its files itself
 POLL_S = 5.0  # a waiting process looks at the table this often, beside the NOTIFY
+PDF_WAIT_S = 600.0  # then, with the .docx stored and its PDF job queued, this much longer for the PDF
 # Every worker holds this advisory lock (shared) on its queue connection while it runs; it goes when the
 # worker's connection does, however the worker ended.
 WORKER_LOCK = (4674011, 2)
@@ -226,7 +227,8 @@ class RenderQueue:
         waiter = _Waiter()
         self._waiters.setdefault(key, set()).add(waiter)  # before anything: no notice can pass unheard
         try:
-            async with asyncio.timeout(WAIT_S + 2 * POLL_S):  # a database that hangs is waited for no longer
+            # a database that hangs is waited for no longer
+            async with asyncio.timeout(WAIT_S + (0 if docx_only else PDF_WAIT_S) + 3 * POLL_S):
                 made, why = await self._from_workers(job, waiter, docx_only)
         except (OSError, TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
             made, why = None, f"the job queue failed ({exc!r})"  # the confirm goes on without it
@@ -264,8 +266,18 @@ class RenderQueue:
                 return None, ""
         if made is None:  # (stored with its PDF still being made: that job is queued already)
             await self.enqueue(job)
-        deadline = time.monotonic() + WAIT_S
-        while (left := deadline - time.monotonic()) > 0:
+        deadline, extended = time.monotonic() + WAIT_S, False
+        while True:
+            left = deadline - time.monotonic()
+            if left <= 0 and made is not None and made.pdf_pending and not docx_only:
+                # the .docx is stored and its PDF queued behind others': a worker is at it, and making
+                # the files here would only add to the crowd on the cores (with 200 confirms it did)
+                if extended:
+                    return made, ""  # the .docx alone; the PDF follows when it comes (reminders.follow_pdf)
+                deadline, extended = deadline + PDF_WAIT_S, True
+                continue
+            if left <= 0:
+                break
             try:
                 await asyncio.wait_for(waiter.woken.wait(), min(POLL_S, left))
             except TimeoutError:

@@ -177,3 +177,40 @@ async def test_a_pdf_that_fails_is_said_and_a_changed_form_is_not_followed(pg_ur
     finally:
         await conn.close()
         await app.close()
+
+
+async def test_a_busy_workers_pdf_is_waited_for_not_made_by_the_bot_as_well(pg_url, tmp_path, workers, monkeypatch):
+    """The .docx is stored and its PDF queued behind other forms' PDFs past the bot's wait (WAIT_S): the bot
+    does not make the files itself (200 confirms at once had the serves start LibreOffice 229 times beside
+    the worker), nor withdraw the PDF job; the wait ends with the .docx alone and the PDF still to follow."""
+    import json
+
+    from bot.dialogs import printed
+    from bot.dialogs.forms import FORMS
+    from bot.documents import render_queue
+    from bot.documents.produce import key_of
+
+    app, c, done, service, channel, held, gate, conn = await a_confirm_whose_pdf_is_held(
+        tmp_path, pg_url, workers, AFTERNOON)
+    try:
+        sub, version = await conn.fetchrow("SELECT submission_id, version FROM renders")
+        answers = json.loads(await conn.fetchval("SELECT answers FROM submissions WHERE id = $1", sub))
+        answers.pop(printed.PRINTED, None)  # marked at the confirm, after its files were made
+        form = FORMS["sme_match"]
+        assert key_of(form, answers) == version
+
+        async def here():
+            raise AssertionError("the bot made the files as well")
+
+        monkeypatch.setattr(render_queue, "WAIT_S", 0.2)
+        monkeypatch.setattr(render_queue, "PDF_WAIT_S", 0.2)
+        made = await app.engine.queue.produce(form, answers, sub, True, here)  # past both bounds
+        assert made is not None and made.pdf is None and made.pdf_pending
+        assert made.docx == done.all_documents()[0].data
+        assert await conn.fetchval("SELECT count(*) FROM pgqueuer WHERE entrypoint = 'render_pdf'") == 1
+        gate.touch()  # the worker goes on: the PDF is made by it, once
+        await until(lambda: conn.fetchval("SELECT NOT pdf_pending FROM renders"), "the worker makes the PDF")
+        assert (await service.run_due(AFTERNOON + r.PDF_AGAIN)).sent == 1
+    finally:
+        await conn.close()
+        await app.close()
