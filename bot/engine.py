@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import functools
 import logging
 import os
 import shutil
@@ -68,8 +69,9 @@ class Engine:
         self.queue = RenderQueue(settings.effective_database_url) if settings.queue_renders else None
         self._made = ProducedCache(renderer=self.renderer, queue=self.queue, making=self.metrics.rendering)
         self._last: tuple[tuple[str, str], float] = (("", ""), 0.0)  # the last message's user, when it ended
-        # called when a PDF that follows a confirm is made (serve: the reminder service's wake, which sends it)
-        self.pdf_made: Callable[[], None] | None = None
+        # called with its submission when a PDF that follows a confirm is made (serve: the reminder service's
+        # pdf_made, which sends it)
+        self.pdf_made: Callable[[int], None] | None = None
 
     def _lock(self, channel: str, user_id: str) -> asyncio.Lock:
         key = (channel, user_id)
@@ -112,7 +114,7 @@ class Engine:
         for pdf in pdfs:
             making = self._made.task_of(pdf.version)
             if making is not None:
-                making.add_done_callback(lambda _task: hook())
+                making.add_done_callback(functools.partial(_tell, hook, pdf.submission))
 
     async def close(self) -> None:
         await self._made.close()
@@ -254,6 +256,10 @@ class Engine:
         msg = "✗ " + ctx.t(N_("这条消息太长（{n}字），请分几次发送，每次不超过{max}字。"), n=len(ctx.text), max=MAX_TEXT)
         session = await open_session(ctx) if ctx.state.screen is Screen.ASK else None
         return question(session, msg) if session else Reply(msg)
+
+
+def _tell(hook: Callable[[int], None], submission: int, _made: object) -> None:
+    hook(submission)
 
 
 def remove_user_files(settings: Settings, user_id: int) -> None:

@@ -105,7 +105,7 @@ async def serve(settings: Settings, channels: Sequence[str], *, install_menu: bo
         if install_menu:
             await _install_menus(started)
         reminder_task = asyncio.create_task(reminders.loop())
-        app.engine.pdf_made = reminders.wake  # a PDF that follows a confirm goes when it is made, not at a tick
+        app.engine.pdf_made = reminders.pdf_made  # a PDF that follows a confirm goes when it is made, not at a tick
         if stop is None:
             stop = asyncio.Event()
             for sig in (signal.SIGINT, signal.SIGTERM):

@@ -163,6 +163,7 @@ class ReminderService:
         settings = getattr(app, "settings", None)
         self.documents_dir = settings.documents_dir if settings is not None else None  # a followed PDF's
         self._wake = asyncio.Event()
+        self._made: set[str] = set()  # the kinds of PDF rows whose PDF this process heard is made
         self.senders = dict(senders or {})
         self.clock = clock or system_clock
         self.lease = lease
@@ -247,14 +248,16 @@ class ReminderService:
 
     # -- sending ----------------------------------------------------------------------------------
 
-    async def claim(self, now: datetime, only: str | None = None, pdfs_early: bool = False) -> list[tuple[int, str, int]]:
+    async def claim(self, now: datetime, only: str | None = None,
+                    early: Iterable[str] = ()) -> list[tuple[int, str, int]]:
         """Take up to `batch` due rows for this worker: [(id, claim token, user id)]. Atomic across processes.
-        `only`: rows whose kind starts so. `pdfs_early`: PDFs to follow that were put off (PDF_AGAIN) too."""
+        `only`: rows whose kind starts so. `early`: rows of these kinds even when put off (PDF_AGAIN)."""
         token = f"{self.worker}:{uuid.uuid4().hex[:8]}"
         free = or_(col(Reminder.claimed_at).is_(None), col(Reminder.claimed_at) < now - self.lease)
         when = col(Reminder.due_at) <= now
-        if pdfs_early:
-            when = or_(when, and_(col(Reminder.kind).startswith(PDF_KIND), col(Reminder.due_at) <= now + PDF_AGAIN))
+        early = sorted(early)
+        if early:
+            when = or_(when, col(Reminder.kind).in_(early))
         due = and_(col(Reminder.state) == "pending", when, free)
         if only is not None:
             due = and_(due, col(Reminder.kind).startswith(only))
@@ -329,26 +332,28 @@ class ReminderService:
         version, filename = (row.body or ["", ""])[:2]
         if sub is None:
             return "skip", "gone", user, [], None
-        render = await session.get(Render, (sub.id, version))
-        if render is None:
+        which = and_(col(Render.submission_id) == sub.id, col(Render.version) == version)
+        state = (await session.execute(select(col(Render.pdf_pending)).where(which))).first()
+        if state is None:
             return "skip", "its answers changed, or it is older than the renders kept", user, [], None
-        lang = user.language
-        title = _title(lang, sub)
-        if render.pdf_pending:
+        if state[0]:  # (its bytes are not read while it is being made: many serves look every PDF_AGAIN)
             if now - aware(row.created_at) > PDF_GIVE_UP:
                 return "skip", "no PDF came", user, [], None
             return "later", "", user, [], None
-        if render.pdf is None:
+        pdf = (await session.execute(select(col(Render.pdf)).where(which))).scalar()
+        lang = user.language
+        title = _title(lang, sub)
+        if pdf is None:
             return "send", "PDF failed", user, [Reply(gettext(lang, N_("《{title}》的 PDF 暂时生成失败，请使用 Word 文件。"),
                                                             title=title), language=lang)], None
         assert user.id is not None and sub.id is not None
         name = f"{user.id}/{sub.id}-{filename}"
         path = self.documents_dir / str(user.id) / f"{sub.id}-{filename}" if self.documents_dir else None
         async with self.store.sessions() as w, w.begin():  # kept as the confirm keeps its files (我的文件)
-            await keep_file(w, user.id, DOCUMENT, name, sub.id, PDF_MIME, render.pdf, now)
+            await keep_file(w, user.id, DOCUMENT, name, sub.id, PDF_MIME, pdf, now)
         if path is not None:
-            await asyncio.to_thread(write_private, path, render.pdf)  # the local copy (the outbox reads it)
-        doc = Document(filename=filename, data=render.pdf, path=path, mime=PDF_MIME)
+            await asyncio.to_thread(write_private, path, pdf)  # the local copy (the outbox reads it)
+        doc = Document(filename=filename, data=pdf, path=path, mime=PDF_MIME)
         text = gettext(lang, N_("《{title}》的 PDF 已生成，可打印盖章。"), title=title)
         return "send", "", user, [Reply(text, document=doc, language=lang)], None
 
@@ -361,18 +366,20 @@ class ReminderService:
                 .values(due_at=now + PDF_AGAIN, claimed_at=None, claimed_by=None)
                 .execution_options(synchronize_session=False))
 
-    def wake(self) -> None:
-        """Look at what is due now rather than at the next tick (a PDF that follows a confirm is made)."""
+    def pdf_made(self, submission: int) -> None:
+        """The PDF to follow a confirm of `submission` is made (this process heard it): send it now, not at
+        the next tick, even where a look before put it off."""
+        self._made.add(f"{PDF_KIND}{submission}")
         self._wake.set()
 
-    async def run_due(self, now: datetime | None = None, pdfs_early: bool = False) -> RunResult:
+    async def run_due(self, now: datetime | None = None, early: Iterable[str] = ()) -> RunResult:
         """Send what is due now (in quiet hours the PDFs that follow confirms alone). Safe to run in several
-        processes at once. `pdfs_early` (woken: a PDF was made): also the PDFs put off until it was."""
+        processes at once. `early`: the rows of these kinds too, though put off (`pdf_made`)."""
         now = now or self.clock()
         result = RunResult()
         quiet = self.is_quiet(now)
         result.quiet = quiet
-        claimed = await self.claim(now, only=PDF_KIND if quiet else None, pdfs_early=pdfs_early)
+        claimed = await self.claim(now, only=PDF_KIND if quiet else None, early=early)
         # Several users at once: a real channel spends most of a send waiting on the network (its own
         # rate limits still hold). One user's reminders go one after another, in order: a channel's
         # per-user bookkeeping (WeChat's 5 messages per 48 h) is read and written around each send.
@@ -515,7 +522,6 @@ class ReminderService:
     async def loop(self, tick: float = 30.0, plan_every: float = 600.0) -> None:
         """Plan every `plan_every` seconds, send what is due every `tick`; until `stop()`."""
         last_plan = last_forget = None
-        woken = False
         while not self._stop.is_set():
             try:
                 mono = asyncio.get_running_loop().time()
@@ -525,13 +531,13 @@ class ReminderService:
                 if last_forget is None or mono - last_forget >= 86400:
                     await self.store.forget_processed()
                     last_forget = mono
-                await self.run_due(pdfs_early=woken)
+                made, self._made = self._made, set()
+                await self.run_due(early=made)
             except Exception:
                 log.exception("reminders: tick failed")
             waking = asyncio.ensure_future(self._wake.wait())
             stopped = asyncio.ensure_future(self._stop.wait())
             await asyncio.wait((waking, stopped), timeout=tick, return_when=asyncio.FIRST_COMPLETED)
-            woken = self._wake.is_set()
             waking.cancel()
             stopped.cancel()
             self._wake.clear()

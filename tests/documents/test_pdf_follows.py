@@ -72,7 +72,7 @@ async def a_confirm_whose_pdf_is_held(tmp_path, pg_url, workers, now):
                                   review_picture_seconds=0.0, confirm_pdf_seconds=0.0), now=lambda: now)
     channel = RecordingChannel("test")
     service = ReminderService(app, senders={"test": channel}, clock=lambda: now)
-    app.engine.pdf_made = service.wake
+    app.engine.pdf_made = service.pdf_made
     conn = await connect(pg_url)
     held = workers(pg_url, pdf_gate=gate)
     await until(lambda: workers_connected(conn), "a worker is connected")
