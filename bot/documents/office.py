@@ -77,13 +77,22 @@ _OFF = ("off", "0", "no", "false")
 # directory is the server's folder: when our end of the pipe closes (we ended, however), the watchdog kills
 # the rest of its process group (LibreOffice), removes the folder, and kills the group, itself included.
 # LibreOffice runs at this niceness (it inherits unoserver's): a PDF is the least urgent work on a machine
-# that also answers chats (200 confirms' PDFs on two cores kept the serves' answers waiting for the CPU)
+# that also answers chats (200 confirms' PDFs on two cores kept the serves' answers waiting for the CPU).
+# Its session's autogroup gets the same nice: with autogroups on (Linux's default on desktops and many
+# servers) a process's own nice counts only inside its session, and a new session weighs as much as all of
+# the bot's processes together.
 NICE = 10
 
 _LAUNCHER = """\
 import os, shutil, signal, sys, threading
 sys.path.extend(p for p in sys.argv.pop(1).split(os.pathsep) if p)
-os.nice(int(sys.argv.pop(1)))
+nice = int(sys.argv.pop(1))
+os.nice(nice)
+try:  # its own session is its own autogroup, whose weight the kernel shares out by the group's nice alone
+    with open("/proc/self/autogroup", "w") as group:
+        group.write(str(nice))
+except OSError:  # no autogroups here (or not Linux): the process's nice is all there is
+    pass
 def watch():
     while os.read(0, 4096):  # the fd, not sys.stdin: a daemon thread in its lock aborts the exit
         pass

@@ -118,6 +118,20 @@ def test_conversions_reuse_one_server(up):
 
 
 @needs_resident
+def test_libreoffice_yields_the_cpu_to_the_bot(up):
+    """soffice.bin runs at office.NICE, and so does the autogroup of the session it was started in: with
+    autogroups on, a process's own nice counts only inside its session, and LibreOffice took a whole core
+    from the bot's answers (confirm → .docx link p50 5.2 s at 200 confirms, bench_fleet)."""
+    asyncio.run(to_pdf(sme_match.render(SME_ANSWERS)))  # it has converted: soffice.bin is up
+    (soffice,) = [pid for pid, name in up.processes().items() if name == "soffice.bin"]
+    assert int(Path(f"/proc/{soffice}/stat").read_text().rpartition(") ")[2].split()[16]) == office.NICE
+    group = Path(f"/proc/{soffice}/autogroup")
+    if group.exists():  # a kernel with autogroups (CONFIG_SCHED_AUTOGROUP)
+        assert group.read_text().split()[-1] == str(office.NICE), group.read_text()
+        assert group.read_text() != Path("/proc/self/autogroup").read_text()  # its own session's
+
+
+@needs_resident
 def test_a_killed_libreoffice_is_replaced_and_the_next_pdf_still_made(up):
     old = up.server_pid
     soffice = [p for p, name in up.processes().items() if name == "soffice.bin"]
