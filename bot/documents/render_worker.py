@@ -27,6 +27,7 @@ import asyncio
 import logging
 import os
 import signal
+import time
 from datetime import timedelta
 from typing import Any
 
@@ -54,7 +55,8 @@ log = logging.getLogger(__name__)
 
 HEARTBEAT_S = 10.0  # a job in hand whose worker has been silent this long is picked again
 BATCH = 2  # jobs taken in one go; at most twice as many in hand (PDFs of jobs in hand share LibreOffice runs)
-PDF_AT_ONCE = 2  # PDF jobs in hand at once: the other slots stay free for the .docx of the next confirms
+PDF_POLL_S = 0.5  # a worker whose PDF hands are full looks for the next PDF job this often
+PDF_AT_ONCE = 2  # PDF jobs in this worker's hand at once (its LibreOffice converts one, the next one waits)
 # Test-only: a job waits before it renders until the file this names exists, so a test can hold a job in
 # a worker's hand (to kill or stop the worker then). Read by this module only; never set it in production.
 TEST_GATE = "JIEBANG_TEST_RENDER_GATE"
@@ -97,7 +99,7 @@ class RenderWorker:
             return
         await _test_gate(TEST_GATE)
         pdf_after = rj.pdf and self.settings.pdf and pdf_available()  # a PDF job of its own, after the .docx
-        made = None
+        made, started = None, time.monotonic()
         with context.cancellation:
             try:
                 made = await produce(form, rj.answers, rj.pdf and self.settings.pdf and not pdf_after,
@@ -120,8 +122,9 @@ class RenderWorker:
         except asyncpg.ForeignKeyViolationError:
             log.info("%s: the submission is gone (its user's data erased): nothing kept", what)
             return
-        log.info("%s: made (.docx %d bytes%s)", what, len(made.docx),
-                 ", its PDF next" if pdf_after else f", PDF {len(made.pdf)} bytes" if made.pdf else "")
+        log.info("%s: made (.docx %d bytes%s) in %.2f s, %s", what, len(made.docx),
+                 ", its PDF next" if pdf_after else f", PDF {len(made.pdf)} bytes" if made.pdf else "",
+                 time.monotonic() - started, _waited(job))
 
     async def _failed(self, rj: RenderJob) -> None:
         async with self.pool.acquire() as conn:
@@ -144,7 +147,7 @@ class PdfWorker:
             log.info("%s: nothing to make (its PDF is made, or its .docx is gone)", what)
             return
         await _test_gate(TEST_PDF_GATE)
-        made = None
+        made, started = None, time.monotonic()
         with context.cancellation:
             try:
                 made = await make_pdf(pj.form_id, bytes(row[0]))
@@ -157,8 +160,9 @@ class PdfWorker:
         pdf, failed, preview = made
         async with self.pool.acquire() as conn:
             kept = await renders.store_pdf(conn, pj.submission, pj.version, pdf, preview, failed)
-        log.info("%s: %s", what, ("PDF failed" if failed else f"made (PDF {len(pdf or b'')} bytes)") if kept
-                 else "made, but its .docx is gone or has its PDF already: not kept")
+        log.info("%s: %s in %.2f s, %s", what, ("PDF failed" if failed else f"made (PDF {len(pdf or b'')} bytes)")
+                 if kept else "made, but its .docx is gone or has its PDF already: not kept",
+                 time.monotonic() - started, _waited(job))
 
 
 def _queries(conn: Any) -> Any:
@@ -183,7 +187,13 @@ def _exists(path: str) -> bool:
 
 async def run_worker(settings: Settings, stop: asyncio.Event | None = None, signals: bool = True) -> int:
     """Take render jobs until SIGTERM / SIGINT (or `stop`, for tests in one process); then finish the jobs
-    in hand and return 0."""
+    in hand and return 0.
+
+    Two queue managers, each on a connection of its own: one takes .docx jobs (BATCH at a time, twice that
+    in hand), the other PDF jobs (PDF_AT_ONCE in hand). A queue manager's cap is this worker's own, while an
+    entrypoint's concurrency_limit in pgqueuer is shared by every worker: with one manager for both, PDFs in
+    hand took the slots of the .docx behind them (200 confirms: a .docx waited 6 s in the queue to be made in
+    0.35 s), and two workers made no more PDFs at once than one."""
     import asyncpg
     from pgqueuer.db import AsyncpgDriver
     from pgqueuer.executors import DatabaseRetryEntrypointExecutor
@@ -194,48 +204,82 @@ async def run_worker(settings: Settings, stop: asyncio.Event | None = None, sign
     url = settings.effective_database_url
     await upgrade(url)  # the renders table (alembic, as every bot process does at start)
     dsn = pg_dsn(url)
-    conn = await asyncpg.connect(dsn)  # the queue's: its LISTEN, picks, heartbeats and our advisory lock
+    conn = await asyncpg.connect(dsn)  # the .docx queue's: its LISTEN, picks, heartbeats and our advisory lock
+    pdf_conn = await asyncpg.connect(dsn)  # the PDF queue's
     pool = await asyncpg.create_pool(dsn, min_size=1, max_size=3, command_timeout=30)  # results
     renderer = RenderPool(settings.render_processes)  # its own: closed when the worker stops
     loop = asyncio.get_running_loop()
-    forwarding: asyncio.Task[None] | None = None
+    forwarding: list[asyncio.Task[None]] = []
     try:
         await ensure_queue_schema(conn)
         await conn.execute("SELECT pg_advisory_lock_shared($1, $2)", *WORKER_LOCK)  # "a worker is here"
-        qm = QueueManager(Queries(AsyncpgDriver(conn)))
+        docx_qm = QueueManager(Queries(AsyncpgDriver(conn)))
+        pdf_qm = QueueManager(Queries(AsyncpgDriver(pdf_conn)))
+        managers = (docx_qm, pdf_qm)
+        # with its hands full and PDFs queued, a queue manager looks again every min_dequeue_poll_interval
+        # (0.1 s): a PDF can wait that much longer for a free hand, the database need not be asked 10 times a s
+        pdf_qm.min_dequeue_poll_interval = timedelta(seconds=PDF_POLL_S)
 
         def retried(parameters: Any) -> Any:
             return DatabaseRetryEntrypointExecutor(parameters, max_attempts=3)
 
-        qm.entrypoint(ENTRYPOINT, accepts_context=True, executor_factory=retried)(
+        docx_qm.entrypoint(ENTRYPOINT, accepts_context=True, executor_factory=retried)(
             RenderWorker(settings, pool, renderer))
-        qm.entrypoint(PDF_ENTRYPOINT, accepts_context=True, executor_factory=retried,
-                      concurrency_limit=PDF_AT_ONCE)(PdfWorker(pool))
+        pdf_qm.entrypoint(PDF_ENTRYPOINT, accepts_context=True, executor_factory=retried)(PdfWorker(pool))
 
         def stopping(signum: int) -> None:
             log.info("%s: finishing the %d job(s) in hand, then stopping", signal.Signals(signum).name,
-                     len(qm.job_context))
-            qm.shutdown.set()
+                     sum(len(qm.job_context) for qm in managers))
+            for qm in managers:
+                qm.shutdown.set()
 
         if signals:
             for sig in (signal.SIGTERM, signal.SIGINT):
                 loop.add_signal_handler(sig, stopping, sig)
         if stop is not None:
-            forwarding = loop.create_task(_forward(stop, qm.shutdown))
+            forwarding = [loop.create_task(_forward(stop, qm.shutdown)) for qm in managers]
         log.info("render worker %d taking jobs (PDF %s)", os.getpid(), "on" if settings.pdf else "off")
-        await qm.run(dequeue_timeout=timedelta(seconds=POLL_S), batch_size=BATCH,
-                     max_concurrent_tasks=2 * BATCH, heartbeat_timeout=timedelta(seconds=HEARTBEAT_S))
+        poll, beat = timedelta(seconds=POLL_S), timedelta(seconds=HEARTBEAT_S)
+        await _together(docx_qm.run(dequeue_timeout=poll, batch_size=BATCH, max_concurrent_tasks=2 * BATCH,
+                                    heartbeat_timeout=beat),
+                        pdf_qm.run(dequeue_timeout=poll, batch_size=1, max_concurrent_tasks=PDF_AT_ONCE,
+                                   heartbeat_timeout=beat),
+                        [qm.shutdown for qm in managers])
     finally:
-        if forwarding is not None:
-            forwarding.cancel()
+        for task in forwarding:
+            task.cancel()
         if signals:
             for sig in (signal.SIGTERM, signal.SIGINT):
                 loop.remove_signal_handler(sig)
         await pool.close()
         await conn.close()
+        await pdf_conn.close()
         renderer.close()
     log.info("render worker %d stopped", os.getpid())
     return 0
+
+
+async def _together(first: Any, second: Any, shutdowns: list[asyncio.Event]) -> None:
+    """Run both queue managers; when one ends (stopped, or its connection lost) the other is stopped too,
+    finishing its jobs in hand; the first error is raised after both have ended."""
+    tasks = [asyncio.ensure_future(first), asyncio.ensure_future(second)]
+    try:
+        await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for event in shutdowns:
+            event.set()
+        results = await asyncio.gather(*tasks, return_exceptions=True)
+    for result in results:
+        if isinstance(result, BaseException):
+            raise result
+
+
+def _waited(job: Any) -> str:
+    """How long the job waited in the queue before a worker took it (the queue's own clock for both)."""
+    try:
+        return f"{(job.updated - job.created).total_seconds():.2f} s in the queue"
+    except (AttributeError, TypeError):
+        return "its wait in the queue unknown"
 
 
 async def _forward(source: asyncio.Event, target: asyncio.Event) -> None:

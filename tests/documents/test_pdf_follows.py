@@ -214,3 +214,37 @@ async def test_a_busy_workers_pdf_is_waited_for_not_made_by_the_bot_as_well(pg_u
     finally:
         await conn.close()
         await app.close()
+
+
+async def test_each_worker_makes_its_own_pdfs_and_the_docx_is_not_kept_waiting(pg_url, tmp_path, workers):
+    """Two workers, every PDF held in the making: each has render_worker.PDF_AT_ONCE PDF jobs in hand (a
+    limit per worker: pgqueuer's concurrency_limit, shared by all workers, let two make no more than one),
+    and the next confirms still get their .docx at once (the PDFs in hand take no .docx job's place)."""
+    gate = tmp_path / "pdf-gate"
+    app = await open_app(Settings(data_dir=tmp_path / "data", database_url=pg_url, pdf=True,
+                                  review_picture_seconds=0.0, confirm_pdf_seconds=0.0), now=lambda: AFTERNOON)
+    service = ReminderService(app, senders={"test": RecordingChannel("test")}, clock=lambda: AFTERNOON)
+    app.engine.pdf_made = service.pdf_made  # as serve: a PDF follows; the confirm does not wait for it
+    conn = await connect(pg_url)
+    pair = [workers(pg_url, pdf_gate=gate), workers(pg_url, pdf_gate=gate)]
+    at_once = render_worker.PDF_AT_ONCE
+    try:
+        await until(lambda: all("taking jobs" in w.said() for w in pair), "both workers take jobs")
+        for n in range(2 * at_once + 2):  # every worker's PDF hands full, and two confirms more
+            c = ChatClient(app.engine, user_id=f"firm{n}")
+            await start_form(c)
+            await c.fill(SME_STEPS)
+            done, _next = await c.click("确认")
+            assert [d.filename.rsplit(".", 1)[1] for d in done.all_documents()] == ["docx"], n
+            assert PENDING in done.text
+        for w in pair:
+            await until(lambda w=w: w.said().count("job held until") == at_once,
+                        f"each worker holds {at_once} PDF jobs")
+        assert await conn.fetchval("SELECT count(*) FROM renders WHERE pdf_pending") == 2 * at_once + 2
+        gate.touch()
+        await until(lambda: conn.fetchval("SELECT count(*) = 0 FROM renders WHERE pdf_pending"),
+                    "every PDF is made")
+    finally:
+        gate.touch()
+        await conn.close()
+        await app.close()
