@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from datetime import date, timedelta
 
 from campaign_helpers import SH_DRAFT, RecordingChannel, add_user
@@ -177,12 +178,16 @@ async def test_reminders_go_to_several_users_at_once_but_one_users_in_turn(store
             self.flying: list[str] = []
             self.peak = 0
             self.overlap_same_user = False
+            self.full = asyncio.Event()  # four sends in flight at once: the network answers them all
 
         async def send(self, user_id, replies):
             self.overlap_same_user |= user_id in self.flying
             self.flying.append(user_id)
             self.peak = max(self.peak, len(self.flying))
-            await asyncio.sleep(0.05)
+            if self.peak == 4:
+                self.full.set()
+            with contextlib.suppress(TimeoutError):  # one at a time never fills it: peak 1, and the test fails
+                await asyncio.wait_for(self.full.wait(), 10)
             self.flying.remove(user_id)
             return await super().send(user_id, replies)
 
