@@ -19,6 +19,9 @@
 - Announcements (a deadline moved, a form approved or returned, the new notice a user waited for:
   `tell_waiting`, bot/campaigns/waiting.py) are written to the outbox and a `notice:<outbox id>` row: the
   serving process pushes them; a pushed notice is marked delivered in the outbox, so it is not shown twice.
+
+One module past 500 lines on purpose: it is one service over one table, every kind of row (reminder, PDF,
+notice) taken by the same claim, checked by the same rules and sent by the same loop.
 """
 
 from __future__ import annotations

@@ -27,6 +27,9 @@ One :class:`Office` per LibreOffice binary and process (the bot's, or each worke
 - Where it cannot run (no unoserver, no Python bindings for this LibreOffice, ``JIEBANG_PDF_RESIDENT=off``)
   :func:`resident` returns None and says why once; after ``START_ATTEMPTS`` failed starts in a row it is
   given up for the process (logged): PDFs are then all made the old way.
+
+One module past 500 lines on purpose: one supervised server's life (start, readiness, conversions, its
+replacement, its end with this process) whose parts share one lock and one state.
 """
 
 from __future__ import annotations
