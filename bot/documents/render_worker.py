@@ -55,6 +55,8 @@ log = logging.getLogger(__name__)
 
 HEARTBEAT_S = 10.0  # a job in hand whose worker has been silent this long is picked again
 BATCH = 2  # jobs taken in one go; at most twice as many in hand (PDFs of jobs in hand share LibreOffice runs)
+LOG_KEEP = "7 days"  # the queue's log of each job's moves (3-4 rows a job) and its per-second counts
+LOG_PRUNE_S = 3600.0  # a worker drops what is older than LOG_KEEP this often (at its start too)
 PDF_POLL_S = 0.5  # a worker whose PDF hands are full looks for the next PDF job this often
 PDF_AT_ONCE = 2  # PDF jobs in this worker's hand at once (its LibreOffice converts one, the next one waits)
 # Test-only: a job waits before it renders until the file this names exists, so a test can hold a job in
@@ -209,7 +211,7 @@ async def run_worker(settings: Settings, stop: asyncio.Event | None = None, sign
     pool = await asyncpg.create_pool(dsn, min_size=1, max_size=3, command_timeout=30)  # results
     renderer = RenderPool(settings.render_processes)  # its own: closed when the worker stops
     loop = asyncio.get_running_loop()
-    forwarding: list[asyncio.Task[None]] = []
+    helpers: list[asyncio.Task[None]] = []  # the stop's forwarding, the log's pruning
     try:
         await ensure_queue_schema(conn)
         await conn.execute("SELECT pg_advisory_lock_shared($1, $2)", *WORKER_LOCK)  # "a worker is here"
@@ -237,7 +239,8 @@ async def run_worker(settings: Settings, stop: asyncio.Event | None = None, sign
             for sig in (signal.SIGTERM, signal.SIGINT):
                 loop.add_signal_handler(sig, stopping, sig)
         if stop is not None:
-            forwarding = [loop.create_task(_forward(stop, qm.shutdown)) for qm in managers]
+            helpers += [loop.create_task(_forward(stop, qm.shutdown)) for qm in managers]
+        helpers.append(loop.create_task(_pruning(pool)))
         log.info("render worker %d taking jobs (PDF %s)", os.getpid(), "on" if settings.pdf else "off")
         poll, beat = timedelta(seconds=POLL_S), timedelta(seconds=HEARTBEAT_S)
         await _together(docx_qm.run(dequeue_timeout=poll, batch_size=BATCH, max_concurrent_tasks=2 * BATCH,
@@ -246,8 +249,9 @@ async def run_worker(settings: Settings, stop: asyncio.Event | None = None, sign
                                    heartbeat_timeout=beat),
                         [qm.shutdown for qm in managers])
     finally:
-        for task in forwarding:
+        for task in helpers:
             task.cancel()
+        await asyncio.gather(*helpers, return_exceptions=True)
         if signals:
             for sig in (signal.SIGTERM, signal.SIGINT):
                 loop.remove_signal_handler(sig)
@@ -272,6 +276,33 @@ async def _together(first: Any, second: Any, shutdowns: list[asyncio.Event]) -> 
     for result in results:
         if isinstance(result, BaseException):
             raise result
+
+
+async def prune_queue_log(conn: Any, keep: str = LOG_KEEP) -> int:
+    """Drop the queue's log rows older than `keep` once they are counted in its statistics, and statistics
+    older than that: pgqueuer keeps both for ever (it marks a log row aggregated and leaves it). Returns the
+    log rows dropped. Any worker may run it; two at once drop the same rows once."""
+    from pgqueuer.domain.settings import db_settings
+
+    names = db_settings().qualified
+    dropped = await conn.fetchval(
+        f"WITH gone AS (DELETE FROM {names.queue_table_log} WHERE aggregated AND created < now() - $1::text::interval "
+        f"RETURNING 1) SELECT count(*) FROM gone", keep)
+    await conn.execute(f"DELETE FROM {names.statistics_table} WHERE created < now() - $1::text::interval", keep)
+    return int(dropped)
+
+
+async def _pruning(pool: Any) -> None:
+    """prune_queue_log every LOG_PRUNE_S while the worker runs; a database that is away is tried next time."""
+    while True:
+        try:
+            async with pool.acquire() as conn:
+                dropped = await prune_queue_log(conn)
+            if dropped:
+                log.info("the queue's log: %d row(s) older than %s dropped", dropped, LOG_KEEP)
+        except Exception as e:  # a housekeeping chore: never the worker's end
+            log.warning("the queue's log was not pruned (%s); again in %.0f s", type(e).__name__, LOG_PRUNE_S)
+        await asyncio.sleep(LOG_PRUNE_S)
 
 
 def _waited(job: Any) -> str:

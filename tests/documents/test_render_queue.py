@@ -468,3 +468,26 @@ async def test_a_job_the_bot_stopped_waiting_for_is_withdrawn_not_made_twice(pg_
     finally:
         await queue.close()
         await conn.close()
+
+
+async def test_the_queues_log_is_pruned_once_counted_and_a_week_old(pg_url):
+    """pgqueuer keeps a log row for every move of every job for ever (its statistics count them and leave
+    them): a worker drops the counted ones past a week, and statistics past a week; nothing newer, and no
+    log row not yet counted."""
+    conn = await connect(pg_url)
+    try:
+        await render_queue.ensure_queue_schema(conn)
+        rows = [(1, "8 days", True), (2, "8 days", False), (3, "6 days", True), (4, "0 days", False)]
+        for job, age, counted in rows:
+            await conn.execute("INSERT INTO pgqueuer_log (job_id, status, entrypoint, priority, created, aggregated) "
+                               "VALUES ($1, 'successful', $2, 10, now() - $3::text::interval, $4)",
+                               job, ENTRYPOINT, age, counted)
+        for age in ("8 days", "6 days"):
+            await conn.execute("INSERT INTO pgqueuer_statistics (count, created, entrypoint, priority, status) "
+                               "VALUES (1, date_trunc('sec', now() - $1::text::interval), $2, 10, 'successful')", age, ENTRYPOINT)
+        assert await render_worker.prune_queue_log(conn) == 1
+        assert [r[0] for r in await conn.fetch("SELECT job_id FROM pgqueuer_log ORDER BY job_id")] == [2, 3, 4]
+        assert await conn.fetchval("SELECT count(*) FROM pgqueuer_statistics") == 1
+        assert await render_worker.prune_queue_log(conn) == 0  # again: nothing more
+    finally:
+        await conn.close()
