@@ -30,6 +30,9 @@ from tests.conftest import SME_ANSWERS
 from tests.fakes.telegram_api import FakeBotAPI, utf16_len
 
 ROOT = Path(__file__).resolve().parents[2]
+# seconds: the most an answer may take, never how long it should (a confirm with PDFs on starts LibreOffice
+# cold; on a busy CI machine that passed 10 s)
+BOUND = 60.0
 SENT = ("sendMessage", "sendDocument", "sendPhoto", "editMessageText", "editMessageReplyMarkup")
 
 # Answers by the start of the question they answer. A str is typed; ("tap", label) taps a button;
@@ -89,8 +92,8 @@ class TgUser:
         await self.fake.wait_for(
             lambda: any(c.method in SENT and c.chat_id == self.chat_id and c.status == 200
                         for c in self.fake.calls[mark:]),
-            seconds=10, what=f"the bot to answer; its last message was:\n{self.messages[-1:] if self.messages else ''}")
-        assert await self.channel.join(10), "the bot did not finish handling the update"
+            seconds=BOUND, what=f"the bot to answer; its last message was:\n{self.messages[-1:] if self.messages else ''}")
+        assert await self.channel.join(BOUND), "the bot did not finish handling the update"
 
     async def say(self, text: str) -> list:
         return await self.deliver(self.fake.text_update(self.chat_id, text, language=self.language))
