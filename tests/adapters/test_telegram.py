@@ -290,7 +290,7 @@ async def test_the_same_update_twice_has_one_effect(fake, bot):
     fake.push(update, update)  # Telegram delivering it again
     await user.settle(mark)
     await asyncio.sleep(0.2)
-    assert await bot.channel.join(5)
+    assert await bot.channel.join(BOUND)
     sent = [c for c in fake.calls[mark:] if c.method == "sendMessage"]
     assert len(sent) == 1, [c.params["text"] for c in sent]
     assert question_of(user.text).startswith("统一社会信用代码")
@@ -320,7 +320,7 @@ async def test_other_errors_are_logged_and_the_bot_carries_on(fake, bot, caplog)
     update = fake.text_update(user.chat_id, "/start")
     fake.push(update)
     await fake.wait_for(lambda: any(c.status == 403 for c in fake.calls), what="the refused sendMessage")
-    assert await bot.channel.join(5)
+    assert await bot.channel.join(BOUND)
     assert f"update {update['update_id']}" in caplog.text and "Forbidden" in caplog.text
     await user.say("/help")
     assert "上一步" in user.text
@@ -427,8 +427,8 @@ async def test_an_update_is_confirmed_only_once_handled_and_one_stopped_mid_way_
         user.channel = second.channel
         mark = len(fake.calls)
         await fake.wait_for(lambda: [c for c in fake.calls[mark:] if c.method == "sendMessage"
-                                     and c.chat_id == user.chat_id], seconds=10, what="the answer after the restart")
-        assert await second.channel.join(5)
+                                     and c.chat_id == user.chat_id], seconds=BOUND, what="the answer after the restart")
+        assert await second.channel.join(BOUND)
         assert question_of(user.text).startswith("统一社会信用代码")  # the name was taken, once
         await fake.wait_for(lambda: max(offsets_since(fake, mark), default=0) > uid, what="the update confirmed")
     finally:
@@ -446,7 +446,7 @@ async def test_an_update_stuck_past_the_hold_limit_no_longer_holds_back_the_othe
         later = fake.text_update(502, "/start")
         fake.push(later)
         await fake.wait_for(lambda: fake.calls_of("sendMessage", chat_id=502), what="the other chat's answer")
-        await fake.wait_for(lambda: max(offsets_since(fake, 0), default=0) > later["update_id"], seconds=10,
+        await fake.wait_for(lambda: max(offsets_since(fake, 0), default=0) > later["update_id"], seconds=BOUND,
                             what="the later update confirmed")
         assert caplog.text.count("in hand for over") == 1
     finally:
@@ -620,7 +620,7 @@ async def test_group_chats_get_a_polite_pointer_and_nothing_else(fake, bot):
     mark = len(fake.calls)
     fake.push(fake.text_update(-1001, "上海测试科技有限公司", chat_type="supergroup"))
     await asyncio.sleep(0.3)
-    assert await bot.channel.join(5)
+    assert await bot.channel.join(BOUND)
     assert not [c for c in fake.calls[mark:] if c.method in SENT]  # told once, not on every message
     assert await bot.app.store.user("telegram", "-1001") is None  # nothing stored for a group
 
@@ -633,7 +633,7 @@ async def test_updates_of_one_chat_are_handled_in_order(fake, bot):
     fake.push(*(fake.text_update(user.chat_id, a) for a in answers))  # one batch
     await fake.wait_for(lambda: len([c for c in fake.calls[mark:] if c.method == "sendMessage"]) >= 4,
                         what="four answers")
-    assert await bot.channel.join(5)
+    assert await bot.channel.join(BOUND)
     texts = [c.params["text"] for c in fake.calls[mark:] if c.method == "sendMessage"]
     assert [question_of(t).split(" (")[0] for t in texts] == [
         "统一社会信用代码", "企业注册地（省）", "企业注册地（市(区)）", "企业注册地（县）"], texts
@@ -724,7 +724,7 @@ async def test_webhook_rejects_a_wrong_secret_and_accepts_the_right_one(fake, tm
         await user.settle(0)
         assert any("中小企业" in x for x in labels(user.last))
         assert await fake.deliver_webhook(update) == 200  # Telegram retrying: one effect
-        assert await channel.join(5)
+        assert await channel.join(BOUND)
         assert len(fake.calls_of("sendMessage")) == 1
         msg, data = user.button("中小企业")
         mark = len(fake.calls)
@@ -809,7 +809,7 @@ async def test_python_m_bot_serve_telegram_polls_answers_and_stops_cleanly(fake,
         await fake.wait_for(lambda: fake.calls_of("deleteWebhook"), seconds=20, what="the bot to start polling")
         assert set(fake.commands) == {"", "en"}
         fake.push(fake.text_update(42, "/start"))
-        sent = await fake.wait_for(lambda: fake.calls_of("sendMessage", chat_id=42), seconds=10,
+        sent = await fake.wait_for(lambda: fake.calls_of("sendMessage", chat_id=42), seconds=BOUND,
                                    what="the answer to /start")
         assert "揭榜助手" in sent[0].params["text"]
         proc.send_signal(signal.SIGTERM)
