@@ -10,7 +10,8 @@ worker checks at pick time that no newer job or result of that submission exists
 
 With PDFs on, a render is two jobs: the .docx (this one, DOCX_PRIORITY: every waiting .docx before any
 PDF), stored as soon as it is made with `pdf_pending`, and in the same transaction a PDF job of its own
-(PDF_ENTRYPOINT, priority 0, at most PDF_AT_ONCE per worker, on a queue manager of their own) that adds the PDF and the picture of page 1.
+(PDF_ENTRYPOINT, priority 0, at most PDF_AT_ONCE per worker, on a queue manager of their own) that adds
+the PDF and the picture of page 1.
 A confirm hands the .docx over when the PDF is not there within JIEBANG_CONFIRM_PDF_SECONDS
 (`produce(..., docx_only=True)`), and the PDF follows (bot/campaigns/reminders.py follow_pdf): 200
 confirms at once wait for 200 .docx, not for 200 PDFs on one LibreOffice.

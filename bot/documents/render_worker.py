@@ -54,7 +54,7 @@ from storage.migrate import upgrade
 log = logging.getLogger(__name__)
 
 HEARTBEAT_S = 10.0  # a job in hand whose worker has been silent this long is picked again
-BATCH = 2  # jobs taken in one go; at most twice as many in hand (PDFs of jobs in hand share LibreOffice runs)
+BATCH = 2  # .docx jobs taken in one go; at most twice as many in hand (PDF jobs have hands of their own)
 LOG_KEEP = "7 days"  # the queue's log of each job's moves (3-4 rows a job) and its per-second counts
 LOG_PRUNE_S = 3600.0  # a worker drops what is older than LOG_KEEP this often (at its start too)
 PDF_POLL_S = 0.5  # a worker whose PDF hands are full looks for the next PDF job this often
