@@ -1,5 +1,6 @@
 """A channel's own bookkeeping about one user, apart from the user's answers and prefs.
 
+The rows (storage/channel_rows.py, imported from here as well):
 - `channel_states`: one row per (channel, user id on it) with typed columns: the customer-service
   windows WeChat opens (which action opened each, when, how many messages were sent in it), a voice
   answer waiting for its confirmation, consent to notifications, and how reminders went out.
@@ -11,8 +12,10 @@
 - The outbox (storage.models.Outbox, the engine's) is read here too, without marking anything
   (`begin_message`): a channel that orders what it sends needs to know which replies waited.
 
-Each function is one short transaction of its own (never the user's whole message transaction), and
-raises SQLAlchemy's errors as they come: the channel decides how to retry. Rows written by earlier
+Each function is one short transaction of its own (never the user's whole message transaction), or an
+operation in a `GroupCommit`'s, and raises the database's errors as they come (`errors()`): the channel
+decides how to retry. On SQLite the statements are SQLAlchemy's; on PostgreSQL the same statements are plain
+SQL on the hot path's asyncpg pool (storage/channel_pg.py), as the engine's own are. Rows written by earlier
 versions in `users.prefs` (last_msg_at, cs_used, voice_pending, notify, notify_asked, sent_via,
 last_sent_via) are read once, when a user's row is first needed, and copied here; prefs stay as they are.
 """
@@ -22,79 +25,49 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Column, DateTime, Index, Text, case, delete, select, update
+from sqlalchemy import case, delete, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlmodel import Field, SQLModel, col
+from sqlmodel import col
 
 from bot.messages import Reply, reply_from_dict
+from storage import channel_pg
+from storage.channel_pg import PgTx
+from storage.channel_rows import (
+    ARRIVALS,
+    NONCES,
+    STATES,
+    VIA,
+    Add,
+    ChannelArrival,
+    ChannelNonce,
+    ChannelState,
+    as_state,
+    decide,
+    from_prefs,
+    sequence,
+)
+from storage.hot import transient_errors
 from storage.models import Outbox, User, utcnow
-from storage.tables import table_of
-from storage.times import aware
 
-VIA = ("subscribe", "custom", "app", "outbox")  # how an unprompted message went out (see WeChatChannel.send)
-
-
-class ChannelState(SQLModel, table=True):
-    __tablename__ = "channel_states"
-
-    channel: str = Field(primary_key=True, max_length=16)
-    external_id: str = Field(primary_key=True, max_length=128)
-    # The long window: opened by the user's last message (WeChat: 5 messages within 48 h) …
-    message_at: datetime | None = Field(default=None, sa_type=DateTime(timezone=True))
-    message_sent: int = Field(default=0)
-    # … and the short one: opened by a follow, a menu click or a scan (WeChat: 3 within 1 minute).
-    event_kind: str | None = Field(default=None, max_length=16)  # follow | click | scan
-    event_at: datetime | None = Field(default=None, sa_type=DateTime(timezone=True))
-    event_sent: int = Field(default=0)
-    voice_pending: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
-    notify: bool | None = Field(default=None)  # consented to subscription notifications; None: never said
-    notify_asked: bool = Field(default=False)
-    sent_subscribe: int = Field(default=0)
-    sent_custom: int = Field(default=0)
-    sent_app: int = Field(default=0)
-    sent_outbox: int = Field(default=0)
-    last_sent_via: str | None = Field(default=None, max_length=16)
-    # The scene of the last QR code scanned (WeChat: a follow with EventKey qrscene_…, or SCAN), and when.
-    scene: str | None = Field(default=None, max_length=64)
-    scene_at: datetime | None = Field(default=None, sa_type=DateTime(timezone=True))
-    # The sequence of the last message applied (see `arrive`): an older one arriving later is not applied.
-    applied_seq: str | None = Field(default=None, max_length=40)
-    updated_at: datetime = Field(default_factory=utcnow, sa_type=DateTime(timezone=True))
-
-    @property
-    def sent_via(self) -> dict[str, int]:
-        return {k: n for k in VIA if (n := getattr(self, f"sent_{k}"))}
+__all__ = ["VIA", "Add", "ChannelArrival", "ChannelNonce", "ChannelState", "Direct", "GroupCommit", "PgTx",
+           "arrive", "begin_message", "channel_state", "claim_nonce", "errors", "forget_nonces", "runner",
+           "sequence", "settle", "update_state"]
 
 
-class ChannelNonce(SQLModel, table=True):
-    __tablename__ = "channel_nonces"
-    __table_args__ = (Index("ix_channel_nonces_seen_at", "seen_at"),)
-
-    channel: str = Field(primary_key=True, max_length=16)
-    timestamp: int = Field(primary_key=True)
-    nonce: str = Field(primary_key=True, max_length=64)
-    delivery: str = Field(max_length=200)  # the delivery it carried: a retry of it is no replay
-    seen_at: datetime = Field(default_factory=utcnow, sa_type=DateTime(timezone=True))
-
-
-class ChannelArrival(SQLModel, table=True):
-    """A message of one user being handled (`started`) or waiting for an older one to be handled first."""
-
-    __tablename__ = "channel_arrivals"
-
-    channel: str = Field(primary_key=True, max_length=16)
-    external_id: str = Field(primary_key=True, max_length=128)
-    seq: str = Field(primary_key=True, max_length=40)
-    started: bool = Field(default=False)
-    arrived_at: datetime = Field(default_factory=utcnow, sa_type=DateTime(timezone=True))
-
-
-# Their Tables, for Core statements (insert … on conflict, update … returning) that name columns `.c.<name>`.
-STATES, NONCES, ARRIVALS = table_of(ChannelState), table_of(ChannelNonce), table_of(ChannelArrival)
+def errors() -> tuple[type[BaseException], ...]:
+    """What these calls raise when the database fails them: the errors of a database briefly away, and on
+    PostgreSQL any error of its server (a deadlock, a statement cancelled), as SQLAlchemy's DBAPIError
+    covers them on SQLite. The channel catches these and retries or goes on without its bookkeeping."""
+    found = transient_errors()
+    try:
+        import asyncpg
+    except ImportError:
+        return found
+    return (*found, asyncpg.PostgresError)
 
 
 @asynccontextmanager
@@ -102,9 +75,13 @@ async def _tx(store: Any, session: Any = None) -> AsyncIterator[Any]:
     """The transaction to work in: the caller's (a GroupCommit's), or one of its own."""
     if session is not None:
         yield session
-        return
-    async with store.sessions() as own, own.begin():
-        yield own
+    elif store.dialect == "postgresql":  # plain SQL on the hot path's pool (storage/channel_pg.py)
+        pool = await store.hot.pool()
+        async with pool.acquire() as conn, conn.transaction():
+            yield PgTx(conn)
+    else:
+        async with store.sessions() as own, own.begin():
+            yield own
 
 
 class GroupCommit:
@@ -163,7 +140,7 @@ class GroupCommit:
     async def _together(self, batch: list) -> list:
         self.transactions += 1
         self.operations += len(batch)
-        async with self.store.sessions() as session, session.begin():
+        async with _tx(self.store) as session:
             return [await op(session) for _key, op, _future in batch]
 
 
@@ -174,7 +151,7 @@ class Direct:
         self.store = store
 
     async def run(self, op: Callable[[Any], Awaitable[Any]], key: str = "") -> Any:
-        async with self.store.sessions() as session, session.begin():
+        async with _tx(self.store) as session:
             return await op(session)
 
 
@@ -182,44 +159,13 @@ def runner(store: Any) -> GroupCommit:
     return GroupCommit(store)
 
 
+def _sql(values: dict[str, Any]) -> dict[str, Any]:
+    """`values` for a SQLAlchemy update of channel_states: an `Add` is the column plus its n."""
+    return {k: STATES.c[k] + v.n if isinstance(v, Add) else v for k, v in values.items()}
+
+
 def _insert(store: Any, table: Any) -> Any:
     return (pg_insert if store.dialect == "postgresql" else sqlite_insert)(table)
-
-
-def _from_prefs(prefs: dict[str, Any]) -> dict[str, Any]:
-    """The columns an earlier version kept in users.prefs. Its one window (`last_msg_at`, `cs_used`)
-    was opened by messages and events alike; it is read as the long window, as it was used."""
-    out: dict[str, Any] = {}
-    try:
-        if prefs.get("last_msg_at"):
-            out["message_at"] = datetime.fromtimestamp(float(prefs["last_msg_at"]), UTC)
-            out["message_sent"] = int(prefs.get("cs_used") or 0)
-    except (TypeError, ValueError, OverflowError, OSError):
-        pass
-    if isinstance(prefs.get("voice_pending"), str) and prefs["voice_pending"]:
-        out["voice_pending"] = prefs["voice_pending"]
-    if isinstance(prefs.get("notify"), bool):
-        out["notify"] = prefs["notify"]
-    if prefs.get("notify_asked"):
-        out["notify_asked"] = True
-    counts = prefs.get("sent_via")
-    if isinstance(counts, dict):
-        for k in VIA:
-            try:
-                if counts.get(k):
-                    out[f"sent_{k}"] = int(counts[k])
-            except (TypeError, ValueError):
-                pass
-    if prefs.get("last_sent_via") in VIA:
-        out["last_sent_via"] = prefs["last_sent_via"]
-    return out
-
-
-def _row(mapping: Any) -> ChannelState:
-    state = ChannelState(**dict(mapping))
-    for name in ("message_at", "event_at", "scene_at", "updated_at"):
-        setattr(state, name, aware(getattr(state, name)))
-    return state
 
 
 async def _ensure(session: Any, store: Any, channel: str, external_id: str) -> bool:
@@ -227,7 +173,7 @@ async def _ensure(session: Any, store: Any, channel: str, external_id: str) -> b
     prefs = (await session.execute(
         select(col(User.prefs)).where(col(User.channel) == channel, col(User.external_id) == external_id)
     )).scalar_one_or_none() or {}
-    values = _from_prefs(prefs)
+    values = from_prefs(prefs)
     fresh = ChannelState(channel=channel, external_id=external_id)
     row = {name: getattr(fresh, name) for name in ChannelState.model_fields} | values
     await session.execute(_insert(store, STATES).values(**row)
@@ -240,25 +186,30 @@ async def channel_state(store: Any, channel: str, external_id: str, *, session: 
     table = STATES
     where = (table.c.channel == channel) & (table.c.external_id == external_id)
     async with _tx(store, session) as session:
+        if isinstance(session, PgTx):
+            found = await channel_pg.state(session, channel, external_id)
+            return as_state(found) if found is not None else ChannelState(channel=channel, external_id=external_id)
         found = (await session.execute(select(table).where(where))).first()
         if found is None and await _ensure(session, store, channel, external_id):
             found = (await session.execute(select(table).where(where))).first()
-    return _row(found._mapping) if found is not None else ChannelState(channel=channel, external_id=external_id)
+    return as_state(found._mapping) if found is not None else ChannelState(channel=channel, external_id=external_id)
 
 
 async def update_state(store: Any, channel: str, external_id: str, *, session: Any = None,
                        **values: Any) -> ChannelState:
-    """Set columns and return the row as it is now. A value may be an SQL expression on the column
-    (`ChannelState.message_sent + 1`), so counts add up across processes."""
+    """Set columns and return the row as it is now. A value may be `Add(n)`: the column plus n, added in
+    the database, so counts add up across processes."""
     table = STATES
     stmt = (update(table).where(table.c.channel == channel, table.c.external_id == external_id)
-            .values(updated_at=utcnow(), **values).returning(*table.c))
+            .values(updated_at=utcnow(), **_sql(values)).returning(*table.c))
     async with _tx(store, session) as session:
+        if isinstance(session, PgTx):
+            return as_state(await channel_pg.update(session, channel, external_id, utcnow(), values))
         found = (await session.execute(stmt)).first()
         if found is None:
             await _ensure(session, store, channel, external_id)
             found = (await session.execute(stmt)).first()
-    return _row(found._mapping)
+    return as_state(found._mapping)
 
 
 async def claim_nonce(store: Any, channel: str, timestamp: int, nonce: str, delivery: str,
@@ -267,6 +218,8 @@ async def claim_nonce(store: Any, channel: str, timestamp: int, nonce: str, deli
     the first time (the same one: WeChat retrying; another: a replay)."""
     table = NONCES
     async with _tx(store, session) as session:
+        if isinstance(session, PgTx):
+            return await channel_pg.claim_nonce(session, channel, timestamp, nonce, delivery, at)
         done = await session.execute(
             _insert(store, table).values(channel=channel, timestamp=timestamp, nonce=nonce,
                                          delivery=delivery[:200], seen_at=at)
@@ -292,9 +245,15 @@ async def begin_message(store: Any, channel: str, external_id: str, *, session: 
     marked: the engine shows what waits with its answer and marks it delivered in the message's commit."""
     table = STATES
     where = (table.c.channel == channel) & (table.c.external_id == external_id)
-    stmt = (update(table).where(where).values(updated_at=utcnow(), **values).returning(*table.c) if values
+    stmt = (update(table).where(where).values(updated_at=utcnow(), **_sql(values)).returning(*table.c) if values
             else select(table).where(where))
     async with _tx(store, session) as session:
+        if isinstance(session, PgTx):
+            found = await (channel_pg.update(session, channel, external_id, utcnow(), values) if values
+                           else channel_pg.state(session, channel, external_id))
+            waiting = await channel_pg.waiting(session, channel, external_id)
+            state = as_state(found) if found is not None else ChannelState(channel=channel, external_id=external_id)
+            return state, [reply_from_dict(d) for replies in waiting for d in (replies or [])]
         found = (await session.execute(stmt)).first()
         if found is None and (await _ensure(session, store, channel, external_id) or values):
             found = (await session.execute(stmt)).first()
@@ -302,17 +261,8 @@ async def begin_message(store: Any, channel: str, external_id: str, *, session: 
             select(col(Outbox.replies)).where(col(Outbox.channel) == channel, col(Outbox.external_id) == external_id,
                                               col(Outbox.delivered_at).is_(None)).order_by(col(Outbox.id))
         )).scalars().all()
-    state = _row(found._mapping) if found is not None else ChannelState(channel=channel, external_id=external_id)
+    state = as_state(found._mapping) if found is not None else ChannelState(channel=channel, external_id=external_id)
     return state, [reply_from_dict(d) for replies in waiting for d in (replies or [])]
-
-
-def sequence(create_time: str, msg_id: str) -> str | None:
-    """A message's place among the user's messages as one string that sorts right in any collation (32
-    digits: CreateTime, then MsgId); None when either is not a number (events carry no MsgId)."""
-    ct, mid = (create_time or "").strip(), (msg_id or "").strip()
-    if not (ct.isdigit() and mid.isdigit()) or len(ct) > 12 or len(mid) > 20:
-        return None
-    return f"{int(ct):012d}{int(mid):020d}"
 
 
 async def arrive(store: Any, channel: str, external_id: str, seq: str, now: datetime, stale_before: datetime,
@@ -331,28 +281,30 @@ async def arrive(store: Any, channel: str, external_id: str, seq: str, now: date
     st, ar = STATES, ARRIVALS
     owner = (ar.c.channel == channel) & (ar.c.external_id == external_id)
     lock = (update(st).where(st.c.channel == channel, st.c.external_id == external_id)
-            .values(updated_at=now, **(values or {})).returning(*st.c))
+            .values(updated_at=now, **_sql(values or {})).returning(*st.c))
     async with _tx(store, session) as session:
+        if isinstance(session, PgTx):
+            verdict, found = await channel_pg.arrive(session, channel, external_id, seq, now, stale_before, force,
+                                                     values or {})
+            return verdict, as_state(found)
         found = (await session.execute(lock)).first()
         if found is None:
             await _ensure(session, store, channel, external_id)
             found = (await session.execute(lock)).first()
-        state = _row(found._mapping)
-        if state.applied_seq is not None and seq < state.applied_seq:
-            await session.execute(delete(ar).where(owner, ar.c.seq == seq))
-            return "late", state
-        rows = (await session.execute(select(ar.c.seq, ar.c.started, ar.c.arrived_at).where(owner))).all()
-        stale = [r.seq for r in rows if r.seq != seq and aware(r.arrived_at) < stale_before]
+        state = as_state(found._mapping)
+        rows = [] if state.applied_seq is not None and seq < state.applied_seq else (await session.execute(
+            select(ar.c.seq, ar.c.started, ar.c.arrived_at).where(owner))).all()
+        verdict, stale, write = decide(state.applied_seq, rows, seq, stale_before, force)
+        if verdict == "late":
+            stale = [seq]
         if stale:
             await session.execute(delete(ar).where(owner, ar.c.seq.in_(stale)))
-        waits = not force and any(r.started or r.seq < seq for r in rows if r.seq != seq and r.seq not in stale)
-        go = not waits
-        if not any(r.seq == seq for r in rows):
+        if write == "insert":
             await session.execute(_insert(store, ar).values(channel=channel, external_id=external_id, seq=seq,
-                                                           started=go, arrived_at=now))
-        elif go:
+                                                           started=verdict == "go", arrived_at=now))
+        elif write == "start":
             await session.execute(update(ar).where(owner, ar.c.seq == seq).values(started=True))
-        return ("go" if go else "wait"), state
+        return verdict, state
 
 
 async def settle(store: Any, channel: str, external_id: str, seq: str, now: datetime, *,
@@ -362,6 +314,8 @@ async def settle(store: Any, channel: str, external_id: str, seq: str, now: date
     st, ar = STATES, ARRIVALS
     newest = case((st.c.applied_seq.is_(None) | (st.c.applied_seq < seq), seq), else_=st.c.applied_seq)
     async with _tx(store, session) as session:
+        if isinstance(session, PgTx):
+            return await channel_pg.settle(session, channel, external_id, seq, now)
         await session.execute(update(st).where(st.c.channel == channel, st.c.external_id == external_id)
                               .values(applied_seq=newest, updated_at=now))
         await session.execute(delete(ar).where(ar.c.channel == channel, ar.c.external_id == external_id,

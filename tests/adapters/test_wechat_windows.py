@@ -10,6 +10,7 @@ from sqlalchemy import update
 
 from bot.adapters.wechat import windows
 from storage.channel_models import (
+    Add,
     ChannelState,
     Direct,
     GroupCommit,
@@ -80,7 +81,7 @@ async def test_the_channel_state_table_reads_earlier_prefs_once_and_counts_acros
     fresh = await channel_state(store, "wechat", "oNobody")  # nobody: a default row, not written
     assert fresh.message_at is None and fresh.sent_via == {}
 
-    await asyncio.gather(*(update_state(store, "wechat", "oBusy", message_sent=ChannelState.message_sent + 1)
+    await asyncio.gather(*(update_state(store, "wechat", "oBusy", message_sent=Add(1))
                            for _ in range(12)))
     assert (await channel_state(store, "wechat", "oBusy")).message_sent == 12
     after = await update_state(store, "wechat", "oBusy", **windows.open_window("scan", T0))

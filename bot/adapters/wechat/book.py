@@ -18,7 +18,7 @@ from bot.adapters.wechat import windows
 from bot.adapters.wechat.guard import TRANSIENT
 from bot.logsafe import who  # noqa: F401  (the channel logs through book.who)
 from bot.messages import Reply, reply_from_dict
-from storage.channel_models import ChannelState, begin_message, channel_state, runner, update_state
+from storage.channel_models import Add, ChannelState, begin_message, channel_state, runner, update_state
 from storage.times import aware
 
 log = logging.getLogger(__name__)
@@ -98,7 +98,7 @@ class Book:
 
     async def write(self, user: str, plain: dict[str, Any], sql: dict[str, Any] | None = None, *,
                     must: bool = False) -> ChannelState:
-        """Set `plain` values (and SQL expressions `sql` in the database instead, e.g. counts +1). This
+        """Set `plain` values (and `sql` ones in the database instead: `Add(1)`, a count +1). This
         process's copy follows whatever happens; with `must`, a database still away raises."""
         local = self._keep_copy(windows.applied(self.copy(user), plain))
         try:
@@ -144,13 +144,13 @@ class Book:
         """One customer-service message sent: it counts in every open window (see windows.py)."""
         return await self.write(
             user, {"message_sent": state.message_sent + 1, "event_sent": state.event_sent + 1},
-            {"message_sent": ChannelState.message_sent + 1, "event_sent": ChannelState.event_sent + 1})
+            {"message_sent": Add(1), "event_sent": Add(1)})
 
     async def count_via(self, user: str, path: str) -> None:
         column = f"sent_{path}"
         state = self.copy(user)
         await self.write(user, {column: getattr(state, column) + 1, "last_sent_via": path},
-                         {column: getattr(ChannelState, column) + 1})
+                         {column: Add(1)})
 
     # -- replies that wait for the user's next message ----------------------------------------------
 

@@ -17,16 +17,13 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from enum import Enum
 
-from sqlalchemy.exc import DBAPIError, OperationalError
-from sqlalchemy.exc import TimeoutError as PoolTimeout
-
-from storage.channel_models import claim_nonce, forget_nonces, runner
+from storage.channel_models import claim_nonce, errors, forget_nonces, runner
 
 log = logging.getLogger(__name__)
 
 MODES = ("", "safe", "compatible")
-#: errors of a database that is briefly away (as the engine retries them)
-TRANSIENT = (OperationalError, DBAPIError, PoolTimeout, ConnectionError, OSError)
+#: errors of a database that is briefly away or refused the channel's bookkeeping (storage/channel_models.py)
+TRANSIENT = errors()
 
 
 def resolve_mode(kind: str, setting: str, has_key: bool) -> str:
