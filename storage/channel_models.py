@@ -48,6 +48,7 @@ from storage.channel_rows import (
     as_state,
     decide,
     from_prefs,
+    late,
     sequence,
 )
 from storage.hot import transient_errors
@@ -164,6 +165,11 @@ def _sql(values: dict[str, Any]) -> dict[str, Any]:
     return {k: STATES.c[k] + v.n if isinstance(v, Add) else v for k, v in values.items()}
 
 
+def _state_or_fresh(found: Any, channel: str, external_id: str) -> ChannelState:
+    """The row as read (a mapping), or a fresh unsaved one when there is none."""
+    return as_state(found) if found is not None else ChannelState(channel=channel, external_id=external_id)
+
+
 def _insert(store: Any, table: Any) -> Any:
     return (pg_insert if store.dialect == "postgresql" else sqlite_insert)(table)
 
@@ -183,28 +189,27 @@ async def _ensure(session: Any, store: Any, channel: str, external_id: str) -> b
 
 async def channel_state(store: Any, channel: str, external_id: str, *, session: Any = None) -> ChannelState:
     """The user's row; one read from earlier prefs the first time; a fresh (unsaved) one when neither."""
-    table = STATES
-    where = (table.c.channel == channel) & (table.c.external_id == external_id)
     async with _tx(store, session) as session:
         if isinstance(session, PgTx):
-            found = await channel_pg.state(session, channel, external_id)
-            return as_state(found) if found is not None else ChannelState(channel=channel, external_id=external_id)
+            return _state_or_fresh(await channel_pg.state(session, channel, external_id), channel, external_id)
+        table = STATES
+        where = (table.c.channel == channel) & (table.c.external_id == external_id)
         found = (await session.execute(select(table).where(where))).first()
         if found is None and await _ensure(session, store, channel, external_id):
             found = (await session.execute(select(table).where(where))).first()
-    return as_state(found._mapping) if found is not None else ChannelState(channel=channel, external_id=external_id)
+    return _state_or_fresh(found._mapping if found is not None else None, channel, external_id)
 
 
 async def update_state(store: Any, channel: str, external_id: str, *, session: Any = None,
                        **values: Any) -> ChannelState:
     """Set columns and return the row as it is now. A value may be `Add(n)`: the column plus n, added in
     the database, so counts add up across processes."""
-    table = STATES
-    stmt = (update(table).where(table.c.channel == channel, table.c.external_id == external_id)
-            .values(updated_at=utcnow(), **_sql(values)).returning(*table.c))
     async with _tx(store, session) as session:
         if isinstance(session, PgTx):
             return as_state(await channel_pg.update(session, channel, external_id, utcnow(), values))
+        table = STATES
+        stmt = (update(table).where(table.c.channel == channel, table.c.external_id == external_id)
+                .values(updated_at=utcnow(), **_sql(values)).returning(*table.c))
         found = (await session.execute(stmt)).first()
         if found is None:
             await _ensure(session, store, channel, external_id)
@@ -243,26 +248,27 @@ async def begin_message(store: Any, channel: str, external_id: str, *, session: 
     """At a message of the user: their row (with `values` set, as `update_state` does; or as it is) and the
     replies waiting for them in the outbox, oldest first, read in one transaction. The outbox is not
     marked: the engine shows what waits with its answer and marks it delivered in the message's commit."""
-    table = STATES
-    where = (table.c.channel == channel) & (table.c.external_id == external_id)
-    stmt = (update(table).where(where).values(updated_at=utcnow(), **_sql(values)).returning(*table.c) if values
-            else select(table).where(where))
     async with _tx(store, session) as session:
         if isinstance(session, PgTx):
             found = await (channel_pg.update(session, channel, external_id, utcnow(), values) if values
                            else channel_pg.state(session, channel, external_id))
             waiting = await channel_pg.waiting(session, channel, external_id)
-            state = as_state(found) if found is not None else ChannelState(channel=channel, external_id=external_id)
-            return state, [reply_from_dict(d) for replies in waiting for d in (replies or [])]
-        found = (await session.execute(stmt)).first()
-        if found is None and (await _ensure(session, store, channel, external_id) or values):
-            found = (await session.execute(stmt)).first()
-        waiting = (await session.execute(
-            select(col(Outbox.replies)).where(col(Outbox.channel) == channel, col(Outbox.external_id) == external_id,
-                                              col(Outbox.delivered_at).is_(None)).order_by(col(Outbox.id))
-        )).scalars().all()
-    state = as_state(found._mapping) if found is not None else ChannelState(channel=channel, external_id=external_id)
-    return state, [reply_from_dict(d) for replies in waiting for d in (replies or [])]
+        else:
+            table = STATES
+            where = (table.c.channel == channel) & (table.c.external_id == external_id)
+            stmt = (update(table).where(where).values(updated_at=utcnow(), **_sql(values)).returning(*table.c)
+                    if values else select(table).where(where))
+            row = (await session.execute(stmt)).first()
+            if row is None and (await _ensure(session, store, channel, external_id) or values):
+                row = (await session.execute(stmt)).first()
+            found = row._mapping if row is not None else None
+            waiting = (await session.execute(
+                select(col(Outbox.replies)).where(col(Outbox.channel) == channel,
+                                                  col(Outbox.external_id) == external_id,
+                                                  col(Outbox.delivered_at).is_(None)).order_by(col(Outbox.id))
+            )).scalars().all()
+    return (_state_or_fresh(found, channel, external_id),
+            [reply_from_dict(d) for replies in waiting for d in (replies or [])])
 
 
 async def arrive(store: Any, channel: str, external_id: str, seq: str, now: datetime, stale_before: datetime,
@@ -278,25 +284,23 @@ async def arrive(store: Any, channel: str, external_id: str, seq: str, now: date
     message opens), so the decisions of two processes about one user are taken one after the other (a row
     lock on PostgreSQL, the database's on SQLite). Entries older than `stale_before` (a process that died
     while handling) are ignored and dropped."""
-    st, ar = STATES, ARRIVALS
-    owner = (ar.c.channel == channel) & (ar.c.external_id == external_id)
-    lock = (update(st).where(st.c.channel == channel, st.c.external_id == external_id)
-            .values(updated_at=now, **_sql(values or {})).returning(*st.c))
     async with _tx(store, session) as session:
         if isinstance(session, PgTx):
             verdict, found = await channel_pg.arrive(session, channel, external_id, seq, now, stale_before, force,
                                                      values or {})
             return verdict, as_state(found)
+        st, ar = STATES, ARRIVALS
+        owner = (ar.c.channel == channel) & (ar.c.external_id == external_id)
+        lock = (update(st).where(st.c.channel == channel, st.c.external_id == external_id)
+                .values(updated_at=now, **_sql(values or {})).returning(*st.c))
         found = (await session.execute(lock)).first()
         if found is None:
             await _ensure(session, store, channel, external_id)
             found = (await session.execute(lock)).first()
         state = as_state(found._mapping)
-        rows = [] if state.applied_seq is not None and seq < state.applied_seq else (await session.execute(
+        rows = [] if late(state.applied_seq, seq) else (await session.execute(
             select(ar.c.seq, ar.c.started, ar.c.arrived_at).where(owner))).all()
         verdict, stale, write = decide(state.applied_seq, rows, seq, stale_before, force)
-        if verdict == "late":
-            stale = [seq]
         if stale:
             await session.execute(delete(ar).where(owner, ar.c.seq.in_(stale)))
         if write == "insert":
@@ -311,11 +315,11 @@ async def settle(store: Any, channel: str, external_id: str, seq: str, now: date
                  session: Any = None) -> None:
     """The message `seq` is applied (or given up): it is the user's latest unless a newer one is, and the
     messages waiting behind it may go."""
-    st, ar = STATES, ARRIVALS
-    newest = case((st.c.applied_seq.is_(None) | (st.c.applied_seq < seq), seq), else_=st.c.applied_seq)
     async with _tx(store, session) as session:
         if isinstance(session, PgTx):
             return await channel_pg.settle(session, channel, external_id, seq, now)
+        st, ar = STATES, ARRIVALS
+        newest = case((st.c.applied_seq.is_(None) | (st.c.applied_seq < seq), seq), else_=st.c.applied_seq)
         await session.execute(update(st).where(st.c.channel == channel, st.c.external_id == external_id)
                               .values(applied_seq=newest, updated_at=now))
         await session.execute(delete(ar).where(ar.c.channel == channel, ar.c.external_id == external_id,

@@ -12,7 +12,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from storage.channel_rows import COLUMNS, Add, ChannelState, decide, from_prefs
+from storage.channel_rows import COLUMNS, Add, ChannelState, decide, from_prefs, late
 
 _WHERE = "channel = $1 AND external_id = $2"
 _INSERT = (f"INSERT INTO channel_states ({', '.join(COLUMNS)}) VALUES ({', '.join(f'${i + 1}' for i in range(len(COLUMNS)))}) "
@@ -98,11 +98,9 @@ async def arrive(tx: PgTx, channel: str, external_id: str, seq: str, now: dateti
                  force: bool, values: dict[str, Any]) -> tuple[str, Any]:
     """channel_models.arrive: the row locked (and written) first, then the user's arrivals read under it."""
     found = await update(tx, channel, external_id, now, values)
-    verdict, stale, write = decide(found["applied_seq"], await tx.conn.fetch(
-        f"SELECT seq, started, arrived_at FROM channel_arrivals WHERE {_WHERE}", channel, external_id),
-        seq, stale_before, force)
-    if verdict == "late":
-        stale = [seq]
+    rows = [] if late(found["applied_seq"], seq) else await tx.conn.fetch(
+        f"SELECT seq, started, arrived_at FROM channel_arrivals WHERE {_WHERE}", channel, external_id)
+    verdict, stale, write = decide(found["applied_seq"], rows, seq, stale_before, force)
     if stale:
         await tx.conn.execute(f"DELETE FROM channel_arrivals WHERE {_WHERE} AND seq = ANY($3::text[])",
                               channel, external_id, stale)

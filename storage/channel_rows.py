@@ -1,6 +1,6 @@
 """The channel's rows (`channel_states`, `channel_nonces`, `channel_arrivals`) and the decisions about them
 that need no database: what earlier versions kept in users.prefs (`from_prefs`), a row as read (`as_state`),
-a message's place among its user's (`sequence`), whether it may be applied now (`decide`), and `Add`, a count
+a message's place among its user's (`sequence`), whether it may be applied now (`late`, `decide`), and `Add`, a count
 raised in the database itself. No I/O here: storage/channel_models.py (SQLAlchemy, SQLite) and
 storage/channel_pg.py (asyncpg, PostgreSQL) do the reading and writing, the same way.
 """
@@ -135,14 +135,20 @@ def sequence(create_time: str, msg_id: str) -> str | None:
     return f"{int(ct):012d}{int(mid):020d}"
 
 
+def late(applied_seq: str | None, seq: str) -> bool:
+    """The message `seq` comes after a newer one of its user was applied (`applied_seq`)."""
+    return applied_seq is not None and seq < applied_seq
+
+
 def decide(applied_seq: str | None, rows: Iterable[Any], seq: str, stale_before: datetime,
            force: bool) -> tuple[str, list[str], str | None]:
     """Whether the message `seq` may be applied now (see channel_models.arrive), from the user's
     `applied_seq` and their `channel_arrivals` rows as (seq, started, arrived_at): the verdict ("late",
     "wait" or "go"), the entries to drop as stale (a process that died while handling), and what to write
-    for this message ("insert" its entry, "start" the one waiting, or nothing)."""
-    if applied_seq is not None and seq < applied_seq:
-        return "late", [], None
+    for this message ("insert" its entry, "start" the one waiting, or nothing). A late message's own entry,
+    if any, is dropped; its `rows` need not be read."""
+    if late(applied_seq, seq):
+        return "late", [seq], None
     rows = [(r[0], r[1], r[2]) for r in rows]
     stale = [s for s, _started, at in rows if s != seq and aware(at) < stale_before]
     waits = not force and any(started or s < seq for s, started, _at in rows if s != seq and s not in stale)
