@@ -10,8 +10,11 @@ sizes come from typeset.py.
 
 from __future__ import annotations
 
+import copy
 import dataclasses
-from collections.abc import Sequence
+import threading
+from collections import OrderedDict
+from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass
 
 from docx.document import Document as DocxDocument
@@ -19,6 +22,7 @@ from docx.enum.table import WD_CELL_VERTICAL_ALIGNMENT, WD_ROW_HEIGHT_RULE, WD_T
 from docx.enum.text import WD_ALIGN_PARAGRAPH
 from docx.oxml import OxmlElement
 from docx.oxml.ns import qn
+from docx.oxml.xmlchemy import BaseOxmlElement
 from docx.shared import Cm, Pt, Twips
 from docx.table import Table, _Cell, _Row
 
@@ -28,6 +32,12 @@ CELL_PADDING_CM = 0.19 * 2  # Word's default left + right cell margins (108 twip
 NOWRAP_SIZES = (TABLE_SIZE, Pt(9), Pt(7.5), Pt(6.5), Pt(5.5))  # 五号 小五 六号 小六 七号: shrunk until it fits
 CHUNK_LINES = 20  # a long value is cut into rows of about this many lines (a third of a page and more)
 CONTINUED = "（续）"  # after the label beside a long value's further rows
+# Rows already built, by everything their XML depends on but their text (below, RowShapes): a row of a
+# shape seen before is a copy of that one with its text put in, which lxml does in C, instead of python-docx
+# inserting each element in its place (three quarters of a render). Byte for byte the same document.xml
+# (tests/documents/test_printed_again_is_identical.py, test_row_copies.py). Per process, bounded.
+ROW_SHAPES = 2048
+TABLE_GRID = "TableGrid"
 
 
 @dataclass(frozen=True, slots=True)
@@ -112,13 +122,16 @@ def _set_cell_borders(table: Table, size: int = 6) -> None:
         el.set(qn("w:color"), "000000")
 
 
+def lines_of(content: str) -> list[str]:
+    """A cell's text as its paragraphs, as write_cell prints them (one, empty, for no text)."""
+    return (paragraphs_of(content) if "\n" in content or "\r" in content else [content]) or [""]
+
+
 def write_cell(cell: _Cell, content: str, *, center: bool = False, east_asia: str = SONG,
                bold: bool | None = None, size: Pt | None = TABLE_SIZE, top: bool = False,
                keep_with_next: bool = False) -> None:
     """Replace a cell's text; newlines become paragraphs of the cell."""
-    lines = paragraphs_of(content) if "\n" in content or "\r" in content else [content]
-    if not lines:
-        lines = [""]
+    lines = lines_of(content)
     first = cell.paragraphs[0]
     for p in cell.paragraphs[1:]:
         p._element.getparent().remove(p._element)
@@ -134,6 +147,11 @@ def write_cell(cell: _Cell, content: str, *, center: bool = False, east_asia: st
     cell.vertical_alignment = WD_CELL_VERTICAL_ALIGNMENT.TOP if top else WD_CELL_VERTICAL_ALIGNMENT.CENTER
 
 
+_ROWS: OrderedDict[Hashable, BaseOxmlElement] = OrderedDict()  # never changed once kept: copied, not written
+_ROWS_LOCK = threading.Lock()  # renders run in threads too (documents/worker.py)
+_T, _TC = qn("w:t"), qn("w:tc")
+
+
 class FormTable:
     """A bordered table on a fixed grid of columns, filled row by row with label and value cells.
 
@@ -147,7 +165,9 @@ class FormTable:
         self.widths = [Cm(w) for w in widths_cm]
         self.min_row_height = Cm(min_row_height_cm)
         self.table = doc.add_table(rows=0, cols=len(widths_cm))
-        self.table.style = doc.styles["Table Grid"]
+        # python-docx's own default template's "Table Grid", by its id: finding it by name walks every style
+        # in Python, an eighth of a render (benchmarks/bench_render.py); test_table_grid_is_that_style
+        self.table._tbl.tblPr.style = TABLE_GRID
         self.table.alignment = WD_TABLE_ALIGNMENT.CENTER
         self.table.autofit = False
         _set_cell_borders(self.table)
@@ -190,22 +210,56 @@ class FormTable:
         total = sum(c.span for c in cells)
         if total != self.ncols:
             raise ValueError(f"row spans {total} columns, the table has {self.ncols}")
-        out = []
-        col = 0
-        for spec, cell in zip(cells, self._new_row([c.span for c in cells], height_cm), strict=True):
+        looks, col = [], 0
+        for spec in cells:
             center = spec.label if spec.center is None else spec.center
             size = fitting_size(spec.text, self.span_width_cm(col, spec.span)) if spec.nowrap else TABLE_SIZE
-            write_cell(cell, spec.text, center=center, top=bool(height_cm) and not spec.label, size=size,
-                       keep_with_next=keep_with_next)
-            out.append(cell)
+            looks.append((spec.span, center, bool(height_cm) and not spec.label, size))
             col += spec.span
-        return out
+
+        def build() -> list[_Cell]:
+            new = self._new_row([c.span for c in cells], height_cm)
+            for (_span, center, top, size), spec, cell in zip(looks, cells, new, strict=True):
+                write_cell(cell, spec.text, center=center, top=top, size=size, keep_with_next=keep_with_next)
+            return new
+
+        return self._shaped(("row", height_cm, keep_with_next, tuple(looks)), [c.text for c in cells], build)
 
     def section(self, content: str) -> _Cell:
         """A full-width section row (一、企业基本情况), 黑体 on the left."""
-        (cell,) = self._new_row([self.ncols])
-        write_cell(cell, content, east_asia=HEI, size=BODY_SIZE, keep_with_next=True)  # never last on a page
-        return cell
+        def build() -> list[_Cell]:
+            (cell,) = self._new_row([self.ncols])
+            write_cell(cell, content, east_asia=HEI, size=BODY_SIZE, keep_with_next=True)  # never last on a page
+            return [cell]
+
+        return self._shaped(("section",), [content], build)[0]
+
+    def _shaped(self, look: Hashable, texts: Sequence[str], build: Callable[[], list[_Cell]]) -> list[_Cell]:
+        """A new row of cells holding `texts`: built (`build`) the first time a row looks like this, after
+        that a copy of that one with these texts put in (ROW_SHAPES)."""
+        lines = [lines_of(t) for t in texts]
+        if any(ch in line for cell in lines for line in cell for ch in "\t\r\n"):
+            return build()  # a tab is an element of its own in a run: no shape of ours
+        # what python-docx writes differently by the text: a run or none, xml:space="preserve" or not
+        shape = tuple(tuple((bool(line), len(line.strip()) < len(line)) for line in cell) for cell in lines)
+        key = (self.widths_cm, self.min_row_height, look, shape)
+        with _ROWS_LOCK:
+            proto = _ROWS.get(key)
+            if proto is not None:
+                _ROWS.move_to_end(key)
+        if proto is None:
+            cells = build()
+            kept = copy.deepcopy(cells[0]._tc.getparent())
+            with _ROWS_LOCK:
+                _ROWS[key] = kept
+                while len(_ROWS) > ROW_SHAPES:
+                    _ROWS.popitem(last=False)
+            return cells
+        tr = copy.deepcopy(proto)
+        for t, line in zip(tr.iter(_T), (line for cell in lines for line in cell if line), strict=True):
+            t.text = line
+        self.table._tbl.append(tr)  # a table's rows are its last children
+        return [_Cell(tc, self.table) for tc in tr.iterchildren(_TC)]
 
     def merge_first_column(self, rows: Sequence[Sequence[_Cell]], label: str) -> _Cell:
         """One label in the first column over `rows` (需求 1 over its 名称 and 需求内容 rows)."""
