@@ -1,5 +1,6 @@
 """CPU milliseconds per .docx, each form, with rows built by python-docx every time against rows copied from
-the first one of their shape (bot/documents/tables.py, ROW_SHAPES), in one sitting.
+the first one of their shape (bot/documents/tables.py, ROW_SHAPES), in one sitting; and the blank document
+each form starts from, built from python-docx's template against copied from the process's first one.
 
     python benchmarks/bench_render.py          # 30 renders of each form each way
     python benchmarks/bench_render.py -n 100
@@ -21,7 +22,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import benchlib  # noqa: E402
 
-from bot.documents import application, large_need, sme_match, tables  # noqa: E402
+from bot.documents import application, large_need, sme_match, tables, typeset  # noqa: E402
 from tests.documents.test_docx_application import ANSWERS as APPLICATION  # noqa: E402
 from tests.documents.test_docx_large_need import ANSWERS as LARGE  # noqa: E402
 from tests.documents.test_docx_sme_match import ANSWERS as SME  # noqa: E402
@@ -54,6 +55,10 @@ def main() -> None:
         tables.ROW_SHAPES = kept
         copied = statistics.median(cpu_ms(render, answers, args.n))
         print(f"{name:<22}{built:>14.1f}{copied:>15.1f}{built / copied:>13.2f}×{len(tables._ROWS):>11}")
+    blank_built = statistics.median(cpu_ms(lambda _: typeset.build_document(), None, args.n))
+    blank_copied = statistics.median(cpu_ms(lambda _: typeset.new_document(), None, args.n))
+    print(f"{'blank document':<22}{blank_built:>14.1f}{blank_copied:>15.1f}{blank_built / blank_copied:>13.2f}×"
+          "   (in every form above: copied)")
     print(f"(the 申请书 is headings and paragraphs, no table: nothing to copy; at most {kept} rows kept)")
 
 

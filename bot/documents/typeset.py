@@ -9,8 +9,11 @@ as data, naming the forms' fields, are layouts.py.
 
 from __future__ import annotations
 
+import copy
+import functools
 import io
 import re
+import threading
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import date, datetime
 from typing import Any
@@ -144,7 +147,23 @@ def add_run(paragraph: Paragraph, content: str, east_asia: str = SONG, size: Pt 
 
 
 def new_document() -> DocxDocument:
-    """An empty A4 portrait document whose default text is 宋体 小四."""
+    """An empty A4 portrait document whose default text is 宋体 小四: a copy of the one built first in this
+    process (lxml copies the template's parts in C; parsing them is a third of a render), every part of it
+    byte for byte the same (tests/documents/test_row_copies.py)."""
+    with _BLANK_LOCK:  # renders run in threads too (documents/worker.py); the blank is only ever read
+        return copy.deepcopy(_blank())
+
+
+_BLANK_LOCK = threading.Lock()
+
+
+@functools.cache
+def _blank() -> DocxDocument:
+    return build_document()
+
+
+def build_document() -> DocxDocument:
+    """new_document from python-docx's default template, step by step."""
     doc = Document()
     section = doc.sections[0]
     section.orientation = WD_ORIENT.PORTRAIT

@@ -92,3 +92,21 @@ def test_table_grid_is_that_style():
     assert doc.styles["Table Grid"].style_id == tables.TABLE_GRID
     table = tables.FormTable(doc, [3.0, 5.0]).table
     assert table.style.name == "Table Grid"
+
+
+def test_a_new_document_is_a_blank_of_its_own():
+    """new_document copies one blank: every part of the package is the one built step by step, and what is
+    written into one paper never shows in the next."""
+    from bot.documents.typeset import build_document, new_document, to_bytes
+
+    def parts(docx: bytes) -> dict[str, bytes]:
+        z = zipfile.ZipFile(io.BytesIO(docx))
+        return {name: z.read(name) for name in z.namelist()}
+
+    first = new_document()
+    assert parts(to_bytes(first)) == parts(to_bytes(build_document()))
+    first.add_paragraph("上海某某科技有限公司")
+    first.core_properties.title = "对接表"
+    second = new_document()
+    assert second.paragraphs == [] and second.core_properties.title != "对接表"
+    assert parts(to_bytes(second)) == parts(to_bytes(build_document()))
