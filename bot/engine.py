@@ -100,14 +100,10 @@ class Engine:
             return await self.produce(form, answers, submission)
         return await self._made.first(form, answers, self.settings.pdf, submission, self.settings.confirm_pdf_seconds)
 
-    async def _follow(self, user_id: int, pdfs: list[PdfToFollow]) -> None:
-        """After the confirm's commit: a row per PDF to send when it is made (any serve process sends it,
-        bot/campaigns/reminders.py), and a wake-up of this one's reminders when its wait for the PDF ends."""
-        try:
-            await follow_pdf(self.store, user_id, pdfs, self.now())
-        except Exception as exc:  # the user has the .docx and 我的文件; the PDF is not sent by itself
-            log.error("user %s: the PDF to follow a confirm was not planned: %r", user_id, exc)
-            return
+    def _follow(self, pdfs: list[PdfToFollow]) -> None:
+        """After the confirm's commit, which planned a row per PDF to send when it is made (any serve process
+        sends it, bot/campaigns/reminders.py follow_pdf): a wake-up of this one's reminders when its wait for
+        the PDF ends."""
         hook = self.pdf_made
         if hook is None:
             return
@@ -210,10 +206,12 @@ class Engine:
             await asyncio.to_thread(_write_files, ctx.writes)
         if incoming.message_id:
             tx.remember(replies)
+        if ctx.pdfs_to_follow:
+            follow_pdf(tx, ctx.pdfs_to_follow, self.now())  # with the confirm's commit, or not at all
         if not await tx.commit():
             return None
         if ctx.pdfs_to_follow:
-            await self._follow(tx.user.id, ctx.pdfs_to_follow)
+            self._follow(ctx.pdfs_to_follow)
         return replies
 
     async def erase(self, tx: UserTx) -> None:

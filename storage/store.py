@@ -12,7 +12,7 @@ import time
 from collections import Counter
 from collections.abc import AsyncIterator, Awaitable, Callable, Hashable, Sequence
 from contextlib import asynccontextmanager
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any, TypeVar, cast
 
 from sqlalchemy import CursorResult, Result, delete, event, select
@@ -28,6 +28,7 @@ from storage.hot import (
     FileRow,
     HotPath,
     Loaded,
+    ReminderRow,
     SubRow,
     SubWrite,
     dumps,
@@ -98,6 +99,7 @@ class UserTx:
         self._outbox_upto: int | None = None
         self._replies: list[Reply] | None = None
         self._files: dict[tuple[str, str], FileRow] = {}
+        self._reminders: list[ReminderRow] = []
         if loaded.submission is not None:
             self._subs[loaded.submission.id] = loaded.submission
 
@@ -170,6 +172,11 @@ class UserTx:
         folder, as it is written there too (the folder is a cache of these rows)."""
         self._files[(kind, name)] = FileRow.of(kind, name, submission_id, mime, data)
 
+    def plan_reminder(self, form_id: str, kind: str, body: Any, due_at: datetime) -> None:
+        """A message for a reminder service to send later, written with this message's commit or not at all
+        (a confirm's PDF to follow: bot/campaigns/reminders.py follow_pdf)."""
+        self._reminders.append(ReminderRow(form_id, kind, dumps(body), due_at))
+
     def remember(self, replies: Sequence[Reply]) -> None:
         """Keep the replies with the delivery's id: a retried delivery gets them again."""
         self._replies = list(replies)
@@ -197,7 +204,8 @@ class UserTx:
         return Commit(user_id=self.user.id, version=self.version, state=dumps(self.state), now=utcnow(),
                       user=(self.user.language, dumps(self.user.prefs or {})) if self._user_dirty else None,
                       subs=writes, processed=processed, outbox_upto=self._outbox_upto,
-                      outbox_owner=(self.user.channel, self.user.external_id), files=list(self._files.values()))
+                      outbox_owner=(self.user.channel, self.user.external_id), files=list(self._files.values()),
+                      reminders=list(self._reminders))
 
     async def commit(self) -> bool:
         """Write everything; False when another process wrote this user's conversation first (nothing

@@ -54,7 +54,7 @@ from storage.campaign_models import Reminder
 from storage.file_models import DOCUMENT, keep_file, write_private
 from storage.models import Outbox, Submission, User
 from storage.render_models import Render
-from storage.store import Store, rowcount
+from storage.store import Store, UserTx, rowcount
 from storage.tables import table_of
 from storage.times import aware
 
@@ -104,14 +104,13 @@ class PdfToFollow(Protocol):
     def filename(self) -> str: ...
 
 
-async def follow_pdf(store: Store, user_id: int, pdfs: Sequence[PdfToFollow], now: datetime) -> None:
+def follow_pdf(tx: UserTx, pdfs: Sequence[PdfToFollow], now: datetime) -> None:
     """Plan the PDFs a confirm could not hand over yet (bot/documents/produce.py PdfToFollow): one row each,
-    due now, that any serving process sends once the render worker has stored the PDF."""
-    async with store.sessions() as session, session.begin():
-        for pdf in pdfs:
-            session.add(Reminder(user_id=user_id, campaign_id="", form_id=pdf.form_id,
-                                 kind=f"{PDF_KIND}{pdf.submission}", deadline=None, due_at=now,
-                                 body=[pdf.version, pdf.filename], created_at=now))
+    due now, written by the confirm's own commit (a serve that dies right after it, or a database that is
+    away a moment later, loses no PDF), that any serving process sends once the render worker has stored
+    the PDF."""
+    for pdf in pdfs:
+        tx.plan_reminder(pdf.form_id, f"{PDF_KIND}{pdf.submission}", [pdf.version, pdf.filename], now)
 
 
 @dataclass

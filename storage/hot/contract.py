@@ -139,6 +139,17 @@ class FileRow:
         return cls(kind, name, submission_id, mime, data, hashlib.sha256(data).hexdigest())
 
 
+@dataclass(frozen=True, slots=True)
+class ReminderRow:
+    """A message a reminder service sends later, planned by a message's commit (table `reminders`,
+    storage/campaign_models.py; campaign "" and no deadline): a confirm's PDF that is still being made."""
+
+    form_id: str
+    kind: str
+    body: str  # JSON
+    due_at: datetime
+
+
 @dataclass(slots=True)
 class Commit:
     """One message's writes, applied all or nothing, only if the conversation is still at `version`."""
@@ -153,6 +164,7 @@ class Commit:
     outbox_upto: int | None = None  # mark the user's waiting outbox rows up to this id delivered
     outbox_owner: tuple[str, str] = ("", "")
     files: list[FileRow] = field(default_factory=list)  # at a confirm, or an answer that sends a file
+    reminders: list[ReminderRow] = field(default_factory=list)  # sent later: only if the conversation's write is
 
 
 class HotPath(Protocol):

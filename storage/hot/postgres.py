@@ -149,6 +149,10 @@ class PgHotPath:
                         "ON CONFLICT (kind, name) DO UPDATE SET user_id = excluded.user_id, "
                         "submission_id = excluded.submission_id, mime = excluded.mime, data = excluded.data, "
                         "sha256 = excluded.sha256, created_at = excluded.created_at RETURNING 1)")
+        for i, r in enumerate(c.reminders):  # a confirm's PDF to follow: planned with the confirm, never apart
+            ctes.append(f"r{i} AS (INSERT INTO reminders (user_id, campaign_id, form_id, kind, deadline, due_at, state, "
+                        f"body, attempts, note, created_at) SELECT user_id, '', {arg(r.form_id)}, {arg(r.kind)}, NULL, "
+                        f"{arg(r.due_at)}::timestamptz, 'pending', {arg(r.body)}::jsonb, 0, '', $2 FROM c RETURNING 1)")
         if c.processed is not None:
             ctes.append(f"p AS (INSERT INTO processed_messages (channel, message_id, user_id, replies, created_at) "
                         f"SELECT {arg(c.processed[0])}, {arg(c.processed[1])}, user_id, {arg(c.processed[2])}::jsonb, "

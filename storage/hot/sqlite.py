@@ -386,6 +386,11 @@ class SqliteHotPath:
                              "mime = excluded.mime, data = excluded.data, sha256 = excluded.sha256, "
                              "created_at = excluded.created_at",
                              (c.user_id, f.submission_id, f.kind, f.name, f.mime, f.data, f.sha256, ts))
+            for r in c.reminders:  # a confirm's PDF to follow: planned with the confirm, never apart from it
+                n += 1
+                conn.execute("INSERT INTO reminders (user_id, campaign_id, form_id, kind, deadline, due_at, state, "
+                             "body, attempts, note, created_at) VALUES (?, '', ?, ?, NULL, ?, 'pending', ?, 0, '', ?)",
+                             (c.user_id, r.form_id, r.kind, sqlite_ts(r.due_at), r.body, ts))
             if c.processed is not None:
                 n += 1
                 conn.execute("INSERT INTO processed_messages (channel, message_id, user_id, replies, created_at) "

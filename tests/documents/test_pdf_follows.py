@@ -248,3 +248,53 @@ async def test_each_worker_makes_its_own_pdfs_and_the_docx_is_not_kept_waiting(p
         gate.touch()
         await conn.close()
         await app.close()
+
+
+async def test_the_pdf_to_follow_is_planned_by_the_confirms_own_commit(pg_url, tmp_path, workers, monkeypatch):
+    """The database is gone the moment after the confirm's commit (or the serve is killed then): the PDF
+    still follows, sent by another serve's reminder service, because the confirm's commit planned it."""
+    gate = tmp_path / "pdf-gate"
+    settings = Settings(data_dir=tmp_path / "data", database_url=pg_url, pdf=True, review_picture_seconds=0.0,
+                        confirm_pdf_seconds=0.0)
+    app = await open_app(settings, now=lambda: AFTERNOON)
+    app.engine.pdf_made = lambda _submission: None  # as serve: the PDF follows; the confirm does not wait
+    conn = await connect(pg_url)
+    held = workers(pg_url, pdf_gate=gate)
+    other = None
+    try:
+        await until(lambda: workers_connected(conn), "a worker is connected")
+        c = ChatClient(app.engine)
+        await start_form(c)
+        await c.fill(SME_STEPS)
+        commit = app.store.hot.commit
+
+        async def then_gone(changes):
+            ok = await commit(changes)
+
+            def gone():
+                raise OSError("the database went away")
+
+            monkeypatch.setattr(app.store, "sessions", gone)  # every write of the ORM from here on fails
+            return ok
+
+        monkeypatch.setattr(app.store.hot, "commit", then_gone)
+        done, _next = await c.click("确认")
+        assert [d.filename.rsplit(".", 1)[1] for d in done.all_documents()] == ["docx"] and PENDING in done.text
+        [planned] = await conn.fetch("SELECT kind, state FROM reminders WHERE kind LIKE 'pdf:%'")
+        assert planned["state"] == "pending"
+
+        other = await open_app(settings, now=lambda: AFTERNOON)  # another serve, on the same database
+        channel = RecordingChannel("test")
+        service = ReminderService(other, senders={"test": channel}, clock=lambda: AFTERNOON)
+        gate.touch()
+        await until(lambda: conn.fetchval("SELECT NOT pdf_pending FROM renders"), "the worker makes the PDF")
+        assert (await service.run_due(AFTERNOON)).sent == 1
+        [(user, [follow])] = channel.sent
+        assert user == c.user_id and follow.document is not None and follow.document.data.startswith(b"%PDF")
+    finally:
+        gate.touch()
+        await conn.close()
+        if other is not None:
+            await other.close()
+        monkeypatch.undo()
+        await app.close()

@@ -75,3 +75,27 @@ async def test_a_commit_that_fails_loses_nothing_the_user_saw_accepted(app, monk
     monkeypatch.undo()
     await c.send("预览")
     assert "统一社会信用代码：（未填）" in c.text and "企业名称：上海测试科技有限公司" in c.text
+
+
+async def test_a_reminder_planned_by_a_message_is_written_with_its_commit_or_not_at_all(app):
+    """A confirm's PDF to follow (UserTx.plan_reminder) is a row the reminder service reads as it reads its
+    own, on either database; a commit that lost to another process's write of the conversation plans none."""
+    from datetime import UTC, datetime
+
+    from sqlalchemy import select
+    from sqlmodel import col
+
+    from storage.campaign_models import Reminder
+
+    due = datetime(2026, 6, 2, 6, 0, 30, 123456, tzinfo=UTC)
+    first, second = await app.store.begin("test", "firm"), await app.store.begin("test", "firm")
+    first.plan_reminder("sme_match", "pdf:7", ["v1", "对接表.pdf"], due)
+    assert await first.commit()
+    second.plan_reminder("sme_match", "pdf:8", ["v2", "对接表.pdf"], due)
+    assert not await second.commit()  # read before the first's write: nothing of it is written
+    async with app.store.sessions() as session:
+        rows = list((await session.execute(select(Reminder).where(col(Reminder.kind).like("pdf:%")))).scalars())
+    [row] = rows
+    assert (row.user_id, row.campaign_id, row.form_id, row.kind, row.deadline, row.state, row.body) == \
+        (first.user.id, "", "sme_match", "pdf:7", None, "pending", ["v1", "对接表.pdf"])
+    assert row.due_at.replace(tzinfo=row.due_at.tzinfo or UTC) == due and row.attempts == 0
