@@ -67,9 +67,9 @@ def _worker(args: argparse.Namespace) -> int:
         print("python -m bot worker: the worker needs PostgreSQL; on SQLite documents are made in the bot's process "
               "(workers need JIEBANG_DATABASE_URL=postgresql+asyncpg://…)", file=sys.stderr)
         return 2
-    from bot.documents.render_worker import run_worker
+    from bot.documents.render_worker import keep_working
 
-    return asyncio.run(run_worker(settings))
+    return asyncio.run(keep_working(settings))
 
 
 def _add_worker(sub: Any) -> None:

@@ -17,6 +17,9 @@ process waiting for them.
 - A render whose renderer raises is reported to the waiting process at once (it makes the files itself
   and says why); a database error is retried by the queue (up to 3 tries, 1 s then 2 s apart).
 - SIGTERM or Ctrl-C: no new job is taken, the jobs in hand are finished and stored, then exit 0.
+- The database away (restarted, a failover, the network): the worker says so in one line and connects
+  again, 1 s later, then 2, 4 … up to RECONNECT_MAX_S apart (`keep_working`); the jobs wait in the
+  database, a job it had in hand is picked again by the heartbeat rule above. It never exits for it.
 
 Refused on SQLite (the caller, bot/__main__.py, says so): there the bot makes the files itself.
 """
@@ -58,6 +61,7 @@ BATCH = 2  # .docx jobs taken in one go; at most twice as many in hand (PDF jobs
 LOG_KEEP = "7 days"  # the queue's log of each job's moves (3-4 rows a job) and its per-second counts
 LOG_PRUNE_S = 3600.0  # a worker drops what is older than LOG_KEEP this often (at its start too)
 PDF_POLL_S = 0.5  # a worker whose PDF hands are full looks for the next PDF job this often
+RECONNECT_MAX_S = 30.0  # the longest wait between two tries to reach a database that is away
 PDF_AT_ONCE = 2  # PDF jobs in this worker's hand at once (its LibreOffice converts one, the next one waits)
 # Test-only: a job waits before it renders until the file this names exists, so a test can hold a job in
 # a worker's hand (to kill or stop the worker then). Read by this module only; never set it in production.
@@ -187,6 +191,46 @@ def _exists(path: str) -> bool:
     return os.path.exists(path)
 
 
+async def keep_working(settings: Settings, stop: asyncio.Event | None = None, signals: bool = True) -> int:
+    """`python -m bot worker`: run_worker until SIGTERM / SIGINT (or `stop`), connecting again whenever the
+    database is away, however long; 0 at the end."""
+    from storage.hot import transient_errors
+
+    stop = stop or asyncio.Event()
+    loop = asyncio.get_running_loop()
+
+    def stopping(signum: int) -> None:  # between two tries: nothing in hand
+        log.info("%s: stopping", signal.Signals(signum).name)
+        stop.set()
+
+    delay = 1.0
+    while not stop.is_set():
+        began = time.monotonic()
+        try:
+            await run_worker(settings, stop, signals)  # its signals set `stop` too
+            why = "its connection to the database ended"
+        except transient_errors() as exc:
+            why = f"the database is unreachable ({type(exc).__name__})"  # never the URL: it has the password
+        if stop.is_set():
+            break
+        if time.monotonic() - began > 4 * RECONNECT_MAX_S:
+            delay = 1.0  # it had been working: a new outage starts from a short wait
+        log.warning("render worker %d: %s; connecting again in %.0f s", os.getpid(), why, delay)
+        if signals:
+            for sig in (signal.SIGTERM, signal.SIGINT):
+                loop.add_signal_handler(sig, stopping, sig)
+        try:
+            await asyncio.wait_for(stop.wait(), delay)
+        except TimeoutError:
+            pass
+        finally:
+            if signals:
+                for sig in (signal.SIGTERM, signal.SIGINT):
+                    loop.remove_signal_handler(sig)
+        delay = min(delay * 2, RECONNECT_MAX_S)
+    return 0
+
+
 async def run_worker(settings: Settings, stop: asyncio.Event | None = None, signals: bool = True) -> int:
     """Take render jobs until SIGTERM / SIGINT (or `stop`, for tests in one process); then finish the jobs
     in hand and return 0.
@@ -234,6 +278,8 @@ async def run_worker(settings: Settings, stop: asyncio.Event | None = None, sign
                      sum(len(qm.job_context) for qm in managers))
             for qm in managers:
                 qm.shutdown.set()
+            if stop is not None:
+                stop.set()  # keep_working: stopped, not away
 
         if signals:
             for sig in (signal.SIGTERM, signal.SIGINT):

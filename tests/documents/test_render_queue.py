@@ -491,3 +491,36 @@ async def test_the_queues_log_is_pruned_once_counted_and_a_week_old(pg_url):
         assert await render_worker.prune_queue_log(conn) == 0  # again: nothing more
     finally:
         await conn.close()
+
+
+async def test_a_worker_rides_out_the_database_going_away(pg_url, tmp_path, workers):
+    """Every connection of a worker cut at once (the database restarted, a failover): the worker says so in
+    one line, connects again and makes the next confirm's documents; it does not exit."""
+    await upgrade(pg_url)
+    conn = await connect(pg_url)
+    app = None
+    try:
+        w = workers(pg_url)
+        await until(lambda: workers_connected(conn), "a worker is connected")
+        await until(lambda: "taking jobs" in w.said(), "the worker takes jobs")
+        theirs = await conn.fetchval("SELECT array_agg(pid) FROM pg_stat_activity WHERE datname = current_database() "
+                                     "AND pid <> pg_backend_pid()")  # nothing else is connected yet
+        assert len(theirs) >= 3  # its two queues' connections and its pool
+        await conn.execute("SELECT pg_terminate_backend(pid) FROM unnest($1::int[]) AS pid", theirs)
+        await until(lambda: "connecting again" in w.said(), "the worker says it lost the database")
+        await until(lambda: w.said().count("taking jobs") == 2, "the worker connects again", BOUND)
+        assert w.proc.poll() is None and "Traceback" not in w.said()
+
+        app = await open_app(engine_settings(tmp_path, pg_url))
+        c = ChatClient(app.engine)
+        await start_form(c)
+        await c.fill(SME_STEPS)
+        done, _next = await c.click("确认")
+        [docx] = done.all_documents()
+        [(sub, _version)] = await stored(conn)
+        assert docx.data == bytes(await conn.fetchval("SELECT docx FROM renders WHERE submission_id = $1", sub))
+        await until(lambda: "made (.docx" in w.said(), "the worker made them")
+    finally:
+        await conn.close()
+        if app is not None:
+            await app.close()
