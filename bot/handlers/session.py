@@ -20,7 +20,7 @@ from bot.campaigns import status as campaigns
 from bot.campaigns.model import pick
 from bot.campaigns.repo import region_of
 from bot.catalogue import repo as catalogue
-from bot.config import Settings
+from bot.config import Settings, local_today
 from bot.dialogs import carry, printed
 from bot.dialogs import walker as w
 from bot.dialogs.fields import Field, Form, Group
@@ -42,6 +42,9 @@ if TYPE_CHECKING:
     from storage.store import Store
 
 _UNSAFE = re.compile(r'[\\/:*?"<>|\s\x00-\x1f]+')
+
+
+PROFILE_YEARS = "profile_years"  # users.prefs: the year each of a year's own figures was given in
 
 
 class FormSession:
@@ -188,9 +191,13 @@ class FormSession:
         key = field.profile_key
         if not key and not field.offer:
             return None
-        profile = (self.ctx.tx.user.prefs or {}).get("profile", {})
-        value = next((profile.get(k) for k in (key, *field.offer) if k and profile.get(k) not in (None, "", [])),
-                     None)
+        prefs = self.ctx.tx.user.prefs or {}
+        profile = prefs.get("profile", {})
+        # a year's own figure (上年度营业收入: carries=False) is offered only in the year it was given in
+        given_in = None if field.carries else (prefs.get(PROFILE_YEARS) or {})
+        this_year = local_today(self.ctx.now()).year
+        value = next((profile.get(k) for k in (key, *field.offer) if k and profile.get(k) not in (None, "", [])
+                      and (given_in is None or given_in.get(k) == this_year)), None)
         if value is None:
             return None
         choices = field.choices_for(self.answers)
@@ -204,9 +211,14 @@ class FormSession:
         key = step.field.profile_key
         if key and value not in (None, ""):
             profile = dict((self.ctx.tx.user.prefs or {}).get("profile", {}))
-            if profile.get(key) != value:
+            years = dict((self.ctx.tx.user.prefs or {}).get(PROFILE_YEARS) or {})
+            year = local_today(self.ctx.now()).year
+            if profile.get(key) != value or (not step.field.carries and years.get(key) != year):
                 profile[key] = value
-                self.ctx.tx.update_prefs(profile=profile)
+                if step.field.carries:
+                    self.ctx.tx.update_prefs(profile=profile)
+                else:  # the year it was given in: offered again that year only (profile_value)
+                    self.ctx.tx.update_prefs(profile=profile, **{PROFILE_YEARS: {**years, key: year}})
 
     # -- long text ---------------------------------------------------------------------------------
 

@@ -33,17 +33,20 @@ from tests.documents.test_printed_again_is_identical import body_hash
 
 PACKS = Path(__file__).resolve().parent / "packs"  # the made-up 2025 notices
 
-# What the 2025 form asks that 2024's answers do not answer: the new field, the choice whose old answer (民营)
-# is no longer offered, and this year's 拟揭榜事项 (picked from this year's 需求目录: never carried over).
+# What the 2025 form asks that 2024's answers do not answer: 上年度营业收入 (2024's figure now, not 2023's) and
+# the 企业规模 computed from it, the new field, the choice whose old answer (民营) is no longer offered, and this
+# year's 拟揭榜事项 (picked from this year's 需求目录: never carried over).
 ASKED_2025 = {
+    "revenue": "4100",
     "rd_expense": "260",
+    "size": SME_STEPS["size"],
     "ownership": "私营",
     "items.0.name": "边缘计算网关",
     "items.0.code": "2025-SH-008",
     "items.#more": "否",
 }
-# The 2024 answers that carry over: all but 传真 (removed), 企业性质 (民营 is no longer a choice) and the 事项.
-CARRIED_2025 = [k for k in SME_STEPS if k not in ("fax", "ownership") and not k.startswith("items.")]
+# The 2024 answers that carry over: all but 传真 (removed), those asked again above and the 事项.
+CARRIED_2025 = [k for k in SME_STEPS if k != "fax" and k not in ASKED_2025 and not k.startswith("items.")]
 
 
 async def admin(settings: Settings, clock: Clock, *argv: str) -> str:
@@ -124,6 +127,7 @@ async def test_last_years_answers_carry_over_in_one_tap_and_only_the_changes_are
         assert told in c.text
     await c.click("沿用去年")
     assert f"已沿用{len(CARRIED_2025)}项答案" in c.text
+    assert c.step == "revenue" and "沿用上次" not in c.text and not c.last.buttons  # 2023's figure: not offered
     assert await answer_as_asked(c, ASKED_2025) == list(ASKED_2025)
     done, _next = await c.click("确认并生成文件")
 
@@ -131,6 +135,7 @@ async def test_last_years_answers_carry_over_in_one_tap_and_only_the_changes_are
     cells = [cell for row in paper.rows() for cell in row]
     assert paper.beside("法定代表人") == SME_STEPS["legal_rep"] and "法人代表" not in cells
     assert paper.beside("上年度研发投入(万元)") == "260"
+    assert paper.beside("上年度营业收入(万元)") == "4100"  # this year's figure, asked, not last year's 3200
     assert "传真" not in cells
     assert "☑私营" in paper.beside("企业性质")
     assert paper.beside("企业名称") == SME_STEPS["company_name"]  # carried over, printed
@@ -185,3 +190,19 @@ async def test_the_offer_in_english(in_2024, monkeypatch, tmp_path):
     assert [b.label for b in c.last.buttons][0] == \
         f"Take over last year’s answers to the Matching form ({len(CARRIED_2025)})"
     assert "“法人代表 (Legal representative)” is now “法定代表人”" in c.text
+
+
+@pytest.mark.parametrize(("moved_to", "offered"), [(None, True), ("2025-03-01 10:00", False)])
+async def test_a_years_own_figure_is_offered_in_that_year_only(in_2024, moved_to, offered):
+    """上年度营业收入 from the 对接表 is offered to the 需求表 of the same year (沿用上次的企业信息), never to a
+    form filled in a later year, where it is another year's figure; the firm's other facts are offered both."""
+    app, clock = in_2024
+    c, _paper = await finish_2024(app, clock)
+    if moved_to:
+        clock.at(moved_to)
+    await c.send("菜单")
+    await c.click("切换身份")
+    await c.click("大企业")
+    await c.click("需求表")
+    assert "沿用上次的企业信息？" in c.text and f"企业名称：{SME_STEPS['company_name']}" in c.text
+    assert (f"上年度营业收入(万元)：{SME_STEPS['revenue']}" in c.text) is offered, c.text

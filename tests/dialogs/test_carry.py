@@ -34,10 +34,23 @@ def test_every_unchanged_answer_carries_over_and_nothing_else():
         "fax",  # removed in version 2
         "ownership",  # 民营 is no longer among 企业性质's options
         "items", "items#more",  # this year's 拟揭榜事项 are picked from this year's 需求目录
+        "revenue",  # 上年度营业收入: 2023's figure on the 2024 form, 2024's on the 2025 one
+        "size",  # computed from the figures, 上年度营业收入 among them: computed again when it is answered
         "_printed")]
     assert taken["legal_rep"] == "张三"  # renamed for the same meaning: kept
     assert taken["reg_county"] is None  # skipped last year, and it may be skipped
-    assert taken["size"] == "小型"  # computed again from the carried figures: the same
+
+
+def carrying(form, key: str):
+    """`form` with its field `key` carried over (as if it were not a year's own figure)."""
+    return dataclasses.replace(form, items=tuple(
+        dataclasses.replace(f, carries=True) if getattr(f, "key", None) == key else f for f in form.items))
+
+
+def test_a_computed_answer_carries_over_only_as_computed_again():
+    form = carrying(sme_match.FORM, "revenue")
+    assert carried(form, 1, ANSWERS_2024)["size"] == "小型"  # computed again from the carried figures: the same
+    assert carried(form, 1, {**ANSWERS_2024, "employees": 5000, "revenue": "900000"}).get("size") is None  # 大型
 
 
 def test_an_old_answer_still_among_the_new_choices_carries_over():
@@ -49,17 +62,17 @@ def test_answers_that_would_not_be_taken_today_are_asked_again():
         Rename("contact", "联系人", asks_again=True),  # the meaning changed: 职务 no longer wanted
         NewChoices("enterprise_types", (Choice("创新型中小企业"), Choice("其他"))),
     )})
-    taken = carried(form, 1, {**ANSWERS_2024, "revenue": "很多", "email": ""})
+    taken = carried(form, 1, {**ANSWERS_2024, "employees": "很多", "email": ""})
     assert "contact" not in taken
     assert "enterprise_types" not in taken  # a multi-choice with one answer no longer offered
-    assert "revenue" not in taken and "size" not in taken  # an answer the check refuses; size not computed
+    assert "employees" not in taken  # an answer the check refuses
     assert "email" not in taken  # empty where it is required
-    assert carried(form, 1, {**ANSWERS_2024, "employees": 5000, "revenue": "900000"}).get("size") is None  # now 大型
 
 
 def test_a_field_that_is_each_years_own_does_not_carry_over():
     taken = carried(large_need.FORM, 1, {**LARGE_ANSWERS, "no_secret": "确认"})
-    assert "no_secret" not in taken and "needs" not in taken
+    assert "no_secret" not in taken and "needs" not in taken and "revenue" not in taken  # 上年度营业收入
+    assert "revenue" not in carried(sme_match.FORM, 1, ANSWERS_2024)
     assert taken["company_name"] == LARGE_ANSWERS["company_name"]
 
 

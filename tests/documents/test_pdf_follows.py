@@ -259,7 +259,7 @@ async def test_the_pdf_to_follow_is_planned_by_the_confirms_own_commit(pg_url, t
     app = await open_app(settings, now=lambda: AFTERNOON)
     app.engine.pdf_made = lambda _submission: None  # as serve: the PDF follows; the confirm does not wait
     conn = await connect(pg_url)
-    held = workers(pg_url, pdf_gate=gate)
+    workers(pg_url, pdf_gate=gate)
     other = None
     try:
         await until(lambda: workers_connected(conn), "a worker is connected")

@@ -69,8 +69,10 @@ async def test_next_years_campaign_gets_new_forms_and_last_years_stay_with_their
     await c.send("菜单")
     await c.click("对接表")
     assert c.last.screen == "start" and "2027年度上海" in c.text and "您已确认过2024年度的《对接表》" in c.text
-    assert [b.label for b in c.last.buttons] == ["沿用2024年度《对接表》的答案（24项）", "逐项核对"]  # not 去年: 2024
+    # not 去年: 2024; 24 answers less 上年度营业收入 (2023's figure, not 2026's) and the 企业规模 computed from it
+    assert [b.label for b in c.last.buttons] == ["沿用2024年度《对接表》的答案（22项）", "逐项核对"]
     await c.click("沿用2024年度")
+    assert c.step == "revenue"  # the year's own figure is asked at once
     subs = await app.store.hot.submissions(c_user_id := (await app.store.user("test", "u1")).id, "sme_match")
     assert len(subs) == 2 and subs[0].campaign_id == "2024-shanghai" and subs[0].status == "complete"
     assert subs[1].status == "draft" and c_user_id

@@ -42,7 +42,7 @@ FORM = Form(
               profile=True),
         Field("employees", N_("从业人数(人)"), N_("整数"), validate=v.headcount, section=BASIC, profile=True),
         Field("revenue", N_("上年度营业收入(万元)"), N_("单位万元"), validate=v.amount_wan, section=BASIC,
-              profile=True),
+              profile=True, carries=False),  # 上年度: next year's form asks for another year's figure
         Field("ownership", N_("企业性质"), choices=(Choice(N_("国有")), Choice(N_("民营")), Choice(N_("合资")), Choice(N_("外资"))),
               section=BASIC, profile=True),
         Field("industry", N_("所属行业"), N_("2位数代码及名称，例：36 或 汽车"), validate=v.industry,

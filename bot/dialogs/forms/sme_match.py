@@ -59,7 +59,8 @@ FORM = Form(
         Field("employees", N_("从业人数(人)"), N_("整数，例：85"), validate=v.headcount, section=BASIC, profile=True,
               example="85"),
         Field("revenue", N_("上年度营业收入(万元)"), N_("单位万元，例：3200 或 3200万"),
-              validate=v.amount_wan, section=BASIC, profile=True, example="3200"),
+              validate=v.amount_wan, section=BASIC, profile=True, example="3200",
+              carries=False),  # 上年度: next year's form asks for another year's figure
         Field("industry", N_("所属行业"), N_("GB/T 4754-2017 两位代码或行业名称，例：39 或 软件"),
               validate=v.industry, show=v.industry_display, section=BASIC, profile=True, example="65"),
         Field("industry_sub", N_("所属行业（细分）"), N_("划型标准在此行业内再细分，请选择"),

@@ -59,7 +59,8 @@ FORM = Form(
         Field("employees", N_("从业人数(人)"), N_("整数，例：85"), validate=v.headcount, section=BASIC, profile=True,
               example="85"),
         Field("revenue", N_("上年度营业收入(万元)"), N_("单位万元，例：3200 或 3200万"),
-              validate=v.amount_wan, section=BASIC, profile=True, example="3200"),
+              validate=v.amount_wan, section=BASIC, profile=True, example="3200",
+              carries=False),  # 上年度: next year's form asks for another year's figure
         Field("industry", N_("所属行业"), N_("GB/T 4754-2017 两位代码或行业名称，例：39 或 软件"),
               validate=v.industry, show=v.industry_display, section=BASIC, profile=True, example="65"),
         Field("industry_sub", N_("所属行业（细分）"), N_("划型标准在此行业内再细分，请选择"),
@@ -92,7 +93,7 @@ FORM = Form(
         2: (  # 2025's form
             Rename("legal_rep", N_("法定代表人")),
             Add(Field("rd_expense", N_("上年度研发投入(万元)"), N_("单位万元，例：260"), validate=v.amount_wan,
-                      section=BASIC, profile=True, example="260"), after="revenue"),
+                      section=BASIC, profile=True, example="260", carries=False), after="revenue"),
             Remove("fax"),
             NewChoices("ownership", (Choice(N_("国有")), Choice(N_("集体")), Choice(N_("私营")),
                                      Choice(N_("混合所有制")), Choice(N_("外资")))),
