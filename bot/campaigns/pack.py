@@ -290,9 +290,11 @@ class _Checker:
             if version > form.version:
                 self.fail((*where, "version"), f"{version}, but this bot knows {form_id} up to version "
                                                f"{form.version}: update the bot before loading this pack")
-            elif version < form.version:
-                self.warn((*where, "version"), f"{version}: this bot asks version {form.version} of {form_id}; "
-                                               f"new forms are filled in version {form.version}")
+            elif version < 1:
+                self.fail((*where, "version"), f"{version}: versions of a form count from 1")
+            elif version < form.version:  # as the notice prints it (bot/handlers/session.py version_in)
+                self.warn((*where, "version"), f"{version}: older than this bot's newest of {form_id} ({form.version}); "
+                                               f"this campaign's new forms are filled in version {version}")
         deadline = _date(spec.get("deadline"))
         if deadline and issued and deadline < issued:
             self.fail((*where, "deadline"), f"{deadline} is before the notice was issued ({issued})")

@@ -16,7 +16,7 @@ from bot.dialogs.state import Screen
 from bot.handlers import navigate, privacy
 from bot.handlers.context import Ctx, Option
 from bot.handlers.form.draw import is_new, question, start
-from bot.handlers.session import FormSession, campaign_of, open_session, parent_of
+from bot.handlers.session import FormSession, campaign_of, open_session, parent_of, version_in
 from bot.i18n import N_
 from bot.messages import Reply
 from storage.hot import SubmissionLike
@@ -114,7 +114,7 @@ async def handle(ctx: Ctx, act: a.Action | None, text: str) -> list[Reply]:
 
 async def _this_years(session: FormSession) -> FormSession:
     """A form confirmed for an earlier campaign stays with it; this year's campaign gets a new one, in the
-    form's newest version, holding the earlier answers that carry over (bot/dialogs/carry.py) for the screen
+    version its notice prints (version_in), holding the earlier answers that carry over (bot/dialogs/carry.py) for the screen
     before question 1 to offer in one step."""
     sub, ctx = session.sub, session.ctx
     if sub.status == "draft" or not sub.campaign_id or session.form.per_item:
@@ -126,12 +126,13 @@ async def _this_years(session: FormSession) -> FormSession:
     if earlier is not None and earlier.year >= current.year:
         return session
     form = session.declared
+    version = version_in(current, form)  # the version this year's notice prints
     answers: dict = {}
-    taken = carry.carried(form, session.form.version, sub.answers or {}, form.version)
+    taken = carry.carried(form, session.form.version, sub.answers or {}, version)
     if taken:
         answers[carry.CARRIED] = {"from": sub.id, "year": earlier.year if earlier else current.year - 1,
                                   "version": session.form.version, "answers": taken}
-    fresh = await ctx.tx.new_submission(form.id, answers, form_version=form.version)
+    fresh = await ctx.tx.new_submission(form.id, answers, form_version=version)
     ctx.state.submission = fresh.id
     ctx.state.reset_step()
     return FormSession(ctx, session.form, fresh)

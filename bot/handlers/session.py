@@ -359,17 +359,26 @@ async def open_session(ctx: Ctx, form_ref: str | None = None) -> FormSession | N
             answers = {"_item": item, "_item_id": items[item].get("_id"), "item_name": items[item]["name"],
                        "company_name": parent.get("company_name")}
             sub = await ctx.tx.new_submission(form.id, {k: v for k, v in answers.items() if v is not None},
-                                              form_version=form.version)
+                                              form_version=version_in(await campaign_of(ctx, form.id), form))
         elif (moved := relinked(sub, item, items[item])) is not None:
             ctx.tx.save_answers(sub, moved)  # the item moved or was renamed in the parent form
     elif sub is None:
         subs = await ctx.tx.submissions(form.id)
-        sub = subs[-1] if subs else await ctx.tx.new_submission(form.id, {}, form_version=form.version)
+        sub = subs[-1] if subs else await ctx.tx.new_submission(
+            form.id, {}, form_version=version_in(await campaign_of(ctx, form.id), form))
     if ref != ctx.state.form:
         ctx.state.reset_step()
         ctx.state.position = None
     ctx.state.form, ctx.state.submission = ref, sub.id
     return FormSession(ctx, form, sub)
+
+
+def version_in(campaign: Campaign | None, form: Form) -> int:
+    """The version of `form` a new submission for `campaign` is filled in: the one its notice prints (its
+    pack's `version`) where the bot knows it, else the newest (a campaign that names none, or none yet)."""
+    named = campaign.form_version(form.id) if campaign is not None else None
+    known = form.origin or form
+    return named if named is not None and 1 <= named <= known.version else known.version
 
 
 async def campaign_of(ctx: Ctx, form_id: str, sub: SubmissionLike | None = None) -> Campaign | None:

@@ -124,6 +124,6 @@ def test_a_pack_for_an_older_form_version_loads_with_a_warning(tmp_path, monkeyp
     path.write_text(SHANGHAI, encoding="utf-8")
     pack = read_pack(path)
     line = SHANGHAI.splitlines().index("  sme_match:                  # 附件3 中小企业“揭榜”对接表：区级初审后报送，报送时间另行通知") + 2
-    assert pack.warnings == [f"2024-shanghai.yaml:{line}: forms.sme_match.version: 1: this bot asks version 2 of "
-                             "sme_match; new forms are filled in version 2"]
+    assert pack.warnings == [f"2024-shanghai.yaml:{line}: forms.sme_match.version: 1: older than this bot's newest "
+                             "of sme_match (2); this campaign's new forms are filled in version 1"]
     assert pack.campaign["forms"]["sme_match"]["version"] == 1

@@ -206,3 +206,25 @@ async def test_a_years_own_figure_is_offered_in_that_year_only(in_2024, moved_to
     await c.click("需求表")
     assert "沿用上次的企业信息？" in c.text and f"企业名称：{SME_STEPS['company_name']}" in c.text
     assert (f"上年度营业收入(万元)：{SME_STEPS['revenue']}" in c.text) is offered, c.text
+
+
+async def test_a_campaign_whose_notice_prints_the_older_form_is_filled_in_that_version(in_2024, monkeypatch):
+    """The bot knows version 2 of the 对接表, but 2025's Shanghai notice still prints version 1 (its pack says
+    so): the firm's new submission is version 1, told of no change, and its paper is version 1's table."""
+    app, clock = in_2024
+    c, _paper = await finish_2024(app, clock)
+    clock.at("2025-07-15 10:00")
+    monkeypatch.setitem(FORMS, "sme_match", sme_match_2025.FORM)
+    await admin(app.settings, clock, "load-campaign", str(PACKS / "2025-national.yaml"), "--yes")
+    await admin(app.settings, clock, "load-campaign", str(PACKS / "2025-shanghai.yaml"), "--yes")  # version: 1
+    app.store.forget()
+    await open_form(c)
+    assert "您已确认过2024年度的《对接表》" in c.text and "今年的表格有变化" not in c.text
+    await c.click("沿用去年")
+    this_year = {k: ASKED_2025[k] for k in ("revenue", "size", "items.0.name", "items.0.code", "items.#more")}
+    assert await answer_as_asked(c, this_year) == list(this_year)  # 传真 and 民营 carried; no 研发投入
+    done, _next = await c.click("确认并生成文件")
+    cells = [cell for row in Read.of(done.document.data).rows() for cell in row]
+    assert "法人代表" in cells and "法定代表人" not in cells and "上年度研发投入(万元)" not in cells and "传真" in cells
+    _old, new = await subs(app)
+    assert (new.status, new.campaign_id, new.form_version) == ("complete", "2025-shanghai", 1)

@@ -4,7 +4,11 @@ printed 注册地, a form version. The .docx read back shows the new state; the 
 from __future__ import annotations
 
 from dataclasses import replace
+from datetime import date
 
+from bot.campaigns.model import Campaign
+from bot.campaigns.pack import shipped
+from bot.campaigns.repo import save_campaign
 from bot.dialogs import forms
 from bot.dialogs.fields import Field
 from bot.i18n import N_
@@ -112,7 +116,18 @@ async def test_a_field_added_next_year_does_not_reopen_a_finished_old_form(app, 
     assert "已完成" in entry and "/" not in entry  # not "26/27"
     await c.send("状态")
     assert "企业网站" not in c.text
+    same = ChatClient(app.engine, user_id="this-year")  # 2024's notice prints version 1: so does its new firm
+    await start_form(same)
+    await same.fill(SME_STEPS, until="reg_province")
+    assert same.step == "reg_province" and "(3/26)" in same.text
+    base = next(x for x in shipped() if x["id"] == "2024-national")  # a firm whose region is not known yet
+    printed_2 = {**base["forms"], "sme_match": {**base["forms"]["sme_match"], "version": 2}}
+    y2025 = Campaign({**base, "id": "2025-national", "year": 2025, "forms": printed_2}).with_deadline(
+        "sme_match", date(2025, 7, 20))
+    async with app.store.sessions() as session, session.begin():
+        await save_campaign(session, y2025)
+    app.store.forget()
     fresh = ChatClient(app.engine, user_id="next-year")
     await start_form(fresh)
     await fresh.fill(SME_STEPS, until="website")
-    assert fresh.step == "website" and "企业网站 (3/27)" in fresh.text  # asked in this year's form
+    assert fresh.step == "website" and "企业网站 (3/27)" in fresh.text  # asked in the form 2025's notice prints
