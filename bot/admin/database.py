@@ -10,7 +10,8 @@ commits during the copy is in it whole or not at all). The copy is checked (inte
 called done. `restore` checks the file first (an SQLite database of this bot's), keeps the database it
 replaces beside it (`<name>.before-restore-<time>`), asks (or --yes), then brings the schema up to date.
 
-Only the database: the documents and the files users sent are in it (`stored_files`) since migration
+The copy leaves out WeChat's live access tokens (LIVE_SECRETS): a backup file is carried and kept where
+a token must not be. Only the database: the documents and the files users sent are in it (`stored_files`) since migration
 0010; those kept before are plain files under the data folder (documents/, files/), written atomically,
 and are copied as files (cp -a, rsync). PostgreSQL has its own
 tools (pg_dump / pg_restore, README "Deployment").
@@ -31,6 +32,9 @@ from storage.migrate import current, upgrade
 from storage.store import Store
 
 PAGES_PER_STEP = 256  # pages copied between two looks at the live database: writers wait only that long
+# Not in a copy: WeChat's access tokens and jsapi tickets (storage/token_models.py) are live credentials for
+# two hours, and a backup travels; a restored database fetches new ones at its first call (one fetch).
+LIVE_SECRETS = frozenset({"wechat_tokens"})
 
 
 def add_commands(declare: Declare) -> None:
@@ -65,12 +69,18 @@ def database_file(store: Store) -> Path:
 
 
 def copy_database(source: Path, target: Path) -> None:
-    """SQLite's online backup from one file to another, then integrity_check of the copy."""
+    """SQLite's online backup from one file to another, less the live WeChat credentials (LIVE_SECRETS),
+    then integrity_check of the copy."""
     src = sqlite3.connect(f"file:{source}?mode=ro", uri=True)
     dst = sqlite3.connect(target)
     try:
         with dst:
             src.backup(dst, pages=PAGES_PER_STEP)
+        tables = {r[0] for r in dst.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+        dst.execute("PRAGMA secure_delete = ON")  # the rows' bytes overwritten, not left in free pages
+        with dst:
+            for table in LIVE_SECRETS & tables:
+                dst.execute(f"DELETE FROM {table}")  # noqa: S608 - a name of ours
         checked = dst.execute("PRAGMA integrity_check").fetchone()
     finally:
         dst.close()

@@ -113,3 +113,26 @@ async def test_migrate_says_where_the_schema_stands(sqlite_app, sqlite_settings)
 
     code, said = await admin(sqlite_settings, "migrate")
     assert code == 0 and said.strip() == f"数据库结构已是最新：{head()}"
+
+
+async def test_a_backup_holds_no_live_wechat_token(sqlite_app, sqlite_settings, tmp_path):
+    """WeChat's access token is a live credential for two hours: the copy has none, not even in its free
+    pages; the running bot keeps its own, and a restored database fetches a new one."""
+    live = sqlite_settings.data_dir / "jiebang.sqlite3"
+    secret = "ACCESS_TOKEN_" + "x7Qp" * 20
+    db = sqlite3.connect(live)
+    with db:
+        db.execute("INSERT INTO wechat_tokens (kind, app_id, token, expires_at, fetched_at) "
+                   "VALUES ('oa:access_token', 'wx123', ?, '2026-12-08 10:00:00', '2026-12-08 08:00:00')", (secret,))
+    db.close()
+    copy = tmp_path / "copy.sqlite3"
+    code, said = await admin(sqlite_settings, "backup", str(copy))
+    assert code == 0, said
+    assert secret.encode() not in copy.read_bytes()
+    db = sqlite3.connect(copy)
+    assert db.execute("SELECT count(*) FROM wechat_tokens").fetchone() == (0,)
+    assert db.execute("PRAGMA integrity_check").fetchone() == ("ok",)
+    db.close()
+    db = sqlite3.connect(live)
+    assert db.execute("SELECT token FROM wechat_tokens").fetchone() == (secret,)  # the bot's own: untouched
+    db.close()
