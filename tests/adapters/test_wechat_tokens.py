@@ -206,3 +206,67 @@ async def test_serve_warns_of_a_secret_of_its_own_where_processes_share_a_databa
         assert warned[0].getMessage() == (
             f"JIEBANG_SECRET is not set: this process made its own in {tmp_path / 'data'}; links it makes "
             "will not open on other serve processes — set the same JIEBANG_SECRET everywhere")
+
+
+async def test_on_sqlite_answers_are_not_held_up_while_the_token_is_fetched(sqlite_app):
+    """SQLite's one lock is its one writer's: the fetch (WeChat's HTTP call, up to the API's timeout) runs
+    under a lease row, not in a write transaction, so a firm's answer is accepted and kept meanwhile."""
+    from bot.testing import ChatClient
+    from storage import token_models
+    from tests.test_conversation import start_form
+
+    store = sqlite_app.store
+    started, release = asyncio.Event(), asyncio.Event()
+
+    async def slow_fetch():
+        started.set()
+        await release.wait()  # WeChat slow to answer
+        return "TOKEN-1", 7200.0
+
+    fetching = asyncio.create_task(token_models.refresh(store, "oa:access_token", APP_ID, time.time, REFRESH_EARLY,
+                                                        slow_fetch))
+    second = asyncio.create_task(token_models.refresh(store, "oa:access_token", APP_ID, time.time, REFRESH_EARLY,
+                                                      slow_fetch))  # another caller: waits for the first's token
+    try:
+        await started.wait()
+        c = ChatClient(sqlite_app.engine)
+
+        async def answer() -> None:
+            await start_form(c)
+            await c.send("上海测试科技有限公司")
+
+        await asyncio.wait_for(answer(), 20)  # a bound only so that the old way fails instead of hanging
+        assert c.step == "credit_code" and not fetching.done()  # accepted, committed, the fetch still out
+    finally:
+        release.set()
+    first, other = await fetching, await second
+    assert first.fetched and first.token == "TOKEN-1"
+    assert not other.fetched and other.token == "TOKEN-1"  # one fetch between the two
+    assert (await token_models.read(store, "oa:access_token", APP_ID)).token == "TOKEN-1"
+    assert await token_models.read(store, "oa:access_token" + token_models.LEASE, APP_ID) is None  # dropped
+
+
+async def test_on_sqlite_a_lease_whose_holder_died_is_taken_over(sqlite_app):
+    from storage import token_models
+
+    store = sqlite_app.store
+    fetches = []
+
+    async def fetch():
+        fetches.append(1)
+        return "TOKEN-2", 7200.0
+
+    clock = [1_800_000_000.0]
+    async with store.sessions() as session, session.begin():  # a process died while fetching, a minute ago
+        await session.execute(token_models._upsert(store, "oa:access_token" + token_models.LEASE, APP_ID, "dead",
+                                                   clock[0] - 60, clock[0] - 60 + token_models.LEASE_S))
+    held = await token_models.refresh(store, "oa:access_token", APP_ID, lambda: clock[0], REFRESH_EARLY, fetch)
+    assert held.fetched and held.token == "TOKEN-2" and fetches == [1]
+
+    async def failing():
+        raise OSError("WeChat unreachable")
+
+    with pytest.raises(OSError):  # a fetch that fails leaves no lease behind: the next caller tries at once
+        await token_models.refresh(store, "oa:access_token", APP_ID, lambda: clock[0], REFRESH_EARLY, failing,
+                                   stale="TOKEN-2")
+    assert await token_models.read(store, "oa:access_token" + token_models.LEASE, APP_ID) is None
