@@ -34,6 +34,7 @@ async def open_app(settings: Settings | None = None, now: Callable[[], datetime]
     set_local_zone(settings.timezone)  # every date rule counts days in JIEBANG_TIMEZONE
     keep_private(settings.data_dir)
     store = Store(settings.effective_database_url)
+    store.documents_root = settings.documents_dir
     await upgrade(store.engine)  # alembic: an upgrade keeps every answer
     keep_private(settings.data_dir)  # the database file the upgrade may just have made
     await store.forget_processed()  # a long-running server does this daily too (ReminderService.loop)

@@ -8,11 +8,13 @@ reminders, reports, channels' own rows) uses the SQLAlchemy async engine and ORM
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections import Counter
-from collections.abc import AsyncIterator, Awaitable, Callable, Hashable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Hashable, Iterable, Sequence
 from contextlib import asynccontextmanager
 from datetime import datetime, timedelta
+from pathlib import Path, PurePosixPath
 from typing import Any, TypeVar, cast
 
 from sqlalchemy import CursorResult, Result, delete, event, select
@@ -22,6 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async
 from sqlmodel import SQLModel, col
 
 from bot.messages import Reply, reply_from_dict, reply_to_dict
+from storage.file_models import DOCUMENT, local_copy, relative_name
 from storage.hot import (
     Commit,
     Conflict,
@@ -88,7 +91,7 @@ class UserTx:
         self.user = loaded.user
         self.state: dict[str, Any] = loaded.state
         self.version = loaded.version
-        self.replayed = None if loaded.replayed is None else [reply_from_dict(d) for d in loaded.replayed]
+        self.replayed: list[Reply] | None = None  # the replies of this delivery, when it was handled (Store.begin)
         self.message_id = message_id
         self._subs: dict[int, SubRow] = {}
         self._all: list[SubRow] | None = None
@@ -165,7 +168,7 @@ class UserTx:
         rows = await self.hot.outbox(self.user.channel, self.user.external_id)
         if rows:
             self._outbox_upto = max(rid for rid, _ in rows)
-        return [reply_from_dict(d) for _rid, replies in rows for d in replies]
+        return await self.store.replies_of(d for _rid, replies in rows for d in replies)
 
     def keep_file(self, kind: str, name: str, data: bytes, mime: str, submission_id: int | None) -> None:
         """Store a file with this message's commit (storage/file_models.py): `name` is its path under its
@@ -226,6 +229,33 @@ class Store:
         self.dialect = self.engine.dialect.name
         self.hot: HotPath = hot_path(url)
         self._memo: dict[Hashable, tuple[float, Any]] = {}
+        # where this process keeps the documents replies send (Settings.documents_dir; set by bot.app)
+        self.documents_root: Path | None = None
+
+    async def replies_of(self, stored: Iterable[dict[str, Any]]) -> list[Reply]:
+        """Stored replies (a delivery's, the outbox's) as Replies, with their documents: a document another
+        process made, whose file is in its folder and not in this one's, is taken from `stored_files` into
+        this process's folder first (a WeChat retry answered by another serve, the outbox read there)."""
+        out = []
+        for d in stored:
+            docs = d.get("documents") or ()
+            if self.documents_root is not None and docs:
+                d = {**d, "documents": [await self._here(x) for x in docs]}
+            out.append(reply_from_dict(d))
+        return out
+
+    async def _here(self, doc: dict[str, Any]) -> dict[str, Any]:
+        path = Path(doc["path"]) if doc.get("path") else None
+        root = self.documents_root
+        if path is None or root is None or await asyncio.to_thread(path.is_file):
+            return doc
+        # its name under the documents folder ("<user id>/<file>"), whatever that folder is on its machine
+        name = relative_name(root, path) or PurePosixPath(*path.parts[-2:]).as_posix()
+        try:
+            local = await local_copy(self, root, DOCUMENT, name)
+        except OSError:  # a full disk here: the reply goes without it, as before
+            local = None
+        return {**doc, "path": str(local)} if local is not None else doc
 
     async def cached(self, key: Hashable, seconds: float, load: Callable[[], Awaitable[T]]) -> T:
         """`await load()` kept for `seconds` in this process: things the chat reads often and an admin
@@ -271,7 +301,10 @@ class Store:
             loaded = await self.hot.load(channel, external_id, key)
             if loaded is None:
                 raise RuntimeError(f"user {channel}:{external_id} vanished right after it was made")
-        return UserTx(self, loaded, message_id)
+        tx = UserTx(self, loaded, message_id)
+        if loaded.replayed is not None:
+            tx.replayed = await self.replies_of(loaded.replayed)
+        return tx
 
     @asynccontextmanager
     async def user_tx(self, channel: str, external_id: str, language: str = "zh_CN") -> AsyncIterator[UserTx]:
@@ -306,7 +339,8 @@ class Store:
             now = utcnow()
             for row in rows:
                 row.delivered_at = now
-            return [reply_from_dict(d) for row in rows for d in row.replies]
+            stored = [d for row in rows for d in row.replies]
+        return await self.replies_of(stored)
 
     async def get_prefs(self, channel: str, external_id: str) -> dict[str, Any]:
         async with self.sessions() as session:

@@ -154,3 +154,28 @@ async def test_a_document_kept_only_in_the_folder_is_still_listed(two):
     [old] = await kept_documents(a.settings, a.store, sub.user_id, sub)
     assert old.path.is_relative_to(a.settings.documents_dir) and old.data.startswith(b"PK")
     assert await kept_documents(b.settings, b.store, sub.user_id, sub) == []  # nowhere else, as before
+
+
+async def test_a_delivery_answered_again_by_another_process_has_its_documents(two):
+    """A delivery sent again (WeChat retries one whose answer was lost: its serve killed after the commit)
+    that the proxy hands to the other process is answered there from what was stored for it, with the
+    confirm's .docx: taken from `stored_files` into that process's own folder. The outbox, read there, too."""
+    from bot.messages import Reply
+
+    a, b = two
+    c = ChatClient(a.engine, channel="telegram", user_id="alice")
+    await start_form(c)
+    await c.fill(SME_STEPS)
+    confirm = next(x for x in c.last.buttons if "确认" in x.label)
+    delivery = c.incoming(confirm.label, payload=confirm.payload, message_id="sent-twice")
+    [made] = [d for r in await a.engine.handle(delivery) for d in r.all_documents()]
+    assert made.filename.endswith(".docx") and made.path.is_relative_to(a.settings.documents_dir)
+    made.path.unlink()  # B is another machine: A's folder is not there (and A's folder is only a cache)
+
+    [again] = [d for r in await b.engine.handle(delivery) for d in r.all_documents()]
+    assert (again.filename, again.data) == (made.filename, made.data)
+    assert again.path.is_relative_to(b.settings.documents_dir) and again.path.read_bytes() == made.data
+
+    await a.store.outbox_put("telegram", "alice", [Reply("《对接表》已生成", document=made)])
+    [waiting] = await b.store.outbox_take("telegram", "alice")
+    assert waiting.document is not None and waiting.document.data == made.data

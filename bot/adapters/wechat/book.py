@@ -17,7 +17,7 @@ from typing import Any, TypeVar
 from bot.adapters.wechat import windows
 from bot.adapters.wechat.guard import TRANSIENT
 from bot.logsafe import who  # noqa: F401  (the channel logs through book.who)
-from bot.messages import Reply, reply_from_dict
+from bot.messages import Reply
 from storage.channel_models import Add, ChannelState, begin_message, channel_state, runner, update_state
 from storage.times import aware
 
@@ -135,7 +135,8 @@ class Book:
     async def _waiting(self, user: str) -> list[Reply]:
         hot = getattr(self.store, "hot", None)
         if hot is not None:
-            return [reply_from_dict(d) for _id, replies in await hot.outbox(self.channel, user) for d in replies or ()]
+            return await self.store.replies_of(d for _id, replies in await hot.outbox(self.channel, user)
+                                               for d in replies or ())
         _state, waiting = await self.db.run(lambda session: begin_message(self.store, self.channel, user,
                                                                           session=session), f"state:{user}")
         return waiting
