@@ -195,7 +195,7 @@ class FormSession:
         profile = prefs.get("profile", {})
         # a year's own figure (上年度营业收入: carries=False) is offered only in the year it was given in
         given_in = None if field.carries else (prefs.get(PROFILE_YEARS) or {})
-        this_year = local_today(self.ctx.now()).year
+        this_year = None if given_in is None else local_today(self.ctx.now()).year
         value = next((profile.get(k) for k in (key, *field.offer) if k and profile.get(k) not in (None, "", [])
                       and (given_in is None or given_in.get(k) == this_year)), None)
         if value is None:
@@ -210,15 +210,17 @@ class FormSession:
     def remember_profile(self, step: w.Step, value: Any) -> None:
         key = step.field.profile_key
         if key and value not in (None, ""):
-            profile = dict((self.ctx.tx.user.prefs or {}).get("profile", {}))
-            years = dict((self.ctx.tx.user.prefs or {}).get(PROFILE_YEARS) or {})
-            year = local_today(self.ctx.now()).year
-            if profile.get(key) != value or (not step.field.carries and years.get(key) != year):
-                profile[key] = value
-                if step.field.carries:
-                    self.ctx.tx.update_prefs(profile=profile)
-                else:  # the year it was given in: offered again that year only (profile_value)
-                    self.ctx.tx.update_prefs(profile=profile, **{PROFILE_YEARS: {**years, key: year}})
+            prefs = self.ctx.tx.user.prefs or {}
+            changes: dict[str, Any] = {}
+            profile = prefs.get("profile", {})
+            if profile.get(key) != value:
+                changes["profile"] = {**profile, key: value}
+            if not step.field.carries:  # a year's own figure: the year it was given in (profile_value)
+                years, year = prefs.get(PROFILE_YEARS) or {}, local_today(self.ctx.now()).year
+                if years.get(key) != year:
+                    changes[PROFILE_YEARS] = {**years, key: year}
+            if changes:
+                self.ctx.tx.update_prefs(**changes)
 
     # -- long text ---------------------------------------------------------------------------------
 
