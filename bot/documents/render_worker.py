@@ -209,8 +209,11 @@ async def keep_working(settings: Settings, stop: asyncio.Event | None = None, si
         try:
             await run_worker(settings, stop, signals)  # its signals set `stop` too
             why = "its connection to the database ended"
-        except transient_errors() as exc:
-            why = f"the database is unreachable ({type(exc).__name__})"  # never the URL: it has the password
+        except Exception as exc:  # noqa: BLE001 - the database's errors come wrapped too; the rest re-raised
+            away = _found(exc, transient_errors())
+            if away is None:
+                raise
+            why = f"the database is unreachable ({type(away).__name__})"  # never the URL: it has the password
         if stop.is_set():
             break
         if time.monotonic() - began > 4 * RECONNECT_MAX_S:
@@ -229,6 +232,24 @@ async def keep_working(settings: Settings, stop: asyncio.Event | None = None, si
                     loop.remove_signal_handler(sig)
         delay = min(delay * 2, RECONNECT_MAX_S)
     return 0
+
+
+def _found(exc: BaseException, kinds: tuple[type[BaseException], ...]) -> BaseException | None:
+    """`exc`, or the one of `kinds` it was raised from or groups (the queue library's task groups raise an
+    ExceptionGroup of what their tasks raised), else None."""
+    seen: set[int] = set()
+    todo = [exc]
+    while todo:
+        e = todo.pop()
+        if id(e) in seen:
+            continue
+        seen.add(id(e))
+        if isinstance(e, kinds):
+            return e
+        todo += [x for x in (e.__cause__, e.__context__) if x is not None]
+        if isinstance(e, BaseExceptionGroup):
+            todo += list(e.exceptions)
+    return None
 
 
 async def run_worker(settings: Settings, stop: asyncio.Event | None = None, signals: bool = True) -> int:

@@ -507,8 +507,11 @@ async def test_a_worker_rides_out_the_database_going_away(pg_url, tmp_path, work
                                      "AND pid <> pg_backend_pid()")  # nothing else is connected yet
         assert len(theirs) >= 3  # its two queues' connections and its pool
         await conn.execute("SELECT pg_terminate_backend(pid) FROM unnest($1::int[]) AS pid", theirs)
-        await until(lambda: "connecting again" in w.said(), "the worker says it lost the database")
-        await until(lambda: w.said().count("taking jobs") == 2, "the worker connects again", BOUND)
+        try:
+            await until(lambda: "connecting again" in w.said(), "the worker says it lost the database")
+            await until(lambda: w.said().count("taking jobs") == 2, "the worker connects again", BOUND)
+        except AssertionError as exc:  # say what the worker did (exited? with what?)
+            raise AssertionError(f"{exc}; worker exit {w.proc.poll()}, its log:\n{w.said()}") from None
         assert w.proc.poll() is None and "Traceback" not in w.said()
 
         app = await open_app(engine_settings(tmp_path, pg_url))
@@ -524,3 +527,22 @@ async def test_a_worker_rides_out_the_database_going_away(pg_url, tmp_path, work
         await conn.close()
         if app is not None:
             await app.close()
+
+
+def test_a_lost_database_is_recognised_however_the_queue_library_wraps_it():
+    """keep_working reconnects for the database's own errors, raised bare, from another, or in a task group's
+    ExceptionGroup; anything else (a bug) is not taken for the database being away."""
+    import asyncpg
+
+    lost = asyncpg.InterfaceError("connection is closed")
+    try:
+        try:
+            raise lost
+        except asyncpg.InterfaceError as exc:
+            raise RuntimeError("dequeue failed") from exc
+    except RuntimeError as exc:
+        wrapped = exc
+    kinds = (OSError, asyncpg.InterfaceError)
+    assert render_worker._found(lost, kinds) is lost
+    assert render_worker._found(ExceptionGroup("tasks", [ValueError("x"), wrapped]), kinds) is lost
+    assert render_worker._found(ExceptionGroup("tasks", [ValueError("a bug")]), kinds) is None
